@@ -1,0 +1,37 @@
+"""graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
+
+from . import exact, kinds, models, symbolic
+from .backend import get_backend
+from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
+from .compile import compile
+from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFError, ModelError, ModelFileError
+from .io import load, save
+from .program import Program
+from .validate import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "compile",
+    "validate",
+    "Program",
+    "exact",
+    "models",
+    "kinds",
+    "symbolic",
+    "get_backend",
+    "ising",
+    "hopfield",
+    "boltzmann",
+    "rbm",
+    "dbm",
+    "sbn",
+    "dbn",
+    "save",
+    "load",
+    "GraphMRFError",
+    "ModelError",
+    "ModelFileError",
+    "EnumerationTooLargeError",
+    "BackendUnavailableError",
+]

@@ -1,0 +1,105 @@
+"""The one module that knows NumPy from CuPy.
+
+A :class:`Backend` holds the array namespace (``xp``), the sparse-matrix module, a
+random-generator factory and the way back to host memory. Everything else asks the
+Program for its backend. CuPy is imported only here, and only when asked for.
+"""
+
+import numpy as np
+import scipy.sparse
+
+from .errors import BackendUnavailableError
+
+__all__ = ["Backend", "get_backend", "as_generator", "to_host"]
+
+
+class Backend:
+    """An array backend: ``name``, ``xp`` (array module), ``sparse`` (scipy-like)."""
+
+    def __init__(self, name, xp, sparse):
+        self.name, self.xp, self.sparse = name, xp, sparse
+
+    def __repr__(self):
+        return f"Backend({self.name!r})"
+
+    @property
+    def device(self):
+        """A human-readable description of where arrays live."""
+        if self.name == "numpy":
+            return "cpu"
+        dev = self.xp.cuda.Device()
+        props = self.xp.cuda.runtime.getDeviceProperties(dev.id)
+        return f"cuda:{dev.id} ({props['name'].decode()})"
+
+    def asarray(self, a, dtype=None):
+        return self.xp.asarray(a, dtype=dtype)
+
+    def generator(self, seed=None):
+        """A random generator of this backend from ``seed`` (int, None or a Generator)."""
+        return as_generator(seed, self)
+
+
+_NUMPY = Backend("numpy", np, scipy.sparse)
+_CACHE = {"numpy": _NUMPY}
+
+
+def get_backend(name="numpy"):
+    """Return the backend called ``name`` ("numpy" or "cupy").
+
+    Raises
+    ------
+    BackendUnavailableError
+        If CuPy is not installed or no GPU is visible; the message says which.
+    """
+    if isinstance(name, Backend):
+        return name
+    if name in _CACHE:
+        return _CACHE[name]
+    if name != "cupy":
+        raise ValueError(f"backend: unknown backend {name!r}; expected 'numpy' or 'cupy'")
+    try:
+        import cupy
+        import cupyx.scipy.sparse as cusparse
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "backend 'cupy': CuPy is not installed; install the GPU extra (pip install 'graphmrf[gpu]')"
+        ) from exc
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver errors have several types
+        raise BackendUnavailableError(f"backend 'cupy': no usable CUDA device ({exc})") from exc
+    if n == 0:
+        raise BackendUnavailableError("backend 'cupy': CuPy is installed but no GPU is visible")
+    _CACHE["cupy"] = Backend("cupy", cupy, cusparse)
+    return _CACHE["cupy"]
+
+
+def as_generator(seed, backend=_NUMPY):
+    """Normalise ``seed`` (None, int, or a Generator of the backend) to a Generator.
+
+    The global random state is never touched. An existing Generator is returned as is,
+    so two calls that share it draw different numbers.
+
+    >>> g = as_generator(3)
+    >>> float(g.random()) == float(as_generator(3).random())
+    True
+    """
+    backend = get_backend(backend)
+    xp = backend.xp
+    if isinstance(seed, xp.random.Generator):
+        return seed
+    if seed is None or isinstance(seed, (int, np.integer)):
+        if backend.name == "numpy":
+            return np.random.default_rng(seed)
+        return xp.random.default_rng(seed)
+    raise TypeError(f"seed: expected None, an int or a {backend.name} Generator; got {type(seed).__name__}")
+
+
+def to_host(a):
+    """Return ``a`` as a NumPy array (copying from the GPU when needed)."""
+    if isinstance(a, np.ndarray) or np.isscalar(a):
+        return np.asarray(a)
+    get = getattr(a, "get", None)
+    if get is not None:
+        return get()
+    return np.asarray(a)

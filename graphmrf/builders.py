@@ -1,0 +1,197 @@
+"""Builders for the field's model families. Each returns an ordinary networkx graph.
+
+The graphs are plain data: inspect them, draw them, edit attributes, write them to a
+file. Layer nodes carry ``kind``, ``size``, ``visible`` and their parameters; edges carry
+``weight`` with rows indexing the first node (the source, in a DiGraph). Random weights
+are drawn from ``N(0, scale^2)`` with an explicit seed, biases start at zero or, when
+``data`` is given, at the values the field recommends (Hinton's practical guide:
+``log(p / (1 - p))`` for binary visible units).
+
+>>> g = rbm(784, 500, seed=0)
+>>> sorted(g.nodes(data="size"))
+[('h', 500), ('v', 784)]
+>>> g.edges["v", "h"]["weight"].shape
+(784, 500)
+"""
+
+import networkx as nx
+import numpy as np
+
+from .backend import as_generator
+from .errors import ModelError
+
+__all__ = ["ising", "hopfield", "boltzmann", "rbm", "dbm", "sbn", "dbn"]
+
+
+def _rng(seed):
+    return as_generator(seed)
+
+
+def _symmetric(n, scale, rng):
+    a = rng.normal(0.0, scale, size=(n, n))
+    a = np.triu(a, 1)
+    return a + a.T
+
+
+def _visible_bias(kind, data, n, categories=None):
+    if data is None:
+        return 0.0
+    X = np.asarray(data, dtype=np.float64)
+    if kind == "binary":
+        p = np.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)
+        return np.log(p / (1 - p))
+    if kind == "spin":
+        m = np.clip(X.mean(axis=0), -1 + 2e-3, 1 - 2e-3)
+        return np.arctanh(m)
+    if kind == "gaussian":
+        return X.mean(axis=0)
+    if kind == "softmax":
+        freq = X.reshape(X.shape[0], n, categories).mean(axis=0)
+        return np.log(np.clip(freq, 1e-3, None))
+    raise ModelError(f"data: cannot initialise biases of kind {kind!r} from data")
+
+
+def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin"):
+    """An L x L square-lattice Ising model ``E = -J sum_<ij> s_i s_j - h sum_i s_i``.
+
+    Nodes are ``(row, col)`` single units; an L <= 2 periodic lattice has each
+    wrap-around bond once.
+
+    >>> g = ising(3, periodic=True, coupling=0.5)
+    >>> g.number_of_nodes(), g.number_of_edges(), g.edges[(0, 0), (0, 1)]["weight"]
+    (9, 18, 0.5)
+    """
+    if L < 1:
+        raise ModelError(f"ising: L must be >= 1; got {L}")
+    g = nx.grid_2d_graph(L, L, periodic=periodic and L > 2)
+    if periodic and L == 2:
+        g = nx.grid_2d_graph(2, 2)
+    out = nx.Graph(name=f"ising{L}x{L}{'-periodic' if periodic else ''}")
+    for node in sorted(g.nodes):
+        out.add_node(node, kind=kind, visible=True, bias=float(field))
+    for u, v in sorted(tuple(sorted(e)) for e in g.edges):
+        out.add_edge(u, v, weight=float(coupling))
+    return out
+
+
+def hopfield(n, weights=None, bias=0.0, kind="spin"):
+    """A Hopfield network of ``n`` units: one layer with a lateral coupling matrix.
+
+    ``E = -1/2 s^T W s - b^T s`` with ``W`` symmetric and zero on the diagonal (zeros
+    when not given; storage rules fill it in).
+
+    >>> g = hopfield(4)
+    >>> g.edges["units", "units"]["weight"].shape
+    (4, 4)
+    """
+    W = np.zeros((n, n)) if weights is None else np.asarray(weights, dtype=np.float64)
+    g = nx.Graph(name="hopfield")
+    g.add_node("units", kind=kind, size=int(n), visible=True, bias=bias)
+    g.add_edge("units", "units", weight=W)
+    return g
+
+
+def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, scale=0.01):
+    """A Boltzmann machine with layers ``v`` and ``h`` (when ``n_hidden > 0``).
+
+    ``lateral=True`` connects every pair of units (visible-visible and hidden-hidden
+    self-loops plus the visible-hidden edge); ``lateral=False`` leaves only v-h, an RBM.
+    """
+    rng = _rng(seed)
+    g = nx.Graph(name="boltzmann")
+    g.add_node("v", kind=kind, size=int(n_visible), visible=True, bias=0.0)
+    if lateral:
+        g.add_edge("v", "v", weight=_symmetric(n_visible, scale, rng))
+    if n_hidden:
+        g.add_node("h", kind=kind, size=int(n_hidden), visible=False, bias=0.0)
+        g.add_edge("v", "h", weight=rng.normal(0.0, scale, size=(n_visible, n_hidden)))
+        if lateral:
+            g.add_edge("h", "h", weight=_symmetric(n_hidden, scale, rng))
+    return g
+
+
+def rbm(n_visible, n_hidden, visible="binary", hidden="binary", categories=None, sigma=1.0, seed=None, scale=0.01, data=None):
+    """A restricted Boltzmann machine: layers ``v`` and ``h`` joined by one edge.
+
+    Parameters
+    ----------
+    visible, hidden : str
+        Unit kinds ("binary", "spin", "gaussian", "softmax").
+    categories : int
+        K, for softmax visible units (the weight then has ``n_visible * K`` rows).
+    sigma : float or array
+        Scale of gaussian visible units.
+    data : array, optional
+        Training data; sets the visible biases as the field recommends.
+    """
+    rng = _rng(seed)
+    g = nx.Graph(name="rbm")
+    vattrs = dict(kind=visible, size=int(n_visible), visible=True)
+    width = 1
+    if visible == "softmax":
+        if categories is None:
+            raise ModelError("rbm: softmax visible units need categories=K")
+        vattrs["categories"] = int(categories)
+        width = int(categories)
+    if visible == "gaussian":
+        vattrs["sigma"] = sigma
+    bias = _visible_bias(visible, data, n_visible, categories)
+    vattrs["bias"] = bias
+    g.add_node("v", **vattrs)
+    g.add_node("h", kind=hidden, size=int(n_hidden), visible=False, bias=0.0)
+    g.add_edge("v", "h", weight=rng.normal(0.0, scale, size=(n_visible * width, n_hidden)))
+    return g
+
+
+def dbm(sizes, visible="binary", seed=None, scale=0.01):
+    """A deep Boltzmann machine: layers ``v, h1, ..., hL`` with undirected edges between
+    consecutive layers (``sizes`` bottom-up, visible first)."""
+    if len(sizes) < 2:
+        raise ModelError(f"dbm: needs at least two layer sizes; got {list(sizes)}")
+    rng = _rng(seed)
+    names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
+    g = nx.Graph(name="dbm")
+    for i, (name, n) in enumerate(zip(names, sizes)):
+        g.add_node(name, kind=visible if i == 0 else "binary", size=int(n), visible=i == 0, bias=0.0)
+    for i in range(len(sizes) - 1):
+        g.add_edge(names[i], names[i + 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i + 1])))
+    return g
+
+
+def sbn(sizes, seed=None, scale=0.01):
+    """A sigmoid belief net ``h_L -> ... -> h1 -> v`` (``sizes`` bottom-up, visible first).
+
+    ``p(s) = prod_i p(s_i | parents)`` with ``p(s_i = 1 | pa) = sigmoid(b_i + sum_j W_ji s_j)``;
+    edge weights have shape (parent size, child size).
+    """
+    if len(sizes) < 2:
+        raise ModelError(f"sbn: needs at least two layer sizes; got {list(sizes)}")
+    rng = _rng(seed)
+    names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
+    g = nx.DiGraph(name="sbn")
+    for i, (name, n) in enumerate(zip(names, sizes)):
+        g.add_node(name, kind="binary", size=int(n), visible=i == 0, bias=0.0)
+    for i in range(len(sizes) - 1, 0, -1):
+        g.add_edge(names[i], names[i - 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i - 1])))
+    return g
+
+
+def dbn(sizes, visible="binary", seed=None, scale=0.01):
+    """A deep belief net: an RBM on the top two layers over a directed sigmoid net.
+
+    ``sizes`` bottom-up, visible first; the top edge ``(h_{L-1}, h_L)`` carries
+    ``undirected=True`` and a weight of shape (size of h_{L-1}, size of h_L); the
+    directed edges point down, ``h_k -> h_{k-1}``.
+    """
+    if len(sizes) < 2:
+        raise ModelError(f"dbn: needs at least two layer sizes; got {list(sizes)}")
+    rng = _rng(seed)
+    names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
+    g = nx.DiGraph(name="dbn")
+    for i, (name, n) in enumerate(zip(names, sizes)):
+        g.add_node(name, kind=visible if i == 0 else "binary", size=int(n), visible=i == 0, bias=0.0)
+    top = len(sizes) - 1
+    g.add_edge(names[top - 1], names[top], weight=rng.normal(0.0, scale, size=(sizes[top - 1], sizes[top])), undirected=True)
+    for i in range(top - 1, 0, -1):
+        g.add_edge(names[i], names[i - 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i - 1])))
+    return g

@@ -1,0 +1,169 @@
+"""Turn a declared graph into a :class:`~graphmrf.program.Program`.
+
+Steps: validate the graph, colour it into blocks of conditionally independent units,
+lay the units out in columns, and move the parameters to the backend.
+
+Colouring works at two levels. Layer nodes are coloured on the layer graph (its moral
+graph for a directed net): a bipartition when the graph is bipartite (an RBM, a DBM),
+DSATUR otherwise. A layer with lateral couplings gives one block per unit (sequential
+updates). Single-unit nodes are coloured on the unit graph the same way, and units of
+one kind are laid out colour by colour, so that each block touches a contiguous slice
+of columns. The compiler then checks that every block is an independent set (of the
+moral graph for directed nets) and that every unit lies in exactly one block.
+
+>>> import graphmrf as gm
+>>> prog = gm.compile(gm.rbm(6, 4, seed=0))
+>>> [[(p.layer.name, p.start, p.stop) for p in b] for b in prog.blocks]
+[[('v', 0, 6)], [('h', 0, 4)]]
+>>> len(gm.compile(gm.ising(4, periodic=True)).blocks)
+2
+"""
+
+import itertools
+
+import networkx as nx
+import numpy as np
+
+from .backend import get_backend
+from .errors import ModelError
+from .program import Part, Program
+from .validate import validate
+
+__all__ = ["compile"]
+
+
+def _colour(graph):
+    """Colour classes of ``graph`` (list of node lists), bipartition when possible."""
+    if graph.number_of_nodes() == 0:
+        return []
+    if nx.is_bipartite(graph):
+        col = nx.bipartite.color(graph)
+    elif graph.number_of_nodes() <= 5000:
+        col = nx.coloring.greedy_color(graph, strategy="DSATUR")
+    else:
+        col = nx.coloring.greedy_color(graph, strategy="largest_first")
+    classes = {}
+    for node, c in col.items():
+        classes.setdefault(c, []).append(node)
+    return sorted((sorted(v) for v in classes.values()), key=lambda v: v[0])
+
+
+def _moralise(graph, edges_directed, edges_undirected):
+    for u, v in edges_undirected:
+        graph.add_edge(u, v)
+    parents = {}
+    for p, c in edges_directed:
+        graph.add_edge(p, c)
+        parents.setdefault(c, set()).add(p)
+    for ps in parents.values():
+        for a, b in itertools.combinations(sorted(ps), 2):
+            graph.add_edge(a, b)
+    return graph
+
+
+def compile(graph, backend="numpy", dtype=None, seed=None):
+    """Compile a model graph into a Program.
+
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        A declared model (see :mod:`graphmrf.validate` for the rules).
+    backend : {"numpy", "cupy"}
+        Where the arrays live.
+    dtype : numpy dtype, optional
+        Float type of parameters and states; float32 by default (exact enumeration
+        always works in float64 on its own copy).
+    seed : int or Generator, optional
+        Default random generator of the Program (``program.rng``).
+
+    Returns
+    -------
+    Program
+
+    Raises
+    ------
+    ModelError
+        If the graph breaks a declaration rule.
+    """
+    spec = validate(graph)
+    be = get_backend(backend)
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise ModelError(f"dtype: expected a floating type; got {dtype}")
+    layers, couplings = spec.layers, spec.couplings
+
+    # --- layer-level colouring -------------------------------------------------------
+    declared = [i for i, L in enumerate(layers) if L.declared]
+    lg = nx.Graph()
+    lg.add_nodes_from(declared)
+    dir_edges = [(c.a, c.b) for c in couplings if c.type == "directed" and layers[c.a].declared]
+    und_edges = [(c.a, c.b) for c in couplings if c.type == "undirected" and layers[c.a].declared]
+    _moralise(lg, dir_edges, und_edges)
+    # A layer with lateral couplings, or a parent layer of a directed net (its units are
+    # co-parents, joined in the moral graph), is updated one unit at a time.
+    sequential = {i for i in declared if layers[i].lateral} | {a for a, _ in dir_edges}
+    blocks = []
+    for cls in _colour(lg):
+        plain = [Part(i, 0, layers[i].n) for i in cls if i not in sequential]
+        if plain:
+            blocks.append(plain)
+        for i in cls:
+            if i in sequential:
+                blocks.extend([[Part(i, u, u + 1)] for u in range(layers[i].n)])
+
+    # --- unit-level colouring ----------------------------------------------------------
+    virtual = [i for i, L in enumerate(layers) if not L.declared]
+    if virtual:
+        ug = nx.Graph()
+        ug.add_nodes_from((i, u) for i in virtual for u in range(layers[i].n))
+        ud, uu = [], []
+        for c in couplings:
+            if c.sparse:
+                wa, wb = layers[c.a].width, layers[c.b].width
+                pairs = {((c.a, int(r) // wa), (c.b, int(k) // wb)) for r, k in zip(c.rows, c.cols)}
+                (ud if c.type == "directed" else uu).extend(pairs)
+        _moralise(ug, ud, uu)
+        colour = {}
+        for k, cls in enumerate(_colour(ug)):
+            for node in cls:
+                colour[node] = k
+        n_colours = max(colour.values()) + 1
+        for i in virtual:
+            L = layers[i]
+            order = sorted(range(L.n), key=lambda u: (colour[(i, u)], u))
+            perm = np.asarray(order, dtype=np.int64)
+            _permute_layer(spec, i, perm)
+        unit_blocks = [[] for _ in range(n_colours)]
+        for i in virtual:
+            L = layers[i]
+            cols_ = np.asarray([colour[(i, int(u))] for u in L.original_units])
+            for k in range(n_colours):
+                idx = np.flatnonzero(cols_ == k)
+                if idx.size:
+                    unit_blocks[k].append(Part(i, int(idx[0]), int(idx[-1]) + 1))
+        blocks.extend(b for b in unit_blocks if b)
+
+    program = Program(spec, blocks, be, dtype, seed)
+    program._verify_blocks()
+    return program
+
+
+def _permute_layer(spec, li, perm):
+    """Reorder the units of virtual layer ``li`` so that new unit j is old unit perm[j]."""
+    L = spec.layers[li]
+    w = L.width
+    col_perm = (perm[:, None] * w + np.arange(w)[None, :]).reshape(-1)
+    inv = np.empty_like(col_perm)
+    inv[col_perm] = np.arange(col_perm.size)
+    L.nodes = [L.nodes[int(u)] for u in perm]
+    L.params = {k: v[col_perm] for k, v in L.params.items()}
+    L.visible = L.visible[perm]
+    L.original_units = perm
+    for j, node in enumerate(L.nodes):
+        spec.unit_index[node] = (li, j)
+    for c in spec.couplings:
+        if c.sparse:
+            if c.a == li:
+                c.rows = inv[c.rows]
+            if c.b == li:
+                c.cols = inv[c.cols]

@@ -1,0 +1,51 @@
+"""One error hierarchy for graphmrf.
+
+Every message has one shape: the thing that is wrong (a node, an edge, a file, an
+argument), the rule it breaks, and the value it has, e.g.
+``edge ('v', 'h'): weight has shape (500, 784); expected (784, 500)``.
+"""
+
+__all__ = [
+    "GraphMRFError",
+    "ModelError",
+    "ModelFileError",
+    "EnumerationTooLargeError",
+    "BackendUnavailableError",
+]
+
+
+class GraphMRFError(Exception):
+    """Base class of every error graphmrf raises on purpose."""
+
+
+class ModelError(GraphMRFError, ValueError):
+    """A model declaration (a graph, its attributes, or a file) breaks a rule.
+
+    Raised at validation, before anything is compiled; the message names the
+    node or edge, the rule and the offending value.
+    """
+
+
+class ModelFileError(ModelError):
+    """A model file is truncated, malformed or of an unknown format version."""
+
+
+class EnumerationTooLargeError(GraphMRFError, ValueError):
+    """Exact enumeration was asked for more states than the configured limit.
+
+    Attributes
+    ----------
+    n_states : int
+        Number of joint states that would have to be enumerated.
+    limit : int
+        The ``max_states`` limit in force.
+    """
+
+    def __init__(self, message, n_states, limit):
+        super().__init__(message)
+        self.n_states = n_states
+        self.limit = limit
+
+
+class BackendUnavailableError(GraphMRFError, RuntimeError):
+    """The requested array backend (CuPy, a GPU) is not available here."""

@@ -1,0 +1,592 @@
+r"""Exact enumeration: the ground truth every sampler and learning rule is checked against.
+
+Everything here sums over every joint state of the discrete units that cannot be summed
+out analytically, in float64, in chunks of bounded memory, with log-sum-exp.
+
+What is enumerated: the compiler's blocks are sets of conditionally independent units,
+so one block can be summed analytically (softplus for a binary unit, its analogue for
+spin and softmax units, the Gaussian integral for real-valued units) while the others
+are enumerated. The block is chosen to make the work smallest -- for an RBM the larger
+layer is summed and the smaller one enumerated -- and real-valued units must all lie
+in it. Directed nets are enumerated in full. Past ``max_states`` enumerated states the
+functions raise :class:`~graphmrf.errors.EnumerationTooLargeError` stating the state
+count and the estimated time and memory.
+
+The lecture's 2-visible/2-hidden Boltzmann machine (Z = 39.70):
+
+>>> import graphmrf as gm
+>>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+>>> round(float(np.exp(log_partition(prog))), 2)
+39.7
+>>> [round(float(p), 3) for p in distribution(prog)[1][::-1]]
+[0.466, 0.305, 0.144, 0.084]
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compile import compile as _compile
+from .errors import EnumerationTooLargeError, ModelError
+
+__all__ = [
+    "log_partition",
+    "marginals",
+    "distribution",
+    "table",
+    "log_likelihood",
+    "log_likelihood_grad",
+    "plan",
+    "DEFAULT_MAX_STATES",
+]
+
+#: Default limit on enumerated joint states (2^27, about 10 s of work on two cores).
+DEFAULT_MAX_STATES = 2**27
+_TILE = 2**21  # elements per tile (rows x lo-states x summed columns)
+_RATE = 1.5e8  # rough enumerated-state throughput (state-columns per second) for estimates
+
+
+def _host64(program):
+    """A float64 NumPy copy of ``program`` (the enumerator never touches the original)."""
+    if program.backend.name == "numpy" and program.dtype == np.float64:
+        return program
+    g = program.to_graph()
+    return _compile(g, backend="numpy", dtype=np.float64)
+
+
+class _Units:
+    """Mixed-radix enumeration of a list of (layer, unit) pairs."""
+
+    def __init__(self, program, units):
+        self.units = units
+        self.cols, self.tables, self.radix = [], [], []
+        for L, u in units:
+            w = L.width
+            self.cols.extend(range(L.offset + u * w, L.offset + (u + 1) * w))
+            if L.kind.onehot:
+                t = np.eye(w)
+            else:
+                t = np.asarray(L.kind.support, dtype=np.float64)[:, None]
+            self.tables.append(t)
+            self.radix.append(t.shape[0])
+        self.cols = np.asarray(self.cols, dtype=np.int64)
+        self.n = int(np.prod(self.radix, dtype=object)) if units else 1
+        # first unit is the most significant digit
+        self.stride = [int(np.prod(self.radix[i + 1 :], dtype=object)) for i in range(len(units))]
+
+    def values(self, idx):
+        out = np.empty((idx.size, self.cols.size))
+        c = 0
+        for t, r, s in zip(self.tables, self.radix, self.stride):
+            digit = (idx // s) % r
+            w = t.shape[1]
+            out[:, c : c + w] = t[digit]
+            c += w
+        return out
+
+
+@dataclass
+class Plan:
+    """What an exact computation will enumerate and what it sums analytically."""
+
+    enumerated: list  # (Layer, unit) pairs, most significant first
+    summed: np.ndarray  # column mask of units summed analytically (or all False)
+    n_states: int
+
+    def describe(self):
+        s = int(self.summed.sum())
+        return f"{self.n_states} enumerated states ({len(self.enumerated)} units), {s} columns summed analytically"
+
+
+def _all_units(program):
+    return [(L, u) for L in program.layers for u in range(L.n)]
+
+
+def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
+    """Choose which units to enumerate and which block to sum analytically.
+
+    Parameters
+    ----------
+    fixed : bool array over columns, optional
+        Columns given from outside (data), neither enumerated nor summed.
+    hidden_only : bool
+        Only hidden units may be summed (for distributions over visible units).
+    """
+    fixed = np.zeros(program.n_columns, bool) if fixed is None else fixed
+    real = np.zeros(program.n_columns, bool)
+    for L in program.layers:
+        if not L.kind.discrete:
+            real[L.sl] = True
+    candidates = [np.zeros(program.n_columns, bool)]
+    if not program.directed:
+        for b in program.blocks:
+            m = np.zeros(program.n_columns, bool)
+            for p in b:
+                cs = p.columns
+                m[p.layer.offset + cs.start : p.layer.offset + cs.stop] = True
+            m &= ~fixed
+            if hidden_only:
+                m &= ~program.visible_mask
+            if m.any():
+                candidates.append(m)
+        # the block may be restricted to the units that are not fixed / hidden: still independent
+    best = None
+    for m in candidates:
+        if np.any(real & ~fixed & ~m):
+            continue
+        units = [(L, u) for L, u in _all_units(program) if not (fixed[L.offset + u * L.width] or m[L.offset + u * L.width])]
+        n = 1
+        for L, u in units:
+            n *= L.kind.n_states(L.width)
+        cost = n * (1 + 2 * int(m.sum()))
+        if best is None or cost < best[0]:
+            best = (cost, Plan(units, m, n))
+    if best is None:
+        raise ModelError("exact: real-valued units can only be summed analytically when they form one conditionally independent block (no couplings among them, no directed edges)")
+    p = best[1]
+    if p.n_states > max_states:
+        secs = p.n_states * (len(p.enumerated) + 4 * int(p.summed.sum()) + 1) / _RATE
+        mem = _TILE * 8 * 4
+        raise EnumerationTooLargeError(
+            f"exact: enumerating {len(p.enumerated)} units means {p.n_states:.4g} states (2^{math.log2(p.n_states):.1f}); "
+            f"the limit is max_states={max_states} (2^{math.log2(max_states):.1f}); estimated time {secs:.3g} s, "
+            f"memory {mem / 2**20:.0f} MiB per chunk; raise max_states to run it anyway",
+            p.n_states,
+            max_states,
+        )
+    return p
+
+
+class _Tiler:
+    """Computes -beta E (summed units marginalised) for row states x lo states."""
+
+    def __init__(self, program, row_cols, lo_units, summed, beta):
+        self.prog, self.beta = program, beta
+        self.summed = summed
+        self.lo = _Units(program, lo_units)
+        self.row_cols = np.asarray(row_cols, dtype=np.int64)
+        self.sum_cols = np.flatnonzero(summed)
+        self.fast = not program.directed and program.n_columns <= 4096
+        if self.fast:
+            self.J = self._coupling_matrix()
+            lo_s = self.lo.values(np.arange(self.lo.n))
+            self.lo_s = lo_s
+            self.lo_T = self._stat(lo_s, self.lo.cols)
+            Jll = self.J[np.ix_(self.lo.cols, self.lo.cols)]
+            self.lo_a = self._neg_self(lo_s, self.lo.cols) + 0.5 * np.sum((self.lo_T @ Jll) * self.lo_T, axis=1)
+            self.Jrl = self.J[np.ix_(self.row_cols, self.lo.cols)]
+            self.Jrr = self.J[np.ix_(self.row_cols, self.row_cols)]
+            if self.sum_cols.size:
+                self.JrS = self.J[np.ix_(self.row_cols, self.sum_cols)]
+                self.loX = self.lo_T @ self.J[np.ix_(self.lo.cols, self.sum_cols)]
+                self.sum_layers = []
+                for L in program.layers:
+                    m = summed[L.sl]
+                    if m.any():
+                        idx = np.flatnonzero(m)
+                        pos = np.searchsorted(self.sum_cols, L.offset + idx)
+                        self.sum_layers.append((L, idx, pos))
+
+    def _coupling_matrix(self):
+        prog = self.prog
+        J = np.zeros((prog.n_columns, prog.n_columns))
+        for c in prog.couplings:
+            a, b = c.a, c.b
+            if c.sparse:
+                r, k = a.offset + c.rows, b.offset + c.cols_
+                np.add.at(J, (r, k), c.values)
+                np.add.at(J, (k, r), c.values)
+            elif c.type == "lateral":
+                J[a.sl, a.sl] += c.W
+            else:
+                J[a.sl, b.sl] += c.W
+                J[b.sl, a.sl] += c.W.T
+        return J
+
+    def _by_layer(self, cols):
+        for L in self.prog.layers:
+            sel = np.flatnonzero((cols >= L.sl.start) & (cols < L.sl.stop))
+            if sel.size:
+                yield L, sel, cols[sel] - L.offset
+
+    def _stat(self, s, cols):
+        T = np.empty_like(s)
+        for L, sel, local in self._by_layer(cols):
+            T[:, sel] = L.ops.statistic(s[:, sel], {k: v[local] for k, v in L.params.items()})
+        return T
+
+    def _neg_self(self, s, cols):
+        out = np.zeros(s.shape[0])
+        for L, sel, local in self._by_layer(cols):
+            out -= np.sum(L.ops.self_energy(s[:, sel], {k: v[local] for k, v in L.params.items()}), axis=1)
+        return out
+
+    def tile(self, row_s, lo_idx):
+        """lw[r, l] = -beta E(row r, lo state l) with summed units marginalised."""
+        beta = self.beta
+        if not self.fast:
+            return self._tile_generic(row_s, lo_idx)
+        T_r = self._stat(row_s, self.row_cols)
+        a_r = self._neg_self(row_s, self.row_cols) + 0.5 * np.sum((T_r @ self.Jrr) * T_r, axis=1)
+        T_l = self.lo_T[lo_idx]
+        lw = a_r[:, None] + self.lo_a[lo_idx][None, :] + (T_r @ self.Jrl) @ T_l.T
+        lw *= beta
+        if self.sum_cols.size:
+            X = (T_r @ self.JrS)[:, None, :] + self.loX[lo_idx][None, :, :]
+            for L, idx, pos in self.sum_layers:
+                pp = {k: v[idx] for k, v in L.params.items()}
+                lw += np.sum(L.ops.log_partition(X[..., pos], pp, beta, L.width), axis=-1)
+        return lw
+
+    def full_states(self, row_s, lo_idx):
+        R, Lo = row_s.shape[0], lo_idx.size
+        st = np.zeros((R, Lo, self.prog.n_columns))
+        st[:, :, self.row_cols] = row_s[:, None, :]
+        st[:, :, self.lo.cols] = self.lo.values(lo_idx)[None, :, :]
+        return st.reshape(R * Lo, -1)
+
+    def _tile_generic(self, row_s, lo_idx):
+        st = self.full_states(row_s, lo_idx)
+        lw = self.prog._log_weight(st, self.summed if self.sum_cols.size else None, self.beta)
+        return lw.reshape(row_s.shape[0], lo_idx.size)
+
+    def expected_summed_state(self, row_s, lo_idx):
+        """E[s_c | rest] for summed columns, shape (R, Lo, n_summed)."""
+        T_r = self._stat(row_s, self.row_cols)
+        X = (T_r @ self.JrS)[:, None, :] + self.loX[lo_idx][None, :, :]
+        out = np.empty_like(X)
+        for L, idx, pos in self.sum_layers:
+            pp = {k: v[idx] for k, v in L.params.items()}
+            out[..., pos] = L.ops.expected_state(X[..., pos], pp, self.beta, L.width)
+        return out
+
+
+def _split(units, lo_max=2**12):
+    """Split enumerated units into row digits (high) and a lo table of at most lo_max."""
+    n_lo, k = 1, len(units)
+    while k > 0:
+        L, _ = units[k - 1]
+        m = L.kind.n_states(L.width)
+        if n_lo * m > lo_max:
+            break
+        n_lo *= m
+        k -= 1
+    return units[:k], units[k:]
+
+
+def _iterate(program, p, beta, lo_max=2**12):
+    """Yield (tiler, row_states, lo_idx, lw) over every enumerated state."""
+    hi, lo = _split(p.enumerated, lo_max)
+    hi_e = _Units(program, hi)
+    tiler = _Tiler(program, hi_e.cols, lo, p.summed, beta)
+    n_lo = tiler.lo.n
+    per_row = n_lo * max(1, tiler.sum_cols.size) * (1 if tiler.fast else program.n_columns)
+    R = max(1, _TILE // per_row)
+    lo_idx = np.arange(n_lo)
+    for start in range(0, hi_e.n, R):
+        idx = np.arange(start, min(start + R, hi_e.n))
+        row_s = hi_e.values(idx)
+        yield tiler, row_s, lo_idx, tiler.tile(row_s, lo_idx)
+
+
+class _LSE:
+    """Streaming log-sum-exp with weighted accumulators rescaled on the fly."""
+
+    def __init__(self):
+        self.m = -np.inf
+        self.s = 0.0
+        self.acc = {}
+
+    def add(self, lw, **terms):
+        """Add a tile; each term is a function of p = exp(lw - m) giving an array to sum."""
+        m = float(np.max(lw))
+        if not np.isfinite(m):
+            return
+        if m > self.m:
+            scale = math.exp(self.m - m) if np.isfinite(self.m) else 0.0
+            self.s *= scale
+            for k in self.acc:
+                self.acc[k] = self.acc[k] * scale
+            self.m = m
+        p = np.exp(lw - self.m)
+        self.s += float(np.sum(p))
+        for k, fn in terms.items():
+            v = fn(p)
+            self.acc[k] = self.acc.get(k, 0) + v
+
+    @property
+    def log_total(self):
+        return self.m + math.log(self.s)
+
+
+def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
+    r"""Exact ``log Z(beta) = log sum_s exp(-beta E(s))`` (states of real units integrated).
+
+    Cost: O(S (c + k)) for S enumerated states, c enumerated columns and k summed ones.
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.ising(2, periodic=False, coupling=0.0))
+    >>> round(float(log_partition(prog)), 6) == round(4 * np.log(2), 6)
+    True
+    """
+    program = _host64(program)
+    p = plan(program, max_states=max_states)
+    acc = _LSE()
+    for _, _, _, lw in _iterate(program, p, beta):
+        acc.add(lw)
+    return acc.log_total
+
+
+def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
+    """Exact marginal means ``E[s]`` of every node (category probabilities for softmax).
+
+    Returns a dict: node -> array (layers: shape (n,) or (n, K)) or float (single units).
+    """
+    program = _host64(program)
+    p = plan(program, max_states=max_states)
+    acc = _LSE()
+    for tiler, row_s, lo_idx, lw in _iterate(program, p, beta):
+        terms = {
+            "row": lambda P: P.sum(1) @ row_s,
+            "lo": lambda P: P.sum(0) @ tiler.lo.values(lo_idx),
+        }
+        if tiler.sum_cols.size:
+            if tiler.fast:
+                E = tiler.expected_summed_state(row_s, lo_idx)
+                terms["sum"] = lambda P: np.einsum("rl,rlc->c", P, E)
+            else:
+                raise ModelError("exact.marginals: summed units need an undirected model")
+        acc.add(lw, **terms)
+        hi_cols = tiler.row_cols
+        lo_cols = tiler.lo.cols
+        sum_cols = tiler.sum_cols
+    mean = np.zeros(program.n_columns)
+    mean[hi_cols] = acc.acc.get("row", 0) / acc.s
+    mean[lo_cols] = acc.acc.get("lo", 0) / acc.s
+    if sum_cols.size:
+        mean[sum_cols] = acc.acc["sum"] / acc.s
+    return _by_node(program, mean)
+
+
+def _by_node(program, vec):
+    out = {}
+    for L in program.layers:
+        v = vec[L.sl]
+        if L.declared:
+            out[L.nodes[0]] = v.reshape(L.n, L.width) if L.width > 1 else v.copy()
+        else:
+            for j, node in enumerate(L.nodes):
+                u = v[j * L.width : (j + 1) * L.width]
+                out[node] = float(u[0]) if L.width == 1 else u.copy()
+    return out
+
+
+def _units_in_node_order(program):
+    out = []
+    for node in program.graph.nodes:
+        li, u = program.spec.unit_index[node]
+        L = program.layers[li]
+        out.extend((L, k) for k in range(L.n)) if L.declared else out.append((L, u))
+    return out
+
+
+def _visible_units(program):
+    return [(L, u) for L, u in _all_units(program) if L.visible[u]]
+
+
+def distribution(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
+    """Exact distribution of the visible units, hidden units summed out.
+
+    Returns ``(states, probs)``: every visible configuration (rows, in the column order
+    of ``program.visible_columns``, enumerated with the first visible unit as the most
+    significant digit) and its probability ``p(v)``.
+    """
+    program = _host64(program)
+    vis = _visible_units(program)
+    if any(not L.kind.discrete for L, _ in vis):
+        raise ModelError("exact.distribution: visible units are real-valued; a distribution over them has no finite table")
+    vis_mask = program.visible_mask
+    p = plan(program, fixed=vis_mask, hidden_only=True, max_states=max_states)
+    V = _Units(program, vis)
+    if V.n * p.n_states > max_states:
+        raise EnumerationTooLargeError(
+            f"exact.distribution: {V.n} visible states x {p.n_states} hidden states exceeds max_states={max_states}",
+            V.n * p.n_states,
+            max_states,
+        )
+    lo = p.enumerated
+    lo_u = _Units(program, lo)
+    tiler = _Tiler(program, V.cols, lo, p.summed, beta)
+    logp = np.empty(V.n)
+    R = max(1, _TILE // max(1, lo_u.n * max(1, tiler.sum_cols.size)))
+    lo_idx_all = np.arange(lo_u.n)
+    for start in range(0, V.n, R):
+        idx = np.arange(start, min(start + R, V.n))
+        row_s = V.values(idx)
+        acc = np.full(idx.size, -np.inf)
+        for ls in range(0, lo_u.n, 2**16):
+            lo_idx = lo_idx_all[ls : ls + 2**16]
+            lw = tiler.tile(row_s, lo_idx)
+            acc = np.logaddexp(acc, _lse_rows(lw))
+        logp[start : start + idx.size] = acc
+    log_z = _lse_rows(logp[None, :])[0]
+    states = V.values(np.arange(V.n))
+    order = np.argsort(V.cols)
+    return states[:, order], np.exp(logp - log_z)
+
+
+def _lse_rows(a):
+    m = np.max(a, axis=1)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return m + np.log(np.sum(np.exp(a - m[:, None]), axis=1))
+
+
+@dataclass
+class Table:
+    """Every joint state with -E, exp(-E), p(v, h) and p(v) (for tiny models)."""
+
+    columns: list
+    states: np.ndarray
+    neg_energy: np.ndarray
+    weight: np.ndarray
+    p_joint: np.ndarray
+    p_visible: np.ndarray
+    log_z: float
+
+    def __str__(self):
+        head = " ".join(f"{c:>4}" for c in self.columns)
+        lines = [f"{head} | {'-E':>7} {'exp(-E)':>9} {'p(v,h)':>7} {'p(v)':>7}"]
+        for s, ne, w, pj, pv in zip(self.states, self.neg_energy, self.weight, self.p_joint, self.p_visible):
+            vals = " ".join(f"{v:>4g}" for v in s)
+            lines.append(f"{vals} | {ne:7.3f} {w:9.3f} {pj:7.3f} {pv:7.3f}")
+        lines.append(f"Z = {math.exp(self.log_z):.4g}  (log Z = {self.log_z:.6g})")
+        return "\n".join(lines)
+
+
+def table(program, beta=1.0, max_states=2**16):
+    """Enumerate every joint state of a tiny discrete model (no analytic sums).
+
+    States are listed with the first unit as the most significant digit; ``p_visible``
+    is the marginal probability of each row's visible configuration.
+    """
+    program = _host64(program)
+    units = _units_in_node_order(program)
+    if any(not L.kind.discrete for L, _ in units):
+        raise ModelError("exact.table: real-valued units have no finite table; use exact.log_partition")
+    U = _Units(program, units)
+    if U.n > max_states:
+        raise EnumerationTooLargeError(f"exact.table: {U.n} joint states exceeds max_states={max_states}", U.n, max_states)
+    states = np.zeros((U.n, program.n_columns))
+    states[:, U.cols] = U.values(np.arange(U.n))
+    neg_e = program._log_weight(states, None, beta)
+    log_z = _lse_rows(neg_e[None, :])[0]
+    p = np.exp(neg_e - log_z)
+    vis = program.visible_columns
+    keys = states[:, vis]
+    _, inv = np.unique(keys, axis=0, return_inverse=True)
+    pv = np.bincount(inv.ravel(), weights=p)[inv.ravel()]
+    names = []
+    for L, u in units:
+        base = str(L.nodes[u]) if not L.declared else f"{L.name}{u}"
+        names.extend([base] if L.width == 1 else [f"{base}.{k}" for k in range(L.width)])
+    return Table(names, states[:, U.cols], neg_e, np.exp(neg_e), p, pv, log_z)
+
+
+def _data_rows(program, data):
+    data = np.asarray(data, dtype=np.float64)
+    nv = program.visible_columns.size
+    if data.ndim != 2 or data.shape[1] not in (nv, program.n_columns):
+        raise ValueError(f"data: expected shape (n, {nv}) (visible columns) or (n, {program.n_columns}); got {data.shape}")
+    if data.shape[1] == program.n_columns and nv != program.n_columns:
+        data = data[:, program.visible_columns]
+    for L in program.layers:
+        if not L.kind.discrete or not L.visible.any():
+            continue
+        cols = np.flatnonzero(program.visible_mask[L.sl]) + L.offset
+        pos = np.searchsorted(program.visible_columns, cols)
+        block = data[:, pos]
+        if L.kind.onehot:
+            ok = np.isin(block, (0, 1)).all() and np.all(block.reshape(len(block), -1, L.width).sum(-1) == 1)
+            rule = "one-hot rows"
+        else:
+            ok = np.isin(block, L.kind.support).all()
+            rule = f"values in {tuple(L.kind.support)}"
+        if not ok:
+            raise ValueError(f"data: columns of node {L.name!r} ({L.kind.name}) must hold {rule}")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("data: has NaN or infinite entries")
+    return data
+
+
+def log_likelihood(program, data, reduce="mean", max_states=DEFAULT_MAX_STATES):
+    """Exact log-likelihood ``log p(v) = -F(v) - log Z`` of each row of ``data``.
+
+    ``reduce="mean"`` (default) returns the average, ``"none"`` one value per row.
+    """
+    program = _host64(program)
+    data = _data_rows(program, data)
+    log_z = log_partition(program, max_states=max_states)
+    lp = _log_unnormalised_visible(program, data, max_states) - log_z
+    return float(lp.mean()) if reduce == "mean" else lp
+
+
+def _log_unnormalised_visible(program, data, max_states, with_tiles=False):
+    p = plan(program, fixed=program.visible_mask, hidden_only=True, max_states=max_states)
+    tiler = _Tiler(program, program.visible_columns, p.enumerated, p.summed, 1.0)
+    lo_idx = np.arange(tiler.lo.n)
+    out = np.empty(data.shape[0])
+    R = max(1, _TILE // max(1, tiler.lo.n * max(1, tiler.sum_cols.size)))
+    for start in range(0, data.shape[0], R):
+        rows = data[start : start + R]
+        acc = np.full(rows.shape[0], -np.inf)
+        for ls in range(0, tiler.lo.n, 2**16):
+            acc = np.logaddexp(acc, _lse_rows(tiler.tile(rows, lo_idx[ls : ls + 2**16])))
+        out[start : start + rows.shape[0]] = acc
+    return out
+
+
+def log_likelihood_grad(program, data, max_states=DEFAULT_MAX_STATES):
+    r"""Exact gradient of the mean log-likelihood with respect to every parameter.
+
+    .. math:: \nabla_\theta \frac1N \sum_n \log p(v_n)
+              = E_{data}\, E_{h|v}[-\partial_\theta E] - E_{model}[-\partial_\theta E]
+
+    Returns a dict with the keys of ``program.params`` (arrays in float64). For a
+    directed net the model term vanishes (Z = 1) and is computed all the same.
+    """
+    program = _host64(program)
+    data = _data_rows(program, data)
+    # model term
+    p = plan(program, max_states=max_states)
+    log_z = log_partition(program, max_states=max_states)
+    model = _weighted_stats(program, p, None, log_z)
+    # data term: each row's hidden posterior
+    ph = plan(program, fixed=program.visible_mask, hidden_only=True, max_states=max_states)
+    log_pv = _log_unnormalised_visible(program, data, max_states)
+    tiler = _Tiler(program, program.visible_columns, ph.enumerated, ph.summed, 1.0)
+    lo_idx = np.arange(tiler.lo.n)
+    pos = {}
+    R = max(1, 2**16 // max(1, tiler.lo.n))
+    for start in range(0, data.shape[0], R):
+        rows = data[start : start + R]
+        for ls in range(0, tiler.lo.n, 2**12):
+            li = lo_idx[ls : ls + 2**12]
+            lw = tiler.tile(rows, li)
+            w = np.exp(lw - log_pv[start : start + rows.shape[0], None]) / data.shape[0]
+            st = tiler.full_states(rows, li)
+            s = program.sufficient_stats(st, w.ravel(), summed=ph.summed if ph.summed.any() else None)
+            for k, v in s.items():
+                pos[k] = pos.get(k, 0) + v
+    return {k: pos[k] - model[k] for k in model}
+
+
+def _weighted_stats(program, p, fixed_rows, log_z):
+    out = {}
+    for tiler, row_s, lo_idx, lw in _iterate(program, p, 1.0, lo_max=2**8):
+        w = np.exp(lw - log_z)
+        st = tiler.full_states(row_s, lo_idx)
+        s = program.sufficient_stats(st, w.ravel(), summed=p.summed if p.summed.any() else None)
+        for k, v in s.items():
+            out[k] = out.get(k, 0) + v
+    return out

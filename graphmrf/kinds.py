@@ -1,0 +1,188 @@
+"""Unit kinds: what a unit's state can be and what energy it carries on its own.
+
+A kind is defined by three things and nothing else:
+
+* its **support** -- two values (``binary`` {0, 1}, ``spin`` {-1, +1}), one of K
+  categories stored one-hot (``softmax``), or the real line (``gaussian``);
+* its **self-energy** ``f(s; theta)``, a sympy expression in the state ``s`` of one
+  column and the kind's parameters ``theta``;
+* its **statistic** ``T(s; theta)``, the quantity that enters couplings: the energy
+  of a model is ``E(s) = sum_i f(s_i) - sum_(i,j) T(s_i) W_ij T(s_j)``.
+
+Everything else (conditionals, analytic sums over a unit, gradients) is derived from
+these by :mod:`graphmrf.symbolic`; no sampler or enumeration looks at a kind's name.
+
+Adding a kind touches nothing but this registry:
+
+>>> import sympy as sp
+>>> from graphmrf.kinds import Kind, Param, register, S, BIAS
+>>> tern = register(Kind("ternary", support=(-1, 0, 1), self_energy=-BIAS * S,
+...                      statistic=S, params=(Param("bias"),)))
+>>> from graphmrf.symbolic import derive
+>>> float(derive(tern).log_partition_expr.subs({"bias": 0, "x": 0, "beta": 1}).evalf())
+1.0986122886681098
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from .errors import ModelError
+
+__all__ = ["Kind", "Param", "register", "get_kind", "KINDS", "S", "X", "BETA", "BIAS", "LOG_SIGMA"]
+
+#: The state of one column of a unit.
+S = sp.Symbol("s", real=True)
+#: The coupling input ("field") of one column: sum_j W_ij T(s_j).
+X = sp.Symbol("x", real=True)
+#: Inverse temperature; a parameter of sampling, never of the model.
+BETA = sp.Symbol("beta", positive=True)
+BIAS = sp.Symbol("bias", real=True)
+LOG_SIGMA = sp.Symbol("log_sigma", real=True)
+
+
+def _identity(v):
+    return v
+
+
+def _finite(v):
+    return bool(np.all(np.isfinite(v)))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One per-column parameter of a kind.
+
+    Parameters
+    ----------
+    name : str
+        Internal name (the sympy symbol's name), e.g. ``"log_sigma"``.
+    attr : str, optional
+        Name of the graph attribute that holds it (``"sigma"``); defaults to ``name``.
+    default : float
+        Value used when the attribute is absent (in graph units).
+    to_internal, from_internal : callable
+        Map a graph value to the internal parameter and back (``log`` / ``exp``).
+    valid : callable
+        Predicate on graph values; ``rule`` is the message when it fails.
+    """
+
+    name: str
+    attr: str = ""
+    default: float = 0.0
+    to_internal: Callable = _identity
+    from_internal: Callable = _identity
+    valid: Callable = _finite
+    rule: str = "must be finite"
+
+    @property
+    def symbol(self):
+        return sp.Symbol(self.name, real=True)
+
+    @property
+    def graph_attr(self):
+        return self.attr or self.name
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A unit kind: support, self-energy and coupling statistic.
+
+    Parameters
+    ----------
+    name : str
+    support : tuple of two or more numbers, ``"onehot"`` or ``"real"``
+        Discrete values of one column, one-hot over K categories (each column a
+        0/1 indicator, exactly one set), or the real line.
+    self_energy : sympy expression in :data:`S` and the parameters' symbols
+        Energy of one column on its own, ``f(s; theta)``.
+    statistic : sympy expression
+        ``T(s; theta)``, what the column contributes to couplings.
+    params : tuple of :class:`Param`
+        Per-column parameters.
+    """
+
+    name: str
+    support: object
+    self_energy: sp.Expr
+    statistic: sp.Expr
+    params: tuple = field(default_factory=tuple)
+
+    @property
+    def discrete(self):
+        return self.support != "real"
+
+    @property
+    def onehot(self):
+        return self.support == "onehot"
+
+    def n_states(self, width):
+        """Number of states of one unit of ``width`` columns (``inf`` if real)."""
+        if self.support == "real":
+            return float("inf")
+        if self.onehot:
+            return width
+        return len(self.support)
+
+    def param(self, name):
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+KINDS = {}
+
+
+def register(kind):
+    """Add ``kind`` to the registry and return it."""
+    if not isinstance(kind, Kind):
+        raise TypeError(f"register: expected a Kind, got {type(kind).__name__}")
+    if kind.support not in ("onehot", "real"):
+        values = tuple(kind.support)
+        if len(values) < 2 or len(set(values)) != len(values):
+            raise ValueError(f"kind {kind.name!r}: support must have two or more distinct values; got {values}")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name, where="node"):
+    """Look up a registered kind, raising :class:`ModelError` naming ``where``."""
+    try:
+        return KINDS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(KINDS))
+        raise ModelError(f"{where}: unknown kind {name!r}; expected one of {known}") from None
+
+
+def _positive(v):
+    return bool(np.all(np.isfinite(v)) and np.all(np.asarray(v) > 0))
+
+
+_SIGMA = sp.exp(LOG_SIGMA)
+
+register(Kind("binary", support=(0, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
+register(Kind("spin", support=(-1, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
+register(Kind("softmax", support="onehot", self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
+register(
+    Kind(
+        "gaussian",
+        support="real",
+        self_energy=(S - BIAS) ** 2 / (2 * _SIGMA**2),
+        statistic=S / _SIGMA,
+        params=(
+            Param("bias"),
+            Param(
+                "log_sigma",
+                attr="sigma",
+                default=1.0,
+                to_internal=np.log,
+                from_internal=np.exp,
+                valid=_positive,
+                rule="must be finite and > 0",
+            ),
+        ),
+    )
+)

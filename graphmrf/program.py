@@ -1,0 +1,638 @@
+r"""The compiled form of a model: flat parameter arrays, blocks, and batched kernels.
+
+A Program holds one state layout -- an array of shape (chains, columns) where every
+layer owns a contiguous slice of columns (a softmax unit owns K one-hot columns) -- and
+the operations every sampler, enumerator and learning rule needs, batched over chains
+on axis 0:
+
+* :meth:`Program.energy` ``E(s)``; for a directed net ``E(s) = -log p(s)`` (so ``Z = 1``),
+  and for a DBN the top pair contributes its RBM energy, so ``p(s) = exp(-E(s)) / Z``
+  holds for every model;
+* :meth:`Program.free_energy` ``F(v) = -log sum_h exp(-E(v, h))`` with the hidden
+  units summed analytically;
+* :meth:`Program.conditional` and :meth:`Program.sample_block`: the distribution of one
+  block given the rest, and a draw from it, at inverse temperature ``beta``;
+* :meth:`Program.sufficient_stats`: ``-dE/dtheta`` averaged over a batch (the quantity
+  learning rules contrast between data and model), optionally with a set of units
+  replaced by its conditional expectation.
+
+Parameters live in :attr:`Program.params`, a dict of arrays updated in place; nothing
+is recompiled when they change.
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+>>> s = np.zeros((1, prog.n_columns))
+>>> float(prog.energy(s)[0])
+0.0
+>>> prog.params["v.bias"][:] = 1.0
+>>> float(prog.free_energy(np.ones((1, 5)))[0] + 3 + 2 * np.log(2)) < 1e-3
+True
+"""
+
+import numpy as np
+
+from .backend import as_generator, to_host
+from .errors import ModelError
+
+__all__ = ["Program", "Part", "Layer", "Coupling"]
+
+
+class Part:
+    """Units ``start:stop`` of one layer that are updated together in a block."""
+
+    __slots__ = ("layer", "start", "stop")
+
+    def __init__(self, layer, start, stop):
+        self.layer, self.start, self.stop = layer, start, stop
+
+    @property
+    def columns(self):
+        """Column slice of this part, relative to its layer."""
+        w = self.layer.width
+        return slice(self.start * w, self.stop * w)
+
+    def __repr__(self):
+        name = getattr(self.layer, "name", self.layer)
+        return f"Part({name!r}, {self.start}, {self.stop})"
+
+
+class Layer:
+    """A run of columns holding units of one kind (a layer node, or single units)."""
+
+    def __init__(self, spec, index, offset, backend, dtype):
+        from .symbolic import derive
+
+        self.index = index
+        self.name, self.nodes, self.declared = spec.name, list(spec.nodes), spec.declared
+        self.kind, self.n, self.width = spec.kind, spec.n, spec.width
+        self.cols = spec.n * spec.width
+        self.offset = offset
+        self.sl = slice(offset, offset + self.cols)
+        self.visible = np.asarray(spec.visible, dtype=bool)
+        self.directed = spec.directed
+        self.lateral = spec.lateral
+        self.ops = derive(spec.kind).numeric(backend.xp)
+        self.params = {k: backend.xp.asarray(v, dtype=dtype) for k, v in spec.params.items()}
+        self.children = []  # directed couplings where this layer is the parent
+
+    def p(self, cols=slice(None)):
+        return {k: v[cols] for k, v in self.params.items()}
+
+    def __repr__(self):
+        return f"Layer({self.name!r}, kind={self.kind.name!r}, n={self.n})"
+
+
+class Coupling:
+    """A coupling between layers ``a`` (rows) and ``b`` (columns): dense or sparse."""
+
+    def __init__(self, spec, layers, backend, dtype):
+        self.key, self.type = spec.key, spec.type
+        self.a, self.b = layers[spec.a], layers[spec.b]
+        xp = backend.xp
+        if spec.sparse:
+            self.W = None
+            self.values = xp.asarray(spec.values, dtype=dtype)
+            self.rows, self.cols_ = np.asarray(spec.rows), np.asarray(spec.cols)
+            self.edges = spec.edges
+        else:
+            self.W = xp.asarray(spec.weight, dtype=dtype)
+            self.values = self.W
+        self.backend = backend
+
+    @property
+    def sparse(self):
+        return self.W is None
+
+    def dense(self):
+        """The coupling as a dense (a.cols, b.cols) matrix (a copy for sparse ones)."""
+        if not self.sparse:
+            return self.W
+        xp = self.backend.xp
+        M = xp.zeros((self.a.cols, self.b.cols), dtype=self.values.dtype)
+        M[xp.asarray(self.rows), xp.asarray(self.cols_)] = self.values
+        return M
+
+
+class _SparseIn:
+    """Rows of a sparse coupling that feed one part: dest = M @ src, M built from values."""
+
+    def __init__(self, coupling, dest_idx, src_idx, entry, n_dest, src_layer, backend):
+        order = np.lexsort((src_idx, dest_idx))
+        dest_idx, src_idx, entry = dest_idx[order], src_idx[order], entry[order]
+        indptr = np.zeros(n_dest + 1, dtype=np.int64)
+        np.add.at(indptr, dest_idx + 1, 1)
+        self.indptr = backend.xp.asarray(np.cumsum(indptr))
+        self.indices = backend.xp.asarray(src_idx)
+        self.entry = backend.xp.asarray(entry)
+        self.shape = (n_dest, src_layer.cols)
+        self.coupling, self.src, self.backend = coupling, src_layer, backend
+
+    def apply(self, T):
+        data = self.coupling.values[self.entry]
+        M = self.backend.sparse.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+        return (M @ T[:, self.src.sl].T).T
+
+
+class Program:
+    """A compiled model; see the module docstring. Built by :func:`graphmrf.compile`."""
+
+    def __init__(self, spec, blocks, backend, dtype, seed=None):
+        self.spec = spec
+        self.graph = spec.graph
+        self.backend = backend
+        self.xp = backend.xp
+        self.dtype = np.dtype(dtype)
+        self.directed = spec.directed
+        self.layers, off = [], 0
+        for i, ls in enumerate(spec.layers):
+            L = Layer(ls, i, off, backend, self.dtype)
+            self.layers.append(L)
+            off += L.cols
+        self.n_columns = off
+        self.couplings = [Coupling(c, self.layers, backend, self.dtype) for c in spec.couplings]
+        for c in self.couplings:
+            if c.type == "directed":
+                c.a.children.append(c)
+        self.blocks = [tuple(Part(self.layers[p.layer], p.start, p.stop) for p in b) for b in blocks]
+        self.params = {}
+        for L in self.layers:
+            for k, v in L.params.items():
+                self.params[f"{L.name}.{k}"] = v
+        for c in self.couplings:
+            self.params[c.key] = c.values
+        self.rng = as_generator(seed, backend)
+        self._incoming = {}
+        vis = np.concatenate([np.repeat(L.visible, L.width) for L in self.layers])
+        #: Boolean mask over columns: True for columns of visible units.
+        self.visible_mask = vis
+        self.visible_columns = np.flatnonzero(vis)
+        self.hidden_columns = np.flatnonzero(~vis)
+
+    # ------------------------------------------------------------------ description
+    def __repr__(self):
+        kinds = ", ".join(f"{L.name}:{L.kind.name}x{L.n}" for L in self.layers)
+        return f"Program([{kinds}], blocks={len(self.blocks)}, backend={self.backend.name!r}, dtype={self.dtype})"
+
+    @property
+    def device(self):
+        return self.backend.device
+
+    def columns(self, node):
+        """Column slice (into a state) of a layer node or a single unit node."""
+        if node not in self.spec.unit_index:
+            raise KeyError(f"node {node!r}: not in this model")
+        li, u = self.spec.unit_index[node]
+        L = self.layers[li]
+        if L.declared:
+            return L.sl
+        return slice(L.offset + u * L.width, L.offset + (u + 1) * L.width)
+
+    def layer_of(self, node):
+        return self.layers[self.spec.unit_index[node][0]]
+
+    # ------------------------------------------------------------------ parameters
+    def get(self, item, name):
+        """Value of parameter ``name`` of a node or an edge, in the graph's units.
+
+        ``get("v", "bias")`` returns the layer's biases; ``get(("v", "h"), "weight")``
+        the weight matrix oriented as asked (rows index the first node named).
+        """
+        if isinstance(item, tuple) and len(item) == 2 and item[0] in self.spec.unit_index and item[1] in self.spec.unit_index and name == "weight":
+            return self._get_weight(*item)
+        L = self.layer_of(item)
+        for p in L.kind.params:
+            if p.graph_attr == name:
+                cols = self.columns(item)
+                v = p.from_internal(to_host(L.params[p.name][cols.start - L.offset : cols.stop - L.offset]).astype(np.float64))
+                if L.declared:
+                    return v.reshape(L.n, L.width) if L.width > 1 else v
+                return v if L.width > 1 else float(v[0])
+        raise KeyError(f"node {item!r}: kind {L.kind.name!r} has no parameter {name!r}")
+
+    def _coupling_between(self, u, v):
+        lu, iu = self.spec.unit_index[u]
+        lv, iv = self.spec.unit_index[v]
+        for c in self.couplings:
+            if (c.a.index, c.b.index) == (lu, lv):
+                return c, False, (iu, iv)
+            if (c.a.index, c.b.index) == (lv, lu):
+                return c, True, (iv, iu)
+        raise KeyError(f"edge ({u!r}, {v!r}): not in this model")
+
+    def _get_weight(self, u, v):
+        c, flip, (iu, iv) = self._coupling_between(u, v)
+        if not c.sparse:
+            W = to_host(c.W).astype(np.float64)
+            return W.T if flip else W
+        a_w, b_w = c.a.width, c.b.width
+        vals = to_host(c.values).astype(np.float64)
+        sel = (c.rows // a_w == iu) & (c.cols_ // b_w == iv)
+        if c.type == "lateral" and not sel.any():
+            sel = (c.rows // a_w == iv) & (c.cols_ // b_w == iu)
+            flip = not flip
+        if not sel.any():
+            raise KeyError(f"edge ({u!r}, {v!r}): not in this model")
+        M = np.zeros((a_w, b_w))
+        M[c.rows[sel] % a_w, c.cols_[sel] % b_w] = vals[sel]
+        M = M.T if flip else M
+        return float(M[0, 0]) if M.size == 1 else M
+
+    def to_graph(self):
+        """A copy of the declared graph with the current parameters written back."""
+        g = self.graph.copy()
+        for L in self.layers:
+            for p in L.kind.params:
+                full = p.from_internal(to_host(L.params[p.name]).astype(np.float64))
+                if L.declared:
+                    g.nodes[L.nodes[0]][p.graph_attr] = full.reshape(L.n, L.width) if L.width > 1 else full
+                else:
+                    for j, node in enumerate(L.nodes):
+                        v = full[j * L.width : (j + 1) * L.width]
+                        g.nodes[node][p.graph_attr] = float(v[0]) if L.width == 1 else v
+        for c in self.couplings:
+            if not c.sparse:
+                W = to_host(c.W).astype(np.float64)
+                u, v = c.a.nodes[0], c.b.nodes[0]
+                g.edges[u, v]["weight"] = W
+            else:
+                vals = to_host(c.values).astype(np.float64)
+                per_edge = {}
+                for (u, v, a, b), val in zip(c.edges, vals):
+                    per_edge.setdefault((u, v), {})[(a, b)] = val
+                for (u, v), entries in per_edge.items():
+                    if len(entries) == 1 and (0, 0) in entries:
+                        g.edges[u, v]["weight"] = float(entries[(0, 0)])
+                    else:
+                        M = np.zeros((self.layer_of(u).width, self.layer_of(v).width))
+                        for (a, b), val in entries.items():
+                            M[a, b] = val
+                        g.edges[u, v]["weight"] = M
+        return g
+
+    # ------------------------------------------------------------------ states
+    def _check_state(self, state, what="state"):
+        xp = self.xp
+        state = xp.asarray(state)
+        if state.ndim != 2 or state.shape[1] != self.n_columns:
+            raise ValueError(f"{what}: expected shape (chains, {self.n_columns}); got {tuple(state.shape)}")
+        return state
+
+    def random_state(self, n_chains, seed=None):
+        """A state with every unit drawn independently: uniform over a discrete support,
+        ``N(bias, sigma^2)`` for real-valued units."""
+        rng = as_generator(seed if seed is not None else self.rng, self.backend)
+        xp = self.xp
+        out = xp.empty((n_chains, self.n_columns), dtype=self.dtype)
+        for L in self.layers:
+            zero = xp.zeros((n_chains, L.cols), dtype=self.dtype)
+            cond = L.ops.conditional(zero, {k: v * 0 for k, v in L.params.items()}, 1.0, L.width)
+            if "mean" in cond:
+                cond = {"mean": zero + L.params["bias"], "var": zero + xp.exp(2 * L.params.get("log_sigma", zero))}
+            out[:, L.sl] = L.ops.draw(cond, lambda s: rng.random(s, dtype=self.dtype), lambda s: rng.standard_normal(s, dtype=self.dtype), L.width)
+        return out
+
+    def statistic(self, state):
+        """T(s): what each column contributes to couplings (s, or s/sigma for gaussian)."""
+        xp = self.xp
+        T = xp.empty_like(state)
+        for L in self.layers:
+            T[:, L.sl] = L.ops.statistic(state[:, L.sl], L.params)
+        return T
+
+    # ------------------------------------------------------------------ fields
+    def _incoming_ops(self, layer, start, stop):
+        key = (layer.index, start, stop)
+        if key in self._incoming:
+            return self._incoming[key]
+        w = layer.width
+        c0, c1 = start * w, stop * w
+        ops = []
+        for c in self.couplings:
+            if c.type == "directed" and c.b is not layer:
+                continue
+            if c.b is layer:
+                if not c.sparse:
+                    ops.append(("dense_b", c, c.a))
+                else:
+                    sel = (c.cols_ >= c0) & (c.cols_ < c1)
+                    if sel.any():
+                        ops.append(("sparse", _SparseIn(c, c.cols_[sel] - c0, c.rows[sel], np.flatnonzero(sel), c1 - c0, c.a, self.backend)))
+            if c.a is layer and c.type != "directed" and not (c.type == "lateral" and not c.sparse):
+                if not c.sparse:
+                    ops.append(("dense_a", c, c.b))
+                else:
+                    sel = (c.rows >= c0) & (c.rows < c1)
+                    if sel.any():
+                        ops.append(("sparse", _SparseIn(c, c.rows[sel] - c0, c.cols_[sel], np.flatnonzero(sel), c1 - c0, c.b, self.backend)))
+        self._incoming[key] = ops
+        return ops
+
+    def field(self, T, layer, start=0, stop=None):
+        """Coupling input ``x`` of units ``start:stop`` of ``layer`` given statistics ``T``.
+
+        ``x_i = sum_j W_ij T(s_j)`` over undirected neighbours and lateral partners, and
+        over directed parents; a directed child's influence is not part of ``x``.
+        """
+        stop = layer.n if stop is None else stop
+        c0, c1 = start * layer.width, stop * layer.width
+        x = self.xp.zeros((T.shape[0], c1 - c0), dtype=T.dtype)
+        for op in self._incoming_ops(layer, start, stop):
+            if op[0] == "dense_b":
+                _, c, src = op
+                x += T[:, src.sl] @ c.W[:, c0:c1]
+            elif op[0] == "dense_a":
+                _, c, src = op
+                x += T[:, src.sl] @ c.W[c0:c1, :].T
+            else:
+                x += op[1].apply(T)
+        return x
+
+    # ------------------------------------------------------------------ energies
+    def energy(self, state):
+        """E(s) for each chain (shape (chains,)).
+
+        Undirected: ``E = sum_i f(s_i) - sum_(ij) T_i W_ij T_j`` (each pair once).
+        A directed layer adds ``-log p(s_layer | parents)``.
+        """
+        state = self._check_state(state)
+        return -self._log_weight(state, None)
+
+    def _log_weight(self, state, summed, beta=1.0):
+        """-beta E(s), with the units where ``summed`` (a column mask) is True summed out
+        (each contributing ``log sum_s exp(beta ell(s; x))``)."""
+        xp = self.xp
+        T = self.statistic(state)
+        if summed is not None:
+            T = T * xp.asarray(~summed, dtype=T.dtype)
+        out = xp.zeros(state.shape[0], dtype=state.dtype)
+        for L in self.layers:
+            s = state[:, L.sl]
+            if L.directed:
+                x = self.field(T, L)
+                ell = -L.ops.self_energy(s, L.params) + L.ops.statistic(s, L.params) * x
+                out += xp.sum(ell, axis=1) - xp.sum(L.ops.log_partition(x, L.params, 1.0, L.width), axis=1)
+                continue
+            f = L.ops.self_energy(s, L.params)
+            if summed is not None and summed[L.sl].any():
+                m = xp.asarray(summed[L.sl])
+                f = xp.where(m, 0, f)
+                x = self.field(T, L)
+                lz = L.ops.log_partition(x, L.params, beta, L.width)
+                unit_mask = xp.asarray(summed[L.sl][:: L.width])
+                out += xp.sum(xp.where(unit_mask, lz, 0), axis=1) / beta
+            out -= xp.sum(f, axis=1)
+        for c in self.couplings:
+            if c.type == "directed":
+                continue
+            Ta, Tb = T[:, c.a.sl], T[:, c.b.sl]
+            if c.sparse:
+                ra = xp.asarray(c.rows)
+                cb = xp.asarray(c.cols_)
+                out += (Ta[:, ra] * Tb[:, cb]) @ c.values
+            elif c.type == "lateral":
+                out += 0.5 * xp.sum((Ta @ c.W) * Ta, axis=1)
+            else:
+                out += xp.sum((Ta @ c.W) * Tb, axis=1)
+        return out * beta
+
+    def hidden_summable(self):
+        """Column mask of hidden units if they can be summed analytically, else None.
+
+        They can when no coupling joins two hidden units and none is in a directed layer.
+        """
+        hidden = ~self.visible_mask
+        if not hidden.any():
+            return hidden
+        return hidden if self._independent(hidden) else None
+
+    def _independent(self, mask):
+        """True if no coupling joins two columns of ``mask`` and none is directed-related."""
+        for L in self.layers:
+            if mask[L.sl].any() and (L.directed or L.children):
+                return False
+        for c in self.couplings:
+            ma, mb = mask[c.a.sl], mask[c.b.sl]
+            if not (ma.any() and mb.any()):
+                continue
+            if c.sparse:
+                if np.any(ma[c.rows] & mb[c.cols_] & (to_host(c.values) != 0)):
+                    return False
+            else:
+                W = to_host(c.W)
+                if np.any(W[np.ix_(ma, mb)] != 0):
+                    return False
+        return True
+
+    def free_energy(self, visible):
+        """Free energy ``F(v) = -log sum_h exp(-E(v, h))`` of visible configurations.
+
+        ``visible`` is a full state (hidden columns ignored) or just the visible columns.
+        Hidden units are summed analytically, which needs them to be conditionally
+        independent given the visible ones (an RBM, a BM without hidden-hidden couplings).
+        """
+        xp = self.xp
+        visible = xp.asarray(visible)
+        if visible.ndim != 2:
+            raise ValueError(f"visible: expected a 2-d array; got shape {tuple(visible.shape)}")
+        nv = self.visible_columns.size
+        if visible.shape[1] == nv and nv != self.n_columns:
+            full = xp.zeros((visible.shape[0], self.n_columns), dtype=self.dtype)
+            full[:, xp.asarray(self.visible_columns)] = visible
+            visible = full
+        visible = self._check_state(visible.astype(self.dtype, copy=False), "visible")
+        mask = self.hidden_summable()
+        if mask is None:
+            raise ModelError("free_energy: hidden units are coupled to each other (or directed), so they cannot be summed analytically; use graphmrf.exact.log_likelihood")
+        return -self._log_weight(visible, mask)
+
+    def log_prob(self, state):
+        """log p(s) of complete states of a directed net (sigmoid belief net)."""
+        if not self.directed or any(not L.directed for L in self.layers):
+            raise ModelError("log_prob: defined for directed nets without an undirected top; use graphmrf.exact for the normalised probability of other models")
+        return -self.energy(state)
+
+    # ------------------------------------------------------------------ conditionals
+    def _children_term(self, state, T, part, values):
+        """sum over directed children of log p(child | parents) for each candidate value.
+
+        Returns an array (chains, n_part, n_values) or None when the layer has no children.
+        """
+        L = part.layer
+        if not L.children:
+            return None
+        xp = self.xp
+        if not L.kind.discrete:
+            raise ModelError(f"node {L.name!r}: {L.kind.name} units with directed children have no closed-form conditional")
+        cs = part.columns
+        n_part = part.stop - part.start
+        cur = T[:, L.sl][:, cs].reshape(T.shape[0], n_part, L.width)
+        out = []
+        for vals in values:  # vals: (width,) state of one unit
+            Tv = L.ops.statistic(xp.broadcast_to(xp.asarray(vals, dtype=T.dtype), (1, n_part, L.width)), {k: v[cs].reshape(1, n_part, L.width) for k, v in L.params.items()})
+            dT = Tv - cur  # (chains, n_part, width)
+            tot = 0
+            for c in L.children:
+                C = c.b
+                Wp = c.dense()[L.sl.start - L.offset + cs.start : L.sl.start - L.offset + cs.stop].reshape(n_part, L.width, C.cols)
+                xc = self.field(T, C)
+                xn = xc[:, None, :] + xp.einsum("cnw,nwj->cnj", dT, Wp)
+                sc = state[:, C.sl][:, None, :]
+                ell = -C.ops.self_energy(sc, C.params) + C.ops.statistic(sc, C.params) * xn
+                tot = tot + xp.sum(ell, axis=2) - xp.sum(C.ops.log_partition(xn, C.params, 1.0, C.width), axis=2)
+            out.append(tot)
+        return xp.stack(out, axis=-1)
+
+    def conditional(self, state, block, beta=1.0):
+        """Conditional distribution of each part of ``block`` given the rest.
+
+        Returns one dict per part: ``{"logits": ...}`` (discrete: relative to the first
+        support value; softmax: (chains, n, K)) or ``{"mean": ..., "var": ...}``.
+        """
+        state = self._check_state(state)
+        T = self.statistic(state)
+        return [self._part_conditional(state, T, p, beta) for p in self.block(block)]
+
+    def block(self, block):
+        return self.blocks[block] if isinstance(block, (int, np.integer)) else block
+
+    def _part_conditional(self, state, T, part, beta):
+        L = part.layer
+        x = self.field(T, L, part.start, part.stop)
+        pp = L.p(part.columns)
+        cond = L.ops.conditional(x, pp, beta, L.width)
+        if L.children:
+            xp = self.xp
+            if L.kind.onehot:
+                values = [np.eye(L.width)[k] for k in range(L.width)]
+                ct = self._children_term(state, T, part, values)
+                cond = {"logits": cond["logits"] + beta * ct}
+            else:
+                vals = L.ops.d.values
+                ct = self._children_term(state, T, part, [np.full(1, v) for v in vals])
+                cond = {"logits": cond["logits"] + beta * (ct[..., 1:] - ct[..., :1])}
+            del xp
+        return cond
+
+    def sample_block(self, state, block, rng=None, beta=1.0):
+        """Return a copy of ``state`` with the units of ``block`` redrawn from their
+        conditional at inverse temperature ``beta`` (uniform and normal draws only)."""
+        state = self._check_state(state).copy()
+        rng = self.rng if rng is None else as_generator(rng, self.backend)
+        T = self.statistic(state)
+        for part in self.block(block):
+            L = part.layer
+            cond = self._part_conditional(state, T, part, beta)
+            new = L.ops.draw(cond, lambda s: rng.random(s, dtype=self.dtype), lambda s: rng.standard_normal(s, dtype=self.dtype), L.width)
+            cs = part.columns
+            state[:, L.offset + cs.start : L.offset + cs.stop] = new
+        return state
+
+    # ------------------------------------------------------------------ statistics
+    def sufficient_stats(self, state, weights=None, summed=None):
+        """Batch average of ``-dE/dtheta`` for every parameter (same keys as ``params``).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+        weights : array (chains,), optional
+            Weights of the chains (default: uniform ``1/chains``); they are used as given.
+        summed : bool array (columns,), optional
+            Units whose statistics are replaced by their conditional expectation given
+            the others (e.g. the hidden units of an RBM: ``E[h | v]``).
+
+        Notes
+        -----
+        For a lateral matrix the statistic of entry (i, j) is the derivative with
+        respect to the coupling ``w_ij = L_ij = L_ji`` (so it equals ``<T_i T_j>``); for a
+        directed weight it is ``T(s_parent) (T(s_child) - E[T(s_child) | parents])``.
+        """
+        xp = self.xp
+        state = self._check_state(state)
+        n = state.shape[0]
+        w = xp.full(n, 1.0 / n, dtype=state.dtype) if weights is None else xp.asarray(weights, dtype=state.dtype)
+        T = self.statistic(state)
+        if summed is not None and summed.any():
+            if not self._independent(summed):
+                raise ModelError("sufficient_stats: the summed units must be conditionally independent given the rest")
+            T0 = T * xp.asarray(~summed, dtype=T.dtype)
+            T = T0.copy()
+            for L in self.layers:
+                m = summed[L.sl]
+                if m.any():
+                    x = self.field(T0, L)
+                    eT = L.ops.expected_statistic(x, L.params, 1.0, L.width)
+                    T[:, L.sl] = xp.where(xp.asarray(m), eT, T0[:, L.sl])
+        # residuals of directed children: T_c - E[T_c | parents]
+        resid = {}
+        for L in self.layers:
+            if L.directed:
+                x = self.field(T, L)
+                resid[L.index] = (x, T[:, L.sl] - L.ops.expected_statistic(x, L.params, 1.0, L.width))
+        out = {}
+        for L in self.layers:
+            x = self.field(T, L)
+            for c in L.children:
+                x = x + resid[c.b.index][1] @ c.dense().T
+            sc = L.ops.score(state[:, L.sl], x, L.params)
+            if L.directed:
+                es = L.ops.expected_score(resid[L.index][0], L.params, 1.0, L.width)
+                sc = {k: sc[k] - es[k] for k in sc}
+            if summed is not None and summed[L.sl].any():
+                m = xp.asarray(summed[L.sl])
+                es = L.ops.expected_score(x, L.params, 1.0, L.width)
+                sc = {k: xp.where(m, es[k], sc[k]) for k in sc}
+            for k, v in sc.items():
+                out[f"{L.name}.{k}"] = w @ v
+        for c in self.couplings:
+            Ta = T[:, c.a.sl]
+            Tb = resid[c.b.index][1] if c.type == "directed" else T[:, c.b.sl]
+            if c.sparse:
+                out[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
+            else:
+                G = (Ta * w[:, None]).T @ Tb
+                if c.type == "lateral":
+                    G = G - xp.diag(xp.diag(G))
+                    G = 0.5 * (G + G.T)
+                out[c.key] = G
+        return out
+
+    # ------------------------------------------------------------------ checks
+    def _verify_blocks(self):
+        """Every unit in exactly one part; no two units of a block coupled (moral graph)."""
+        block_of = [np.full(L.n, -1) for L in self.layers]
+        for bi, b in enumerate(self.blocks):
+            for p in b:
+                seg = block_of[p.layer.index][p.start : p.stop]
+                if (seg != -1).any():
+                    raise AssertionError(f"compile: units of {p.layer.name!r} are in two blocks")
+                seg[:] = bi
+        for L, bo in zip(self.layers, block_of):
+            if (bo == -1).any():
+                raise AssertionError(f"compile: units of {L.name!r} are in no block")
+
+        def clash(a, b):
+            return bool(np.intersect1d(a, b).size)
+
+        parents = {}
+        for c in self.couplings:
+            ua, ub = block_of[c.a.index], block_of[c.b.index]
+            if c.sparse:
+                ea, eb = c.rows // c.a.width, c.cols_ // c.b.width
+                if np.any(ua[ea] == ub[eb]):
+                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+                if c.type == "directed":
+                    for child, par in zip(eb, ea):
+                        parents.setdefault((c.b.index, int(child)), []).append(int(ua[par]))
+            elif c.type == "lateral":
+                if np.unique(ua).size != ua.size:
+                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+            else:
+                if clash(ua, ub):
+                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+                if c.type == "directed":
+                    if np.unique(ua).size != ua.size:
+                        raise AssertionError(f"compile: a block holds two co-parents through {c.key}")
+                    parents.setdefault((c.b.index, None), []).extend(ua.tolist())
+        for bl in parents.values():
+            if len(set(bl)) != len(bl):
+                raise AssertionError("compile: a block holds two parents of one child")

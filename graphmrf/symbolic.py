@@ -1,0 +1,286 @@
+r"""Symbolic derivations, done once per kind with sympy and lambdified per backend.
+
+For one column with state ``s``, coupling input ``x`` and inverse temperature ``beta``
+the local log-density of a kind is
+
+.. math:: \ell(s; x) = \beta\,(-f(s;\theta) + T(s;\theta)\,x).
+
+From it sympy derives, per kind (never per unit):
+
+* discrete support ``{v_0, ..., v_{m-1}}``: the logits ``l_k = ell(v_k) - ell(v_0)`` and
+  the base ``ell(v_0)``, so ``log Z(x) = base + logsumexp(0, l_1, ..., l_{m-1})``
+  (``softplus`` for two values, evaluated stably);
+* one-hot (softmax) support: the per-column logit ``ell(1) - ell(0)``;
+* real support: ``ell`` must be quadratic in ``s`` with a negative leading coefficient
+  ``a``; then ``mean = -b / 2a``, ``var = -1 / 2a`` and the Gaussian integral
+  ``log Z = c - b^2 / 4a + log(pi / -a) / 2``;
+* the score ``-dE/dtheta = d(-f + T x)/dtheta`` of every parameter, and its expectation
+  under the conditional (moments substituted for real support).
+
+The results are lambdified once per (kind, backend) and cached.
+
+>>> from graphmrf.kinds import get_kind
+>>> d = derive(get_kind("binary"))
+>>> d.logit_exprs
+[beta*(bias + x)]
+>>> d.log_partition_expr
+softplus(beta*(bias + x))
+>>> import numpy as np
+>>> ops = d.numeric(np)
+>>> float(ops.log_partition(np.array([[1e4]], np.float32), {"bias": np.zeros(1, np.float32)}, 1.0, 1)[0, 0])
+10000.0
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from .kinds import BETA, S, X
+
+__all__ = ["derive", "Derivation", "softplus", "LogSumExp", "lambdify_calls"]
+
+
+class softplus(sp.Function):
+    """softplus(z) = log(1 + exp(z)), evaluated as logaddexp(0, z)."""
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + sp.exp(-self.args[0]))
+
+    def _eval_evalf(self, prec):
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
+
+
+class LogSumExp(sp.Function):
+    """log(sum_k exp(z_k)), evaluated with a max shift."""
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[argindex - 1] - self)
+
+    def _eval_evalf(self, prec):
+        return sp.log(sp.Add(*[sp.exp(a) for a in self.args]))._eval_evalf(prec)
+
+
+#: Number of sympy lambdify calls made so far (a compile-once test reads it).
+lambdify_calls = 0
+
+
+@dataclass(eq=False)
+class Derivation:
+    """Symbolic results for one kind; see the module docstring."""
+
+    kind: object
+    log_density: sp.Expr
+    score_exprs: dict
+    values: tuple = ()
+    logit_exprs: list = None
+    base_expr: sp.Expr = None
+    log_partition_expr: sp.Expr = None
+    mean_expr: sp.Expr = None
+    var_expr: sp.Expr = None
+    expected_score_exprs: dict = None
+    expected_statistic_expr: sp.Expr = None
+
+    def numeric(self, xp):
+        """Backend functions for array module ``xp`` (cached)."""
+        return _numeric(self, xp)
+
+
+@lru_cache(maxsize=None)
+def derive(kind):
+    """Derive every quantity of :class:`Derivation` for ``kind`` (cached per kind)."""
+    psyms = [p.symbol for p in kind.params]
+    neg_local = -kind.self_energy + kind.statistic * X
+    ell = sp.expand(BETA * neg_local)
+    scores = {p.name: sp.simplify(sp.diff(neg_local, p.symbol)) for p in kind.params}
+    d = Derivation(kind=kind, log_density=ell, score_exprs=scores)
+    if kind.support == "real":
+        poly = sp.Poly(ell, S)
+        if poly.degree() != 2:
+            raise ValueError(f"kind {kind.name!r}: a real-valued kind needs a log-density quadratic in s; got degree {poly.degree()}")
+        a = poly.coeff_monomial(S**2)
+        b = poly.coeff_monomial(S)
+        c = poly.coeff_monomial(1)
+        if sp.ask(sp.Q.negative(a)) is not True:
+            raise ValueError(f"kind {kind.name!r}: coefficient of s**2 in the log-density must be negative; got {a}")
+        d.mean_expr = sp.simplify(-b / (2 * a))
+        d.var_expr = sp.simplify(-1 / (2 * a))
+        d.log_partition_expr = sp.simplify(c - b**2 / (4 * a)) + sp.expand_log(sp.log(sp.pi / (-a)), force=True) / 2
+
+        def expect(expr):
+            p = sp.Poly(sp.expand(expr), S)
+            if p.degree() > 2:
+                raise ValueError(f"kind {kind.name!r}: score {expr} is not quadratic in s")
+            m, v = d.mean_expr, d.var_expr
+            moments = {0: 1, 1: m, 2: v + m**2}
+            return sp.simplify(sum(p.coeff_monomial(S**k) * moments[k] for k in range(p.degree() + 1)))
+
+        d.expected_score_exprs = {n: expect(e) for n, e in scores.items()}
+        d.expected_statistic_expr = expect(kind.statistic)
+    elif kind.support == "onehot":
+        d.values = (0, 1)
+        d.base_expr = sp.simplify(ell.subs(S, 0))
+        d.logit_exprs = [sp.simplify(ell.subs(S, 1) - ell.subs(S, 0))]
+    else:
+        d.values = tuple(kind.support)
+        base = ell.subs(S, d.values[0])
+        d.base_expr = sp.simplify(base)
+        d.logit_exprs = [sp.factor(sp.simplify(ell.subs(S, v) - base)) for v in d.values[1:]]
+        if len(d.logit_exprs) == 1:
+            d.log_partition_expr = sp.simplify(d.base_expr + softplus(d.logit_exprs[0]))
+        else:
+            d.log_partition_expr = d.base_expr + LogSumExp(sp.Integer(0), *d.logit_exprs)
+    return d
+
+
+def _lambdify(expr, args, xp):
+    global lambdify_calls
+    lambdify_calls += 1
+    return sp.lambdify(args, expr, modules=[{"softplus": lambda z: xp.logaddexp(0, z)}, xp.__name__ if xp.__name__ != "numpy" else "numpy"])
+
+
+class _Numeric:
+    """Lambdified kind functions for one array module; arrays are per column."""
+
+    def __init__(self, d, xp):
+        self.d, self.xp, self.kind = d, xp, d.kind
+        names = [p.name for p in d.kind.params]
+        self.param_names = names
+        args = [S, X, BETA] + [sp.Symbol(n, real=True) for n in names]
+        lam = lambda e: _lambdify(e, args, xp)  # noqa: E731
+        self._f = lam(d.kind.self_energy)
+        self._T = lam(d.kind.statistic)
+        self._score = {n: lam(e) for n, e in d.score_exprs.items()}
+        if d.kind.support == "real":
+            self._mean, self._var = lam(d.mean_expr), lam(d.var_expr)
+            self._logz = lam(d.log_partition_expr)
+            self._escore = {n: lam(e) for n, e in d.expected_score_exprs.items()}
+            self._eT = lam(d.expected_statistic_expr)
+        else:
+            self._base = lam(d.base_expr)
+            self._logits = [lam(e) for e in d.logit_exprs]
+
+    def _call(self, fn, s, x, beta, p, like):
+        out = fn(s, x, beta, *[p[n] for n in self.param_names])
+        return self.xp.broadcast_to(self.xp.asarray(out, dtype=like.dtype), like.shape)
+
+    # -- quantities of a given state ------------------------------------------------
+    def self_energy(self, s, p):
+        """f(s; theta) per column."""
+        return self._call(self._f, s, 0.0, 1.0, p, s)
+
+    def statistic(self, s, p):
+        """T(s; theta) per column."""
+        return self._call(self._T, s, 0.0, 1.0, p, s)
+
+    def score(self, s, x, p):
+        """-dE/dtheta contributed by each column: dict name -> array like s."""
+        return {n: self._call(f, s, x, 1.0, p, s) for n, f in self._score.items()}
+
+    # -- the conditional given the coupling input x ---------------------------------
+    def conditional(self, x, p, beta, width):
+        """Parameters of p(s | x) at inverse temperature beta.
+
+        Returns ``{"logits": (..., m-1)}`` for discrete kinds (logits relative to the
+        first value), ``{"logits": (..., n, K)}`` for one-hot, ``{"mean", "var"}`` for real.
+        """
+        xp = self.xp
+        if self.kind.support == "real":
+            return {"mean": self._call(self._mean, x, x, beta, p, x), "var": self._call(self._var, x, x, beta, p, x)}
+        logits = xp.stack([self._call(f, x, x, beta, p, x) for f in self._logits], axis=-1)
+        if self.kind.onehot:
+            logits = logits[..., 0]
+            return {"logits": logits.reshape(logits.shape[:-1] + (-1, width))}
+        return {"logits": logits}
+
+    def probabilities(self, cond):
+        """Probabilities of each support value (discrete) or category (one-hot)."""
+        xp = self.xp
+        lg = cond["logits"]
+        if not self.kind.onehot:
+            lg = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
+        m = xp.max(lg, axis=-1, keepdims=True)
+        e = xp.exp(lg - m)
+        return e / xp.sum(e, axis=-1, keepdims=True)
+
+    def log_partition(self, x, p, beta, width):
+        """log sum_s exp(ell(s; x)) per unit (shape (..., n_units))."""
+        xp = self.xp
+        if self.kind.support == "real":
+            return self._call(self._logz, x, x, beta, p, x)
+        base = self._call(self._base, x, x, beta, p, x)
+        cond = self.conditional(x, p, beta, width)
+        lg = cond["logits"]
+        if self.kind.onehot:
+            base = xp.sum(base.reshape(lg.shape), axis=-1)
+        else:
+            base = base
+            lg = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
+        m = xp.max(lg, axis=-1)
+        return base + m + xp.log(xp.sum(xp.exp(lg - m[..., None]), axis=-1))
+
+    def _expect(self, values_fn, x, p, beta, width):
+        """E[g(s) | x] per column for g given as a function of a state array."""
+        xp = self.xp
+        cond = self.conditional(x, p, beta, width)
+        probs = self.probabilities(cond)
+        if self.kind.onehot:
+            pr = probs.reshape(x.shape)
+            one = values_fn(xp.ones_like(x))
+            zero = values_fn(xp.zeros_like(x))
+            return pr * one + (1 - pr) * zero
+        out = 0
+        for k, v in enumerate(self.d.values):
+            out = out + probs[..., k] * values_fn(xp.full_like(x, v))
+        return out
+
+    def expected_statistic(self, x, p, beta, width):
+        """E[T(s) | x] per column."""
+        if self.kind.support == "real":
+            return self._call(self._eT, x, x, beta, p, x)
+        return self._expect(lambda s: self.statistic(s, p), x, p, beta, width)
+
+    def expected_state(self, x, p, beta, width):
+        """E[s | x] per column (category probabilities for one-hot)."""
+        if self.kind.support == "real":
+            return self._call(self._mean, x, x, beta, p, x)
+        return self._expect(lambda s: s, x, p, beta, width)
+
+    def expected_score(self, x, p, beta, width):
+        """E[-dE/dtheta | x] per column, for each parameter."""
+        if self.kind.support == "real":
+            return {n: self._call(f, x, x, beta, p, x) for n, f in self._escore.items()}
+        return {n: self._expect(lambda s, f=f: self._call(f, s, x, 1.0, p, s), x, p, beta, width) for n, f in self._score.items()}
+
+    def draw(self, cond, uniform, normal, width):
+        """Draw from the conditional using only uniforms and normals.
+
+        ``uniform(shape)`` and ``normal(shape)`` return arrays; a discrete kind uses one
+        uniform per unit (inverse CDF), one-hot uses Gumbel-max, real uses a normal.
+        """
+        xp = self.xp
+        if self.kind.support == "real":
+            mean = cond["mean"]
+            return mean + xp.sqrt(cond["var"]) * normal(mean.shape)
+        if self.kind.onehot:
+            lg = cond["logits"]
+            g = -xp.log(-xp.log(uniform(lg.shape)))
+            idx = xp.argmax(lg + g, axis=-1)
+            out = (xp.arange(width)[None, None, :] == idx[..., None]).astype(lg.dtype)
+            return out.reshape(lg.shape[:-2] + (-1,))
+        lg = cond["logits"]
+        vals = self.d.values
+        u = uniform(lg.shape[:-1])
+        if len(vals) == 2:
+            z = lg[..., 0]
+            p1 = 0.5 * (1 + xp.tanh(0.5 * z))
+            return xp.where(u < p1, vals[1], vals[0]).astype(lg.dtype)
+        probs = self.probabilities(cond)
+        cdf = xp.cumsum(probs, axis=-1)
+        idx = xp.sum(cdf[..., :-1] < u[..., None], axis=-1)
+        return xp.asarray(vals, dtype=lg.dtype)[idx]
+
+
+@lru_cache(maxsize=None)
+def _numeric(d, xp):
+    return _Numeric(d, xp)

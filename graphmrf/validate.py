@@ -1,0 +1,303 @@
+"""Check a declared model graph and normalise it into layers and couplings.
+
+The rules (each violation raises :class:`~graphmrf.errors.ModelError` naming the node or
+edge, the rule and the value):
+
+* the graph is an ``nx.Graph`` (undirected energy model) or an acyclic ``nx.DiGraph``
+  (sigmoid belief net); one edge of a DiGraph may carry ``undirected=True`` -- the top
+  pair of layers of a DBN -- and then neither endpoint may have directed parents;
+* every node has a registered ``kind``; ``size`` (optional, int >= 1) makes it a layer;
+  softmax needs ``categories`` (int >= 2); ``visible`` is a bool (default True);
+* node parameters (``bias``; ``sigma`` > 0 for gaussian) are finite and broadcast to the
+  node's columns;
+* an edge carries ``weight``: a scalar between two single units, an array of shape
+  (columns of the first node, columns of the second) between layers, where "first" is
+  the edge's source in a DiGraph and the endpoint declared first in an ``nx.Graph``;
+* a self-loop is a lateral coupling of a layer: symmetric, zero diagonal; never on a
+  single unit and never in a directed net; units and layers are not joined by edges.
+
+>>> import networkx as nx
+>>> g = nx.Graph()
+>>> g.add_node("v", kind="binary", size=3)
+>>> g.add_node("h", kind="binary", size=2, visible=False)
+>>> g.add_edge("v", "h", weight=[[0.0] * 3] * 2)
+>>> validate(g)
+Traceback (most recent call last):
+...
+graphmrf.errors.ModelError: edge ('v', 'h'): weight has shape (2, 3); expected (3, 2) (rows index 'v', the endpoint declared first)
+"""
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from .errors import ModelError
+from .kinds import get_kind
+
+__all__ = ["validate", "LayerSpec", "CouplingSpec", "ModelSpec"]
+
+
+@dataclass
+class LayerSpec:
+    """A layer node, or the set of all single-unit nodes of one kind ("virtual layer")."""
+
+    name: str
+    nodes: list
+    declared: bool
+    kind: object
+    n: int
+    width: int
+    params: dict
+    visible: np.ndarray
+    directed: bool
+    lateral: bool = False
+
+    @property
+    def cols(self):
+        return self.n * self.width
+
+
+@dataclass
+class CouplingSpec:
+    """A coupling between layers ``a`` (rows) and ``b`` (columns).
+
+    ``type`` is ``"undirected"``, ``"lateral"`` (a == b, symmetric, energy counted once
+    per pair) or ``"directed"`` (a is the parent). Dense couplings hold ``weight``;
+    sparse ones (between single units) hold column indices ``rows``/``cols`` per entry,
+    ``values`` and ``edges`` (the graph edge of each entry, for writing back).
+    """
+
+    key: str
+    a: int
+    b: int
+    type: str
+    weight: np.ndarray = None
+    rows: np.ndarray = None
+    cols: np.ndarray = None
+    values: np.ndarray = None
+    edges: list = field(default_factory=list)
+
+    @property
+    def sparse(self):
+        return self.weight is None
+
+
+@dataclass
+class ModelSpec:
+    graph: object
+    directed: bool
+    layers: list
+    couplings: list
+    unit_index: dict  # node -> (layer index, unit index) for every node
+
+
+def _fmt(node):
+    return repr(node)
+
+
+def _attr_array(value, shape, where, what):
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelError(f"{where}: {what} must be numeric; got {value!r}") from None
+    try:
+        return np.broadcast_to(arr, shape).astype(np.float64)
+    except ValueError:
+        raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
+
+
+def _node_info(g, node):
+    where = f"node {_fmt(node)}"
+    d = g.nodes[node]
+    if "kind" not in d:
+        from .kinds import KINDS
+
+        raise ModelError(f"{where}: missing attribute 'kind'; expected one of {', '.join(sorted(KINDS))}")
+    kind = get_kind(d["kind"], where)
+    size = d.get("size", None)
+    declared = size is not None
+    if declared:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ModelError(f"{where}: size must be an integer >= 1; got {size!r}")
+        n = int(size)
+    else:
+        n = 1
+    width = 1
+    if kind.onehot:
+        K = d.get("categories", None)
+        if K is None or isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 2:
+            raise ModelError(f"{where}: softmax units need 'categories', an integer K >= 2; got {K!r}")
+        width = int(K)
+    elif "categories" in d:
+        raise ModelError(f"{where}: 'categories' applies to softmax units only; kind is {kind.name!r}")
+    vis = d.get("visible", True)
+    vis_arr = np.asarray(vis)
+    if vis_arr.dtype != bool:
+        raise ModelError(f"{where}: visible must be a bool (or a bool array of length {n}); got {vis!r}")
+    vis_arr = np.broadcast_to(vis_arr, (n,)).copy() if vis_arr.ndim <= 1 and vis_arr.size in (1, n) else None
+    if vis_arr is None:
+        raise ModelError(f"{where}: visible has shape {np.shape(vis)}; expected a bool or shape ({n},)")
+    params = {}
+    for p in kind.params:
+        raw = d.get(p.graph_attr, p.default)
+        shape = (n, width) if width > 1 else (n,)
+        arr = _attr_array(raw, shape, where, p.graph_attr)
+        if not np.all(np.isfinite(arr)):
+            raise ModelError(f"{where}: {p.graph_attr} must be finite; got {'NaN' if np.isnan(arr).any() else 'inf'}")
+        if not p.valid(arr):
+            bad = arr[~(arr > 0)] if arr.size else arr
+            raise ModelError(f"{where}: {p.graph_attr} {p.rule}; got {bad.ravel()[:3].tolist()}")
+        params[p.name] = p.to_internal(arr).reshape(-1)
+    return kind, declared, n, width, params, vis_arr
+
+
+def validate(graph):
+    """Check ``graph`` and return its :class:`ModelSpec` (layers, couplings).
+
+    Raises
+    ------
+    ModelError
+        On any rule in the module docstring, naming the node or edge.
+    """
+    if isinstance(graph, (nx.MultiGraph, nx.MultiDiGraph)):
+        raise ModelError("graph: multigraphs are not models; use nx.Graph or nx.DiGraph")
+    if not isinstance(graph, (nx.Graph, nx.DiGraph)):
+        raise ModelError(f"graph: expected a networkx Graph or DiGraph; got {type(graph).__name__}")
+    if graph.number_of_nodes() == 0:
+        raise ModelError("graph: has no nodes; declare at least one unit or layer")
+    directed = graph.is_directed()
+    names = {}
+    for node in graph.nodes:
+        key = str(node)
+        if key in names:
+            raise ModelError(f"node {_fmt(node)}: name {key!r} collides with node {_fmt(names[key])} once written as text")
+        names[key] = node
+
+    infos = {node: _node_info(graph, node) for node in graph.nodes}
+    position = {node: i for i, node in enumerate(graph.nodes)}
+
+    undirected_edges = []
+    if directed:
+        for u, v, d in graph.edges(data=True):
+            if d.get("undirected", False):
+                undirected_edges.append((u, v))
+        if len(undirected_edges) > 1:
+            raise ModelError(
+                f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got {len(undirected_edges)}"
+            )
+        dag = nx.DiGraph()
+        dag.add_nodes_from(graph.nodes)
+        dag.add_edges_from((u, v) for u, v, d in graph.edges(data=True) if not d.get("undirected", False) and u != v)
+        if not nx.is_directed_acyclic_graph(dag):
+            cycle = [e[0] for e in nx.find_cycle(dag)]
+            raise ModelError(f"nodes {cycle}: a directed net must be acyclic; these form a directed cycle")
+        for u, v in undirected_edges:
+            for end in (u, v):
+                if dag.in_degree(end) > 0:
+                    parents = list(dag.predecessors(end))
+                    raise ModelError(
+                        f"edge ({_fmt(u)}, {_fmt(v)}): marked undirected but {_fmt(end)} has directed parents {parents}; "
+                        "only the top pair of layers of a DBN may be undirected"
+                    )
+                if not infos[end][1]:
+                    raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); {_fmt(end)} is a single unit")
+    undirected_nodes = {n for e in undirected_edges for n in e}
+
+    # Layers: declared nodes in order; single units grouped by (kind, width) into virtual layers.
+    layers, unit_index = [], {}
+    virtual = {}
+    for node in graph.nodes:
+        kind, declared, n, width, params, vis = infos[node]
+        is_directed = directed and node not in undirected_nodes
+        if declared:
+            unit_index[node] = (len(layers), 0)
+            layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed))
+        else:
+            key = (kind.name, width)
+            if key not in virtual:
+                virtual[key] = len(layers)
+                name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
+                layers.append(LayerSpec(name, [], False, kind, 0, width, {p: [] for p in params}, [], is_directed))
+            li = virtual[key]
+            L = layers[li]
+            unit_index[node] = (li, L.n)
+            L.nodes.append(node)
+            L.n += 1
+            for p, v in params.items():
+                L.params[p].append(v)
+            L.visible.append(bool(vis[0]))
+    for L in layers:
+        if not L.declared:
+            L.params = {p: np.concatenate(v) for p, v in L.params.items()}
+            L.visible = np.asarray(L.visible, dtype=bool)
+
+    couplings, sparse = [], {}
+    for u, v, d in graph.edges(data=True):
+        if not directed and position[v] < position[u]:
+            u, v = v, u
+        where = f"edge ({_fmt(u)}, {_fmt(v)})"
+        if "weight" not in d:
+            raise ModelError(f"{where}: missing attribute 'weight'")
+        lu, iu = unit_index[u]
+        lv, iv = unit_index[v]
+        Lu, Lv = layers[lu], layers[lv]
+        if Lu.declared != Lv.declared:
+            raise ModelError(
+                f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer with size=1"
+            )
+        if u == v:
+            if not Lu.declared:
+                raise ModelError(f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings belong to layers with 'size')")
+            if directed:
+                raise ModelError(f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net")
+        ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
+        if Lu.declared:
+            shape = (Lu.cols, Lv.cols)
+            W = np.asarray(d["weight"], dtype=np.float64) if not isinstance(d["weight"], str) else None
+            if W is None or W.shape != shape:
+                got = None if W is None else W.shape
+                rule = "the endpoint declared first" if not directed else "the source"
+                raise ModelError(f"{where}: weight has shape {got}; expected {shape} (rows index {_fmt(u)}, {rule})")
+            if not np.all(np.isfinite(W)):
+                raise ModelError(f"{where}: weight must be finite; it has {int((~np.isfinite(W)).sum())} NaN or infinite entries")
+            if ctype == "lateral":
+                if not np.allclose(W, W.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(W).max(initial=0)))):
+                    i, j = np.unravel_index(np.argmax(np.abs(W - W.T)), W.shape)
+                    raise ModelError(f"{where}: lateral weight must be symmetric; W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+                if np.any(np.diag(W) != 0):
+                    i = int(np.flatnonzero(np.diag(W) != 0)[0])
+                    raise ModelError(f"{where}: lateral weight must have a zero diagonal; W[{i}, {i}] = {W[i, i]}")
+                W = 0.5 * (W + W.T)
+            sep = "->" if ctype == "directed" else "~"
+            couplings.append(CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, weight=W))
+        else:
+            W = np.asarray(d["weight"], dtype=np.float64)
+            shape = (Lu.width, Lv.width)
+            if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
+                raise ModelError(f"{where}: weight has shape {W.shape}; expected a scalar" + ("" if shape == (1, 1) else f" or shape {shape}"))
+            if not np.all(np.isfinite(W)):
+                raise ModelError(f"{where}: weight must be finite; got {W.tolist()}")
+            W = np.broadcast_to(W, shape)
+            if lu == lv and ctype != "directed":
+                ctype = "lateral"
+            key = (lu, lv, ctype)
+            if key not in sparse:
+                sep = "->" if ctype == "directed" else "~"
+                sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
+            c = sparse[key]
+            for a in range(Lu.width):
+                for b in range(Lv.width):
+                    c.rows.append(iu * Lu.width + a)
+                    c.cols.append(iv * Lv.width + b)
+                    c.values.append(W[a, b])
+                    c.edges.append((u, v, a, b))
+    for c in sparse.values():
+        c.rows = np.asarray(c.rows, dtype=np.int64)
+        c.cols = np.asarray(c.cols, dtype=np.int64)
+        c.values = np.asarray(c.values, dtype=np.float64)
+        couplings.append(c)
+    for c in couplings:
+        if c.type == "lateral":
+            layers[c.a].lateral = True
+    return ModelSpec(graph, directed, layers, couplings, unit_index)
