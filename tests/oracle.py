@@ -2,6 +2,7 @@
 
 Plain NumPy and itertools; shares no code with graphmrf. Handles binary, spin and
 softmax units, layers and single units, lateral couplings, and directed (binary) nets.
+Every joint state is materialised (first unit most significant, nodes in graph order).
 """
 
 import itertools
@@ -9,61 +10,65 @@ import itertools
 import numpy as np
 
 
-def _units(g):
-    """List of (node, index, values) where values are the unit's possible statistic vectors."""
-    out = []
+def _unit_values(d):
+    kind = d["kind"]
+    if kind == "binary":
+        return np.array([[0.0], [1.0]])
+    if kind == "spin":
+        return np.array([[-1.0], [1.0]])
+    if kind == "softmax":
+        return np.eye(d["categories"])
+    raise ValueError(kind)
+
+
+def _layout(g):
+    """node -> slice into the statistic vector; list of per-unit value tables."""
+    sl, tables, off = {}, [], 0
     for node, d in g.nodes(data=True):
         n = d.get("size", 1)
-        kind = d["kind"]
-        for i in range(n):
-            if kind == "binary":
-                vals = [np.array([0.0]), np.array([1.0])]
-            elif kind == "spin":
-                vals = [np.array([-1.0]), np.array([1.0])]
-            elif kind == "softmax":
-                K = d["categories"]
-                vals = [np.eye(K)[k] for k in range(K)]
-            else:
-                raise ValueError(kind)
-            out.append((node, i, vals))
-    return out
+        t = _unit_values(d)
+        sl[node] = slice(off, off + n * t.shape[1])
+        tables.extend([t] * n)
+        off += n * t.shape[1]
+    return sl, tables, off
 
 
-def _vec(g, node, assign):
-    d = g.nodes[node]
-    n = d.get("size", 1)
-    return np.concatenate([assign[(node, i)] for i in range(n)])
+def all_states(g):
+    """Array (n_states, dim) of every joint statistic vector."""
+    sl, tables, dim = _layout(g)
+    rows = []
+    for combo in itertools.product(*[range(len(t)) for t in tables]):
+        rows.append(np.concatenate([t[k] for t, k in zip(tables, combo)]))
+    return np.array(rows).reshape(-1, dim), sl
 
 
-def _bias(g, node):
-    d = g.nodes[node]
+def _bias(d):
     n = d.get("size", 1)
     w = d.get("categories", 1) if d["kind"] == "softmax" else 1
     return np.broadcast_to(np.asarray(d.get("bias", 0.0), dtype=float), (n, w) if w > 1 else (n,)).reshape(-1)
 
 
-def neg_energy(g, assign):
-    """-E of one joint assignment {(node, i): statistic vector}; log p for directed nets."""
+def neg_energy_of(g, S, sl):
+    """-E of each row of S; for directed layers log p(s | parents)."""
     directed = g.is_directed()
     und = set()
     if directed:
         for u, v, d in g.edges(data=True):
             if d.get("undirected", False):
                 und |= {u, v}
-    total = 0.0
-    for node in g.nodes:
-        s = _vec(g, node, assign)
-        b = _bias(g, node)
+    total = np.zeros(S.shape[0])
+    for node, d in g.nodes(data=True):
+        s = S[:, sl[node]]
+        b = _bias(d)
         if directed and node not in und:
-            x = b.copy()
+            x = np.tile(b, (S.shape[0], 1))
             for p in g.predecessors(node):
-                if g.edges[p, node].get("undirected", False):
-                    continue
-                x = x + _vec(g, p, assign) @ np.atleast_2d(np.asarray(g.edges[p, node]["weight"], float))
-            assert g.nodes[node]["kind"] == "binary"
-            total += float(np.sum(s * x - np.logaddexp(0, x)))
+                if not g.edges[p, node].get("undirected", False):
+                    x = x + S[:, sl[p]] @ np.atleast_2d(np.asarray(g.edges[p, node]["weight"], float))
+            assert d["kind"] == "binary"
+            total += np.sum(s * x - np.logaddexp(0, x), axis=1)
         else:
-            total += float(b @ s)
+            total += s @ b
     order = {n: i for i, n in enumerate(g.nodes)}
     for u, v, d in g.edges(data=True):
         if directed and not d.get("undirected", False):
@@ -72,22 +77,21 @@ def neg_energy(g, assign):
             u, v = v, u
         W = np.atleast_2d(np.asarray(d["weight"], float))
         if u == v:
-            s = _vec(g, u, assign)
-            total += 0.5 * float(s @ W @ s)
+            total += 0.5 * np.sum((S[:, sl[u]] @ W) * S[:, sl[u]], axis=1)
         else:
-            total += float(_vec(g, u, assign) @ W @ _vec(g, v, assign))
+            total += np.sum((S[:, sl[u]] @ W) * S[:, sl[v]], axis=1)
     return total
 
 
 def enumerate_joint(g):
-    """(assignments, -E array) over every joint state, first unit most significant."""
-    units = _units(g)
-    assigns, ne = [], []
-    for combo in itertools.product(*[range(len(v)) for _, _, v in units]):
-        a = {(node, i): vals[k] for (node, i, vals), k in zip(units, combo)}
-        assigns.append(a)
-        ne.append(neg_energy(g, a))
-    return assigns, np.array(ne)
+    """(states, -E) over every joint state."""
+    S, sl = all_states(g)
+    return S, neg_energy_of(g, S, sl)
+
+
+def _probs(ne):
+    p = np.exp(ne - ne.max())
+    return p / p.sum()
 
 
 def log_z(g):
@@ -96,34 +100,32 @@ def log_z(g):
     return float(m + np.log(np.exp(ne - m).sum()))
 
 
-def visible_key(g, a):
-    key = []
+def _visible_cols(g, sl):
+    cols = []
     for node, d in g.nodes(data=True):
-        vis = np.broadcast_to(np.asarray(d.get("visible", True)), (d.get("size", 1),))
-        for i in range(d.get("size", 1)):
+        n = d.get("size", 1)
+        w = (sl[node].stop - sl[node].start) // n
+        vis = np.broadcast_to(np.asarray(d.get("visible", True)), (n,))
+        for i in range(n):
             if vis[i]:
-                key.extend(a[(node, i)].tolist())
-    return tuple(key)
+                cols.extend(range(sl[node].start + i * w, sl[node].start + (i + 1) * w))
+    return cols
 
 
 def visible_distribution(g):
-    """dict visible-statistic tuple -> probability."""
-    assigns, ne = enumerate_joint(g)
-    p = np.exp(ne - ne.max())
-    p /= p.sum()
+    """dict visible-statistic tuple (nodes in graph order) -> probability."""
+    S, sl = all_states(g)
+    p = _probs(neg_energy_of(g, S, sl))
+    cols = _visible_cols(g, sl)
     out = {}
-    for a, pi in zip(assigns, p):
-        k = visible_key(g, a)
+    for row, pi in zip(S[:, cols], p):
+        k = tuple(row.tolist())
         out[k] = out.get(k, 0.0) + pi
     return out
 
 
 def marginal_means(g):
     """dict node -> mean statistic vector."""
-    assigns, ne = enumerate_joint(g)
-    p = np.exp(ne - ne.max())
-    p /= p.sum()
-    out = {}
-    for node in g.nodes:
-        out[node] = sum(pi * _vec(g, node, a) for a, pi in zip(assigns, p))
-    return out
+    S, sl = all_states(g)
+    p = _probs(neg_energy_of(g, S, sl))
+    return {node: p @ S[:, sl[node]] for node in g.nodes}

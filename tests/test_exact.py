@@ -1,0 +1,237 @@
+"""Exact enumeration against an independent brute-force oracle (tests/oracle.py)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import graphmrf as gm
+from graphmrf import exact
+from oracle import enumerate_joint, log_z, marginal_means, visible_distribution
+from zoo import FAMILIES, family
+
+
+def prog64(g):
+    return gm.compile(g, dtype=np.float64)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_log_partition_matches_oracle(name):
+    g = family(name)
+    assert exact.log_partition(prog64(g)) == pytest.approx(log_z(g), rel=1e-10, abs=1e-10)
+
+
+@pytest.mark.parametrize("name", ["rbm", "bm", "dbn", "ising_periodic", "mixed"])
+@pytest.mark.parametrize("beta", [0.5, 2.0])
+def test_log_partition_at_other_temperatures(name, beta):
+    g = family(name)
+    _, ne = enumerate_joint(g)
+    ref = np.log(np.exp(beta * ne - (beta * ne).max()).sum()) + (beta * ne).max()
+    assert exact.log_partition(prog64(g), beta=beta) == pytest.approx(ref, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_marginals_match_oracle(name):
+    g = family(name)
+    got = exact.marginals(prog64(g))
+    ref = marginal_means(g)
+    for node in g.nodes:
+        np.testing.assert_allclose(np.ravel(got[node]), ref[node], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_visible_distribution_matches_oracle(name):
+    g = family(name)
+    prog = prog64(g)
+    states, probs = exact.distribution(prog)
+    ref = visible_distribution(g)
+    assert probs.sum() == pytest.approx(1.0, abs=1e-12)
+    assert len(probs) == len(ref)
+    # map program visible columns back to the oracle's node order
+    order = []
+    for node in g.nodes:
+        cs = prog.columns(node)
+        L = prog.layer_of(node)
+        for u in range(L.n if L.declared else 1):
+            if L.visible[u if L.declared else prog.spec.unit_index[node][1]]:
+                base = cs.start + u * L.width
+                order.extend(range(base, base + L.width))
+    pos = np.searchsorted(prog.visible_columns, order)
+    for s, p in zip(states, probs):
+        assert p == pytest.approx(ref[tuple(s[pos].tolist())], rel=1e-9, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_table_rows_match_oracle(name):
+    g = family(name)
+    t = exact.table(prog64(g))
+    _, ne = enumerate_joint(g)
+    np.testing.assert_allclose(t.neg_energy, ne, rtol=1e-10, atol=1e-10)
+    assert t.p_joint.sum() == pytest.approx(1.0)
+
+
+def test_lecture_table_reproduces_the_lecture():
+    t = exact.table(prog64(family("lecture")))
+    assert np.exp(t.log_z) == pytest.approx(39.70, abs=0.015)
+    pv = {tuple(r[:2]): p for r, p in zip(t.states, t.p_visible)}
+    for v, p in {(1, 1): 0.466, (1, 0): 0.305, (0, 1): 0.144, (0, 0): 0.084}.items():
+        assert pv[v] == pytest.approx(p, abs=1.5e-3)
+    # the lecture's first rows: v=11 h=11 -> -E = 2; v=00 h=11 -> -E = -1
+    rows = {tuple(r): ne for r, ne in zip(t.states, t.neg_energy)}
+    assert rows[(1, 1, 1, 1)] == 2 and rows[(0, 0, 1, 1)] == -1 and rows[(1, 1, 0, 1)] == 1
+
+
+@pytest.mark.parametrize("name", ["rbm", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "mixed", "softmax_units"])
+def test_log_likelihood_matches_oracle(name):
+    g = family(name)
+    prog = prog64(g)
+    states, probs = exact.distribution(prog)
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, len(states), 7)
+    ll = exact.log_likelihood(prog, states[idx], reduce="none")
+    np.testing.assert_allclose(ll, np.log(probs[idx]), rtol=1e-9)
+    assert exact.log_likelihood(prog, states[idx]) == pytest.approx(np.log(probs[idx]).mean())
+
+
+def _fd_grad(prog, data, key, idx, h=1e-5):
+    arr = prog.params[key]
+    lateral = key.split(".")[0].split("~")[0] == key.split(".")[0].split("~")[-1] and arr.ndim == 2 and "~" in key
+    old = arr[idx]
+
+    def setv(v):
+        arr[idx] = v
+        if lateral:
+            arr[idx[::-1]] = v
+
+    setv(old + h)
+    up = exact.log_likelihood(prog, data)
+    setv(old - h)
+    dn = exact.log_likelihood(prog, data)
+    setv(old)
+    return (up - dn) / (2 * h)
+
+
+@pytest.mark.parametrize("name", ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "mixed", "softmax_units"])
+def test_exact_gradient_matches_finite_differences(name):
+    g = family(name, seed=3)
+    prog = prog64(g)
+    states, probs = exact.distribution(prog)
+    data = states[np.random.default_rng(0).integers(0, len(states), 9)]
+    grad = exact.log_likelihood_grad(prog, data)
+    assert set(grad) == set(prog.params)
+    rng = np.random.default_rng(1)
+    for key, arr in prog.params.items():
+        for _ in range(3):
+            idx = tuple(int(rng.integers(0, s)) for s in arr.shape)
+            if arr.ndim == 2 and "~" in key and key.split("~")[0] == key.split("~")[1].split(".")[0] and idx[0] == idx[1]:
+                continue
+            assert grad[key][idx] == pytest.approx(_fd_grad(prog, data, key, idx), abs=2e-6), (key, idx)
+
+
+def _gaussian_rbm(seed):
+    rng = np.random.default_rng(seed)
+    sig = np.array([0.5, 1.0, 2.0])
+    g = gm.rbm(3, 4, visible="gaussian", sigma=sig, seed=seed, scale=0.7)
+    g.nodes["v"]["bias"] = rng.normal(size=3)
+    g.nodes["h"]["bias"] = rng.normal(size=4)
+    return g
+
+
+def test_gaussian_rbm_log_partition_and_likelihood_closed_form():
+    g = _gaussian_rbm(0)
+    W, b, c, sig = g.edges["v", "h"]["weight"], g.nodes["v"]["bias"], g.nodes["h"]["bias"], g.nodes["v"]["sigma"]
+    prog = prog64(g)
+    # Z = sum_h exp(c.h) prod_i sqrt(2 pi) sigma_i exp(((b_i + sigma_i (W h)_i)^2 - b_i^2) / (2 sigma_i^2))
+    terms = []
+    for h in itertools.product([0, 1], repeat=4):
+        h = np.array(h, float)
+        m = b + sig * (W @ h)
+        terms.append(c @ h + np.sum(np.log(np.sqrt(2 * np.pi) * sig) + (m**2 - b**2) / (2 * sig**2)))
+    ref = np.logaddexp.reduce(terms)
+    assert exact.log_partition(prog) == pytest.approx(ref, rel=1e-12)
+    v = np.array([[0.3, -1.0, 2.0], [0.0, 0.0, 0.0]])
+    # log p(v) = -F(v) - log Z, F(v) = sum (v-b)^2/2s^2 - sum softplus(c + (v/s) W)
+    F = np.sum((v - b) ** 2 / (2 * sig**2), axis=1) - np.sum(np.logaddexp(0, c + (v / sig) @ W), axis=1)
+    np.testing.assert_allclose(exact.log_likelihood(prog, v, reduce="none"), -F - ref, rtol=1e-12)
+    np.testing.assert_allclose(-prog.free_energy(v), -F, rtol=1e-12)
+    m = exact.marginals(prog)
+    assert m["v"].shape == (3,) and m["h"].shape == (4,)
+
+
+def test_gaussian_gradient_matches_finite_differences_including_sigma():
+    g = _gaussian_rbm(1)
+    prog = prog64(g)
+    data = np.random.default_rng(2).normal(size=(6, 3))
+    grad = exact.log_likelihood_grad(prog, data)
+    for key in ["v.bias", "v.log_sigma", "h.bias", "v~h.weight"]:
+        arr = prog.params[key]
+        for idx in [(0,) * arr.ndim, tuple(s - 1 for s in arr.shape)]:
+            assert grad[key][idx] == pytest.approx(_fd_grad(prog, data, key, idx), abs=1e-6), key
+
+
+def test_rbm_enumerates_the_smaller_layer():
+    p = exact.plan(prog64(gm.rbm(20, 5, seed=0)))
+    assert p.n_states == 2**5 and int(p.summed.sum()) == 20
+    p = exact.plan(prog64(gm.rbm(5, 20, seed=0)))
+    assert p.n_states == 2**5 and int(p.summed.sum()) == 20
+
+
+def test_dbm_sums_the_larger_alternate_layers():
+    p = exact.plan(prog64(gm.dbm([6, 3, 6], seed=0)))
+    assert p.n_states == 2**3 and int(p.summed.sum()) == 12
+
+
+def test_too_large_raises_with_count_time_and_memory():
+    prog = gm.compile(gm.boltzmann(40, 0, seed=0))
+    with pytest.raises(gm.EnumerationTooLargeError, match=r"40 units means 1.1\d*e\+12 states \(2\^40.0\); the limit is max_states=134217728 .*estimated time .* s, memory .* MiB") as info:
+        exact.log_partition(prog)
+    assert info.value.n_states == 2**40
+
+
+def test_chunked_enumeration_gives_the_same_answer(monkeypatch):
+    g = family("bm", seed=5)
+    ref = exact.log_partition(prog64(g))
+    m_ref = exact.marginals(prog64(g))
+    monkeypatch.setattr(exact, "_TILE", 8)
+    assert exact.log_partition(prog64(g)) == pytest.approx(ref, rel=1e-13)
+    m = exact.marginals(prog64(g))
+    np.testing.assert_allclose(m["v"], m_ref["v"], rtol=1e-12)
+
+
+def test_float32_program_is_enumerated_in_float64():
+    g = family("rbm", seed=2)
+    p32 = gm.compile(g)
+    assert p32.dtype == np.float32
+    assert exact.log_partition(p32) == pytest.approx(log_z(g), rel=1e-6)
+
+
+def test_data_outside_the_support_is_refused():
+    prog = prog64(family("rbm"))
+    with pytest.raises(ValueError, match=r"data: columns of node 'v' \(binary\) must hold values in \(0, 1\)"):
+        exact.log_likelihood(prog, np.full((2, 4), 0.5))
+    with pytest.raises(ValueError, match=r"data: expected shape \(n, 4\)"):
+        exact.log_likelihood(prog, np.zeros((2, 3)))
+
+
+def test_real_units_in_two_blocks_cannot_be_enumerated():
+    g = gm.dbm([2, 2, 2], seed=0)
+    g.nodes["v"]["kind"] = "gaussian"
+    g.nodes["h1"]["kind"] = "gaussian"
+    with pytest.raises(gm.ModelError, match="real-valued units"):
+        exact.log_partition(prog64(g))
+
+
+def test_sbn_distribution_sums_to_one_and_log_partition_is_zero():
+    prog = prog64(family("sbn"))
+    assert exact.log_partition(prog) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_explaining_away_posterior():
+    prog = prog64(gm.load(gm.models.path("explaining_away.graphml")))
+    t = exact.table(prog)
+    jumps = t.states[:, 2] == 1
+    post = t.p_joint[jumps] / t.p_joint[jumps].sum()
+    rows = {tuple(s[:2]): p for s, p in zip(t.states[jumps], post)}
+    # each cause alone explains the effect; both or neither are ~e^-10 as likely
+    assert rows[(1, 0)] == pytest.approx(0.5, abs=1e-4) and rows[(0, 1)] == pytest.approx(0.5, abs=1e-4)
+    assert rows[(1, 1)] < 1e-4 and rows[(0, 0)] < 1e-4

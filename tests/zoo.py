@@ -1,0 +1,75 @@
+"""Small random models of every family, with peaked (not flat) parameters."""
+
+import networkx as nx
+import numpy as np
+
+import graphmrf as gm
+
+
+def _randomise(g, seed, scale=1.0):
+    rng = np.random.default_rng(seed)
+    for node, d in g.nodes(data=True):
+        n = d.get("size", None)
+        w = d.get("categories", 1) if d["kind"] == "softmax" else 1
+        shape = () if n is None and w == 1 else ((w,) if n is None else ((n, w) if w > 1 else (n,)))
+        d["bias"] = rng.normal(0, scale, size=shape) if shape else float(rng.normal(0, scale))
+    for u, v, d in g.edges(data=True):
+        W = np.asarray(d["weight"], dtype=float)
+        if u == v:
+            A = np.triu(rng.normal(0, scale, size=W.shape), 1)
+            d["weight"] = A + A.T
+        elif W.ndim == 0:
+            d["weight"] = float(rng.normal(0, scale))
+        else:
+            d["weight"] = rng.normal(0, scale, size=W.shape)
+    return g
+
+
+def mixed_units():
+    """Single units of two kinds on a triangle plus a pendant (sparse couplings across kinds)."""
+    g = nx.Graph(name="mixed")
+    g.add_node("a", kind="binary", visible=True)
+    g.add_node("b", kind="binary", visible=False)
+    g.add_node("c", kind="spin", visible=True)
+    g.add_node("d", kind="spin", visible=False)
+    for u, v in [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")]:
+        g.add_edge(u, v, weight=0.0)
+    return g
+
+
+def softmax_units():
+    g = nx.Graph(name="softmax_units")
+    g.add_node("x", kind="softmax", categories=3, visible=True)
+    g.add_node("y", kind="binary", visible=False)
+    g.add_node("z", kind="softmax", categories=2, visible=True)
+    g.add_edge("x", "y", weight=np.zeros((3, 1)))
+    g.add_edge("y", "z", weight=np.zeros((1, 2)))
+    return g
+
+
+def family(name, seed=0):
+    """A tiny random model of family ``name`` (all discrete, enumerable by the oracle)."""
+    builders = {
+        "rbm": lambda: gm.rbm(4, 3),
+        "rbm_spin": lambda: gm.rbm(3, 4, visible="spin", hidden="spin"),
+        "rbm_softmax": lambda: gm.rbm(2, 3, visible="softmax", categories=3),
+        "bm": lambda: gm.boltzmann(3, 3, lateral=True),
+        "dbm": lambda: gm.dbm([3, 2, 3]),
+        "sbn": lambda: gm.sbn([3, 2, 2]),
+        "dbn": lambda: gm.dbn([3, 2, 2]),
+        "dbn4": lambda: gm.dbn([2, 2, 2, 2]),
+        "ising_open": lambda: gm.ising(3, periodic=False),
+        "ising_periodic": lambda: gm.ising(4, periodic=True, coupling=0.4),
+        "lecture": lambda: gm.load(gm.models.path("lecture_bm.graphml")),
+        "mixed": mixed_units,
+        "softmax_units": softmax_units,
+    }
+    g = builders[name]()
+    if name == "ising_periodic":
+        return g
+    if name == "lecture":
+        return g
+    return _randomise(g, seed)
+
+
+FAMILIES = ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units"]
