@@ -213,7 +213,7 @@ def _load_graphml(path):
 
 def _load_npz(path):
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             files = set(z.files)
             if "header" not in files:
                 raise ModelFileError(f"file {path!r}: no graphmrf header; not a graphmrf model file")

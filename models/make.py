@@ -1,4 +1,4 @@
-"""Regenerate the model files in this folder: ``python -m graphmrf.models.make``."""
+"""Regenerate the model files in this folder: ``python models/make.py``."""
 
 import os
 

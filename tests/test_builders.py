@@ -1,0 +1,50 @@
+"""Builders return plain graphs with the field's initialisation."""
+
+import numpy as np
+import pytest
+
+import graphmrf as gm
+
+
+def test_rbm_shapes_and_default_initialisation():
+    g = gm.rbm(30, 20, seed=0)
+    W = g.edges["v", "h"]["weight"]
+    assert W.shape == (30, 20)
+    assert abs(W.std() - 0.01) < 0.002  # N(0, 0.01^2), Hinton's guide
+    assert np.all(g.nodes["v"]["bias"] == 0) and not g.nodes["h"]["visible"]
+
+
+def test_same_seed_same_graph_and_different_seed_different_graph():
+    a, b, c = gm.rbm(5, 4, seed=1), gm.rbm(5, 4, seed=1), gm.rbm(5, 4, seed=2)
+    np.testing.assert_array_equal(a.edges["v", "h"]["weight"], b.edges["v", "h"]["weight"])
+    assert not np.array_equal(a.edges["v", "h"]["weight"], c.edges["v", "h"]["weight"])
+
+
+def test_visible_biases_from_data():
+    X = np.array([[1, 0, 1], [1, 0, 0], [1, 1, 0], [1, 0, 0]])
+    g = gm.rbm(3, 2, data=X, seed=0)
+    p = np.clip(X.mean(0), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(g.nodes["v"]["bias"], np.log(p / (1 - p)))
+    Xs = np.eye(3)[[0, 0, 1, 2]].reshape(2, 6)  # 2 examples of 2 softmax units with K = 3
+    gs = gm.rbm(2, 2, visible="softmax", categories=3, data=Xs, seed=0)
+    assert gs.nodes["v"]["bias"].shape == (2, 3)
+
+
+def test_softmax_rbm_needs_categories():
+    with pytest.raises(gm.ModelError, match="softmax visible units need categories"):
+        gm.rbm(3, 2, visible="softmax")
+
+
+def test_dbn_marks_only_the_top_pair_undirected_and_points_down():
+    g = gm.dbn([6, 5, 4, 3], seed=0)
+    und = [(u, v) for u, v, d in g.edges(data=True) if d.get("undirected")]
+    assert und == [("h2", "h3")]
+    assert g.has_edge("h2", "h1") and g.has_edge("h1", "v")
+    assert g.edges["h1", "v"]["weight"].shape == (5, 6)
+
+
+def test_lattice_sizes():
+    g = gm.ising(4, periodic=True)
+    assert g.number_of_nodes() == 16 and g.number_of_edges() == 32
+    assert gm.ising(4, periodic=False).number_of_edges() == 24
+    assert gm.ising(2, periodic=True).number_of_edges() == 4
