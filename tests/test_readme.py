@@ -5,11 +5,16 @@ import re
 
 import numpy as np
 
+
+def _read(path):
+    with open(path) as fh:
+        return fh.read()
+
 README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 
 
 def test_readme_example_runs(capsys):
-    text = open(README).read()
+    text = _read(README)
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks
     ns = {}
@@ -20,7 +25,7 @@ def test_readme_example_runs(capsys):
 
 
 def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_command():
-    text = open(README).read()
+    text = _read(README)
     assert "graphmrf exact" in text and "python3 -m pytest" in text
-    ci = open(os.path.join(os.path.dirname(__file__), "..", ".ci", "run")).read()
+    ci = _read(os.path.join(os.path.dirname(__file__), "..", ".ci", "run"))
     assert "python3 -m pytest\n" in ci
