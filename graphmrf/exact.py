@@ -186,6 +186,10 @@ class _Tiler:
                     if m.any():
                         idx = np.flatnonzero(m)
                         pos = np.searchsorted(self.sum_cols, L.offset + idx)
+                        if np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size)):
+                            pos = slice(int(pos[0]), int(pos[0]) + pos.size)  # a view, not a copy
+                        if np.array_equal(idx, np.arange(L.cols)):
+                            idx = slice(None)
                         self.sum_layers.append((L, idx, pos))
 
     def _coupling_matrix(self):
@@ -229,11 +233,12 @@ class _Tiler:
             return self._tile_generic(row_s, lo_idx)
         T_r = self._stat(row_s, self.row_cols)
         a_r = self._neg_self(row_s, self.row_cols) + 0.5 * np.sum((T_r @ self.Jrr) * T_r, axis=1)
-        T_l = self.lo_T[lo_idx]
-        lw = a_r[:, None] + self.lo_a[lo_idx][None, :] + (T_r @ self.Jrl) @ T_l.T
+        whole = lo_idx.size == self.lo.n  # the whole lo table: index nothing, copy nothing
+        T_l = self.lo_T if whole else self.lo_T[lo_idx]
+        lw = a_r[:, None] + (self.lo_a if whole else self.lo_a[lo_idx])[None, :] + (T_r @ self.Jrl) @ T_l.T
         lw *= beta
         if self.sum_cols.size:
-            X = (T_r @ self.JrS)[:, None, :] + self.loX[lo_idx][None, :, :]
+            X = (T_r @ self.JrS)[:, None, :] + (self.loX if whole else self.loX[lo_idx])[None, :, :]
             for L, idx, pos in self.sum_layers:
                 pp = {k: v[idx] for k, v in L.params.items()}
                 lw += np.sum(L.ops.log_partition(X[..., pos], pp, beta, L.width), axis=-1)
