@@ -300,4 +300,40 @@ def validate(graph):
     for c in couplings:
         if c.type == "lateral":
             layers[c.a].lateral = True
+    _check_gaussian_precision(layers, couplings)
     return ModelSpec(graph, directed, layers, couplings, unit_index)
+
+
+def _check_gaussian_precision(layers, couplings):
+    """Real-valued units coupled to each other must have a positive definite joint precision.
+
+    With ``t = s / sigma`` the quadratic part of the energy is ``t^T (I - J) t / 2`` where J
+    holds the couplings among real-valued units (both triangles); couplings to discrete
+    units only shift the mean. ``I - J`` must be positive definite, or ``Z`` is infinite.
+    """
+    real = [i for i, L in enumerate(layers) if not L.kind.discrete]
+    among = [c for c in couplings if c.a in real and c.b in real and c.type != "directed"]
+    if not among:
+        return
+    offset, off = {}, 0
+    for i in real:
+        offset[i] = off
+        off += layers[i].cols
+    J = np.zeros((off, off))
+    for c in among:
+        a0, b0 = offset[c.a], offset[c.b]
+        if c.sparse:
+            np.add.at(J, (a0 + c.rows, b0 + c.cols), c.values)
+            np.add.at(J, (b0 + c.cols, a0 + c.rows), c.values)
+        elif c.type == "lateral":
+            J[a0 : a0 + layers[c.a].cols, a0 : a0 + layers[c.a].cols] += c.weight
+        else:
+            J[a0 : a0 + layers[c.a].cols, b0 : b0 + layers[c.b].cols] += c.weight
+            J[b0 : b0 + layers[c.b].cols, a0 : a0 + layers[c.a].cols] += c.weight.T
+    smallest = float(np.linalg.eigvalsh(np.eye(off) - J)[0])
+    if smallest <= 0:
+        names = sorted({layers[c.a].name for c in among} | {layers[c.b].name for c in among})
+        raise ModelError(
+            f"nodes {names}: gaussian units coupled to each other need a positive definite joint precision "
+            f"I - W (in units of sigma); its smallest eigenvalue is {smallest:.4g}, so Z would be infinite"
+        )

@@ -266,3 +266,15 @@ def test_get_reads_parameters_in_graph_units():
     lec = gm.compile(family("lecture"))
     assert lec.get(("v1", "h1"), "weight") == 2.0 and lec.get(("h2", "h1"), "weight") == -1.0
     assert lec.get("h1", "bias") == 0.0
+
+
+def test_log_prob_of_a_directed_net_is_the_oracle_probability():
+    from oracle import _layout
+
+    g = family("sbn", seed=9)
+    prog = prog64(g)
+    s = prog.random_state(12, seed=4)
+    sl, _, _ = _layout(g)
+    np.testing.assert_allclose(prog.log_prob(s), neg_energy_of(g, s[:, oracle_layout(g, prog)], sl), rtol=1e-12)
+    with pytest.raises(gm.ModelError, match="log_prob: defined for directed nets"):
+        prog64(family("dbn")).log_prob(s[:, :7])

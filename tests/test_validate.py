@@ -185,3 +185,15 @@ def test_single_unit_softmax_weight_shape():
         gm.validate(g)
     g.edges["a", "b"]["weight"] = np.ones((3, 1))
     gm.validate(g)
+
+
+def test_non_normalisable_gaussian_couplings_are_refused():
+    """N6: an indefinite joint precision has Z = +inf; it is an error, not a finite number."""
+    g = nx.Graph()
+    g.add_node("x", kind="gaussian", size=2, sigma=np.array([1.0, 2.0]))
+    g.add_node("y", kind="gaussian", size=1)
+    g.add_edge("x", "y", weight=np.array([[0.9], [0.9]]))
+    with pytest.raises(ModelError, match=r"nodes \['x', 'y'\]: gaussian units coupled to each other need a positive definite joint precision"):
+        gm.validate(g)
+    g.edges["x", "y"]["weight"] = np.array([[0.5], [0.5]])
+    gm.validate(g)
