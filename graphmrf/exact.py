@@ -343,18 +343,20 @@ def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     return acc.log_total
 
 
-def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
+def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_partition=False):
     """Exact marginal means ``E[s]`` of every node (category probabilities for softmax).
 
-    Returns a dict: node -> array (layers: shape (n,) or (n, K)) or float (single units).
+    Returns a dict: node -> array (layers: shape (n,) or (n, K)) or float (single units);
+    with ``return_log_partition=True`` the pair ``(marginals, log Z)`` from the same pass.
     """
     program = _host64(program)
     p = plan(program, max_states=max_states)
     acc = _LSE()
     for tiler, row_s, lo_idx, lw in _iterate(program, p, beta):
+        lo_s = tiler.lo_s if tiler.fast and lo_idx.size == tiler.lo.n else tiler.lo.values(lo_idx)
         terms = {
             "row": lambda P: P.sum(1) @ row_s,
-            "lo": lambda P: P.sum(0) @ tiler.lo.values(lo_idx),
+            "lo": lambda P, lo_s=lo_s: P.sum(0) @ lo_s,
         }
         if tiler.sum_cols.size:
             if tiler.fast:
@@ -371,7 +373,8 @@ def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     mean[lo_cols] = acc.acc.get("lo", 0) / acc.s
     if sum_cols.size:
         mean[sum_cols] = acc.acc["sum"] / acc.s
-    return _by_node(program, mean)
+    out = _by_node(program, mean)
+    return (out, acc.log_total) if return_log_partition else out
 
 
 def _by_node(program, vec):

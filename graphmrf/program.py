@@ -495,12 +495,12 @@ class Program:
     def block(self, block):
         return self.blocks[block] if isinstance(block, (int, np.integer)) else block
 
-    def _part_conditional(self, state, T, part, beta):
+    def _part_conditional(self, state, T, part, beta, children=True):
         L = part.layer
         x = self.field(T, L, part.start, part.stop)
         pp = L.p(part.columns)
         cond = L.ops.conditional(x, pp, beta, L.width)
-        if L.children:
+        if L.children and children:
             xp = self.xp
             if L.kind.onehot:
                 values = [np.eye(L.width)[k] for k in range(L.width)]
@@ -512,6 +512,48 @@ class Program:
                 cond = {"logits": cond["logits"] + beta * (ct[..., 1:] - ct[..., :1])}
             del xp
         return cond
+
+    def part_columns(self, part):
+        """Absolute column slice of a part."""
+        cs = part.columns
+        return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
+
+    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True):
+        """Redraw the units of ``part`` in place; keep ``T`` (the statistics) in step.
+
+        ``mode="sample"`` draws from the conditional; ``"max"`` sets each unit to its most
+        probable value (zero temperature; a tie keeps the current value; real units go to
+        their mean). ``keep`` is a boolean mask (chains, columns) of clamped entries that
+        must not change. Returns the number of units whose value changed, per chain.
+        """
+        xp = self.xp
+        L = part.layer
+        cs = self.part_columns(part)
+        cond = self._part_conditional(state, T, part, beta, children)
+        old = state[:, cs]
+        if mode == "sample":
+            new = L.ops.draw(cond, lambda sh: rng.random(sh, dtype=self.dtype), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width)
+        elif mode == "max":
+            new = L.ops.mode(cond, old, L.width)
+        else:
+            raise ValueError(f"mode: expected 'sample' or 'max'; got {mode!r}")
+        if keep is not None:
+            new = xp.where(keep[:, cs], old, new)
+        changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1)
+        state[:, cs] = new
+        T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+        return changed
+
+    def check_blocks(self, blocks):
+        """Raise ModelError unless every block is a set of conditionally independent units."""
+        saved = self.blocks
+        try:
+            self.blocks = [tuple(b) for b in blocks]
+            self._verify_blocks()
+        except AssertionError as exc:
+            raise ModelError(f"blocks: {exc}; units updated in parallel must be conditionally independent") from None
+        finally:
+            self.blocks = saved
 
     def sample_block(self, state, block, rng=None, beta=1.0):
         """Return a copy of ``state`` with the units of ``block`` redrawn from their

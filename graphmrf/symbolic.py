@@ -290,6 +290,44 @@ class _Numeric:
             return {n: self._call(f, x, x, beta, p, x) for n, f in self._escore.items()}
         return {n: self._expect(lambda s, f=f: self._call(f, s, x, 1.0, p, s), x, p, beta, width) for n, f in self._score.items()}
 
+    def mode(self, cond, current, width):
+        """The most probable value given the conditional; ties keep ``current``."""
+        xp = self.xp
+        if self.kind.support == "real":
+            return cond["mean"]
+        lg = cond["logits"]
+        if self.kind.onehot:
+            best = xp.max(lg, axis=-1, keepdims=True)
+            cur = current.reshape(lg.shape)
+            cur_logit = xp.sum(lg * cur, axis=-1, keepdims=True)
+            idx = xp.argmax(lg, axis=-1)
+            new = (xp.arange(width)[None, None, :] == idx[..., None]).astype(lg.dtype)
+            return xp.where(cur_logit >= best, cur, new).reshape(current.shape)
+        full = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
+        vals = xp.asarray(self.d.values, dtype=lg.dtype)
+        best = xp.max(full, axis=-1)
+        cur_idx = xp.argmax(current[..., None] == vals, axis=-1)
+        cur_logit = xp.take_along_axis(full, cur_idx[..., None], axis=-1)[..., 0]
+        return xp.where(cur_logit >= best, current, vals[xp.argmax(full, axis=-1)])
+
+    def log_prob(self, cond, s, width):
+        """log p(s | x) of states ``s`` under the conditional (per unit)."""
+        xp = self.xp
+        if self.kind.support == "real":
+            m, v = cond["mean"], cond["var"]
+            return -0.5 * (s - m) ** 2 / v - 0.5 * xp.log(2 * xp.pi * v)
+        lg = cond["logits"]
+        if self.kind.onehot:
+            m = xp.max(lg, axis=-1, keepdims=True)
+            lse = m[..., 0] + xp.log(xp.sum(xp.exp(lg - m), axis=-1))
+            return xp.sum(lg * s.reshape(lg.shape), axis=-1) - lse
+        full = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
+        m = xp.max(full, axis=-1, keepdims=True)
+        lse = m[..., 0] + xp.log(xp.sum(xp.exp(full - m), axis=-1))
+        vals = xp.asarray(self.d.values, dtype=lg.dtype)
+        idx = xp.argmax(s[..., None] == vals, axis=-1)
+        return xp.take_along_axis(full, idx[..., None], axis=-1)[..., 0] - lse
+
     def draw(self, cond, uniform, normal, width):
         """Draw from the conditional using only uniforms and normals.
 
