@@ -1,12 +1,14 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import exact, kinds, models, symbolic
+from . import exact, kinds, models, samplers, symbolic
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
 from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFError, ModelError, ModelFileError
 from .io import load, save
 from .program import Program
+from .samplers import sample
+from .verify import verify
 from .validate import validate
 
 __version__ = "0.1.0"
@@ -16,6 +18,9 @@ __all__ = [
     "validate",
     "Program",
     "exact",
+    "samplers",
+    "sample",
+    "verify",
     "models",
     "kinds",
     "symbolic",

@@ -35,6 +35,7 @@ __all__ = [
     "marginals",
     "distribution",
     "table",
+    "joint",
     "log_likelihood",
     "log_likelihood_grad",
     "plan",
@@ -500,6 +501,31 @@ def table(program, beta=1.0, max_states=2**16):
         base = str(L.nodes[u]) if not L.declared else f"{L.name}{u}"
         names.extend([base] if L.width == 1 else [f"{base}.{k}" for k in range(L.width)])
     return Table(names, states[:, U.cols], neg_e, np.exp(neg_e), p, pv, log_z)
+
+
+def joint(program, beta=1.0, max_states=2**20):
+    """Exact distribution over every discrete unit, real-valued units integrated out.
+
+    Returns ``(states, probs, columns)``: states over the discrete units' columns, listed
+    like :func:`table` (graph node order, first unit most significant), their
+    probabilities, and the program columns the states refer to. For a model without
+    real-valued units this is the full joint distribution.
+    """
+    program = _host64(program)
+    units = [(L, u) for L, u in _units_in_node_order(program) if L.kind.discrete]
+    real = np.zeros(program.n_columns, bool)
+    for L in program.layers:
+        if not L.kind.discrete:
+            real[L.sl] = True
+    if real.any() and (program.directed or not program._independent(real)):
+        raise ModelError("exact.joint: real-valued units must be conditionally independent given the discrete ones to be integrated out")
+    U = _Units(program, units)
+    if U.n > max_states:
+        raise EnumerationTooLargeError(f"exact.joint: {U.n} discrete states exceeds max_states={max_states}", U.n, max_states)
+    tiler = _Tiler(program, U.cols, [], real, beta)
+    lw = np.concatenate([tiler.tile(U.values(np.arange(a, min(a + 2**14, U.n))), np.arange(1))[:, 0] for a in range(0, U.n, 2**14)])
+    p = np.exp(lw - lw.max())
+    return U.values(np.arange(U.n)), p / p.sum(), U.cols
 
 
 def _data_rows(program, data):

@@ -340,7 +340,9 @@ class _Numeric:
             return mean + xp.sqrt(cond["var"]) * normal(mean.shape)
         if self.kind.onehot:
             lg = cond["logits"]
-            g = -xp.log(-xp.log(uniform(lg.shape)))
+            fi = xp.finfo(lg.dtype)
+            u = xp.clip(uniform(lg.shape), fi.tiny, 1 - fi.epsneg)  # Gumbel needs u in (0, 1)
+            g = -xp.log(-xp.log(u))
             idx = xp.argmax(lg + g, axis=-1)
             out = (xp.arange(width)[None, None, :] == idx[..., None]).astype(lg.dtype)
             return out.reshape(lg.shape[:-2] + (-1,))

@@ -235,3 +235,26 @@ def test_explaining_away_posterior():
     # each cause alone explains the effect; both or neither are ~e^-10 as likely
     assert rows[(1, 0)] == pytest.approx(0.5, abs=1e-4) and rows[(0, 1)] == pytest.approx(0.5, abs=1e-4)
     assert rows[(1, 1)] < 1e-4 and rows[(0, 0)] < 1e-4
+
+
+@pytest.mark.parametrize("name", ["rbm", "dbn", "mixed", "softmax_units"])
+def test_joint_of_discrete_models_is_the_table(name):
+    prog = prog64(family(name))
+    states, probs, cols = exact.joint(prog)
+    t = exact.table(prog)
+    np.testing.assert_allclose(probs, t.p_joint, rtol=1e-10)
+    np.testing.assert_array_equal(states, t.states)
+
+
+def test_joint_integrates_gaussian_units_out():
+    g = _gaussian_rbm(4)
+    prog = prog64(g)
+    states, probs, cols = exact.joint(prog)
+    W, b, c, sig = g.edges["v", "h"]["weight"], g.nodes["v"]["bias"], g.nodes["h"]["bias"], g.nodes["v"]["sigma"]
+    lw = []
+    for h in states:
+        m = b + sig * (W @ h)
+        lw.append(c @ h + np.sum((m**2 - b**2) / (2 * sig**2)))
+    ref = np.exp(np.array(lw) - max(lw))
+    np.testing.assert_allclose(probs, ref / ref.sum(), rtol=1e-10)
+    assert list(cols) == list(range(3, 7))

@@ -1,0 +1,49 @@
+r"""Ancestral sampling of directed nets, and generation from a DBN.
+
+A sigmoid belief net is sampled exactly in one pass: parents before children, each layer
+from ``p(s | parents)``. A DBN first runs block Gibbs on its undirected top pair (the
+RBM) and then passes down the directed layers once.
+"""
+
+import networkx as nx
+
+from ..backend import as_generator
+from ..errors import ModelError
+from ..program import Part
+from .clamp import as_mask
+
+__all__ = ["ancestral"]
+
+
+def _layer_order(program):
+    g = nx.DiGraph()
+    g.add_nodes_from(L.index for L in program.layers)
+    for c in program.couplings:
+        if c.type == "directed":
+            g.add_edge(c.a.index, c.b.index)
+    return [program.layers[i] for i in nx.topological_sort(g)]
+
+
+def ancestral(program, state, rng, top_sweeps=0, beta=1.0, clamp=None):
+    """Draw every directed layer given its parents, in topological order.
+
+    ``state`` supplies the values of clamped units and the start of the top RBM's chain.
+    With an undirected top pair, ``top_sweeps`` block-Gibbs sweeps of that pair run first
+    (its units' conditionals ignore the directed children, as generation requires); with
+    ``top_sweeps=0`` the top pair is left as given.
+    """
+    if not program.directed:
+        raise ModelError("ancestral: defined for directed nets (sigmoid belief nets, DBNs)")
+    rng = as_generator(rng, program.backend)
+    xp = program.xp
+    state = xp.array(state, dtype=program.dtype, copy=True)
+    keep = as_mask(program, clamp, state.shape[0])
+    T = program.statistic(state)
+    top = [L for L in program.layers if not L.directed]
+    for _ in range(top_sweeps):
+        for L in top:
+            program.update_part(state, T, Part(L, 0, L.n), rng, beta, keep, children=False)
+    for L in _layer_order(program):
+        if L.directed:  # p(s | parents) itself: beta tempers only the undirected top
+            program.update_part(state, T, Part(L, 0, L.n), rng, 1.0, keep, children=False)
+    return state

@@ -1,0 +1,71 @@
+"""Clamping: holding chosen units fixed, per chain.
+
+A clamp is a boolean mask of shape (chains, columns) or (columns,): True entries keep
+their current value in every sampler. :func:`clamp_mask` builds one from a dict
+``{node: value}`` and writes the values into a state.
+
+>>> import graphmrf as gm, numpy as np
+>>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+>>> state = np.zeros((4, prog.n_columns), np.float32)
+>>> state, mask = clamp_mask(prog, state, {"v": [1, 0, 1]})
+>>> mask.sum(axis=1).tolist(), state[0, :3].tolist()
+([3, 3, 3, 3], [1.0, 0.0, 1.0])
+"""
+
+import numpy as np
+
+from ..errors import ModelError
+
+__all__ = ["clamp_mask", "as_mask"]
+
+
+def as_mask(program, clamp, n_chains):
+    """Normalise ``clamp`` (None, a column mask, or a (chains, columns) mask) to an array."""
+    if clamp is None:
+        return None
+    xp = program.xp
+    m = xp.asarray(clamp)
+    if m.dtype != bool:
+        raise ModelError(f"clamp: a mask must be boolean; got dtype {m.dtype}")
+    if m.shape == (program.n_columns,):
+        m = xp.broadcast_to(m, (n_chains, program.n_columns))
+    if m.shape != (n_chains, program.n_columns):
+        raise ModelError(f"clamp: mask has shape {tuple(m.shape)}; expected ({program.n_columns},) or ({n_chains}, {program.n_columns})")
+    for L in program.layers:
+        if L.width > 1:
+            blk = m[:, L.sl].reshape(n_chains, L.n, L.width)
+            if bool(xp.any(xp.any(blk, axis=2) != xp.all(blk, axis=2))):
+                raise ModelError(f"clamp: node {L.name!r}: a softmax unit is clamped whole (all {L.width} columns) or not at all")
+    return m
+
+
+def clamp_mask(program, state, values):
+    """Write ``values`` ({node: value}) into ``state`` and return (state, mask).
+
+    A value is broadcast to the node's columns and to every chain, or given per chain
+    with shape (chains, columns of the node). Softmax values may be category indices.
+    """
+    xp = program.xp
+    state = xp.array(state, dtype=program.dtype, copy=True)
+    mask = xp.zeros(state.shape, dtype=bool)
+    for node, value in values.items():
+        try:
+            cs = program.columns(node)
+        except KeyError:
+            raise ModelError(f"clamp: node {node!r} is not in this model") from None
+        L = program.layer_of(node)
+        width = cs.stop - cs.start
+        v = xp.asarray(value, dtype=program.dtype)
+        n_units = width // L.width
+        if L.width > 1 and v.shape[-1:] == (n_units,) and not (n_units == L.width):
+            v = xp.eye(L.width, dtype=program.dtype)[v.astype(int)].reshape(v.shape[:-1] + (width,))
+        try:
+            state[:, cs] = xp.broadcast_to(v, (state.shape[0], width))
+        except ValueError:
+            raise ModelError(f"clamp: node {node!r}: value has shape {tuple(v.shape)}; expected ({width},) or ({state.shape[0]}, {width})") from None
+        if L.kind.discrete and not L.kind.onehot:
+            ok = xp.isin(state[:, cs], xp.asarray(L.kind.support, dtype=program.dtype))
+            if not bool(xp.all(ok)):
+                raise ModelError(f"clamp: node {node!r}: values must lie in {tuple(L.kind.support)}")
+        mask[:, cs] = True
+    return state, mask

@@ -1,0 +1,61 @@
+r"""Zero-temperature dynamics: Hopfield recall and energy descent.
+
+Asynchronous updates set one unit at a time (in a random order each sweep) to its most
+probable value given the others; the energy never increases, and the dynamics stop at a
+fixed point (no unit changes during a whole sweep). Synchronous updates set every unit at
+once from the same old state: that is *not* energy descent on a non-bipartite graph and
+can enter 2-cycles, which is why graphmrf offers it only here, labelled.
+
+>>> import graphmrf as gm, numpy as np
+>>> p = np.array([1, -1, 1, -1, 1, 1], float)
+>>> W = np.outer(p, p) / 6; np.fill_diagonal(W, 0)
+>>> prog = gm.compile(gm.hopfield(6, weights=W))
+>>> probe = p.copy(); probe[0] = -1
+>>> out, sweeps = descend(prog, probe[None, :], np.random.default_rng(0))
+>>> out[0].tolist() == p.tolist()
+True
+"""
+
+from ..backend import as_generator
+from .clamp import as_mask
+from .gibbs import sequential_gibbs
+
+__all__ = ["descend", "synchronous_step"]
+
+
+def descend(program, state, rng, clamp=None, max_sweeps=1000):
+    """Asynchronous zero-temperature updates until no unit changes (or ``max_sweeps``).
+
+    Returns ``(state, sweeps)``: the fixed points and the number of sweeps taken.
+    """
+    rng = as_generator(rng, program.backend)
+    xp = program.xp
+    state = xp.array(state, dtype=program.dtype, copy=True)
+    for sweep in range(1, max_sweeps + 1):
+        state, info = sequential_gibbs(program, state, rng, clamp=clamp, order="random", mode="max")
+        if int(xp.max(info.changed)) == 0:
+            return state, sweep
+    return state, max_sweeps
+
+
+def synchronous_step(program, state, clamp=None):
+    """Every unit set at once to its most probable value given the *old* state.
+
+    Not a sampler and not guaranteed to lower the energy (the lecture's warning about
+    simultaneous updates): on a non-bipartite graph it can oscillate with period 2.
+    """
+    from ..program import Part
+
+    xp = program.xp
+    state = xp.array(state, dtype=program.dtype, copy=True)
+    keep = as_mask(program, clamp, state.shape[0])
+    T = program.statistic(state)
+    new = state.copy()
+    for L in program.layers:
+        part = Part(L, 0, L.n)
+        cond = L.ops.conditional(program.field(T, L), L.params, 1.0, L.width)
+        new[:, L.sl] = L.ops.mode(cond, state[:, L.sl], L.width)
+        del part
+    if keep is not None:
+        new = xp.where(keep, state, new)
+    return new

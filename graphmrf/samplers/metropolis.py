@@ -1,0 +1,62 @@
+r"""Single-site Metropolis sampling.
+
+Each unit in turn proposes a new value -- the other value of a two-valued unit, another
+value or category chosen uniformly otherwise, a Gaussian step of the conditional's
+scale for a real unit -- and accepts it with probability
+``min(1, p(s'_i | rest) / p(s_i | rest)) = min(1, exp(-beta (E(s') - E(s))))``.
+"""
+
+import numpy as np
+
+from ..backend import as_generator
+from .clamp import as_mask
+from .gibbs import SweepInfo, unit_parts
+
+__all__ = ["metropolis"]
+
+
+def _propose(program, L, cur, cond, rng):
+    xp = program.xp
+    chains = cur.shape[0]
+    if not L.kind.discrete:
+        return cur + xp.sqrt(cond["var"]) * rng.standard_normal(cur.shape, dtype=program.dtype)
+    if L.kind.onehot:
+        k = xp.argmax(cur, axis=1)
+        step = xp.floor(rng.random(chains, dtype=program.dtype) * (L.width - 1)).astype(k.dtype) + 1
+        new = (k + step) % L.width
+        return (xp.arange(L.width)[None, :] == new[:, None]).astype(program.dtype)
+    vals = xp.asarray(L.kind.support, dtype=program.dtype)
+    m = vals.size
+    idx = xp.argmax(cur[:, :1] == vals[None, :], axis=1)
+    step = xp.floor(rng.random(chains, dtype=program.dtype) * (m - 1)).astype(idx.dtype) + 1
+    return vals[(idx + step) % m][:, None]
+
+
+def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False):
+    """One sweep of single-site Metropolis over every unit, in column order.
+
+    Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
+    """
+    rng = as_generator(rng, program.backend)
+    xp = program.xp
+    state = xp.array(state, dtype=program.dtype, copy=True)
+    keep = as_mask(program, clamp, state.shape[0])
+    T = program.statistic(state)
+    acc = xp.zeros(state.shape[0], dtype=program.dtype)
+    parts = unit_parts(program)
+    for part in parts:
+        L = part.layer
+        cs = program.part_columns(part)
+        cond = program._part_conditional(state, T, part, beta)
+        cur = state[:, cs]
+        prop = _propose(program, L, cur, cond, rng)
+        log_a = L.ops.log_prob(cond, prop, L.width) - L.ops.log_prob(cond, cur, L.width)
+        log_a = log_a.reshape(state.shape[0])
+        ok = xp.log1p(-rng.random(state.shape[0], dtype=program.dtype)) < log_a  # log of a uniform on (0, 1]
+        if keep is not None:
+            ok &= ~xp.any(keep[:, cs], axis=1)
+        new = xp.where(ok[:, None], prop, cur)
+        state[:, cs] = new
+        T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+        acc += ok
+    return state, SweepInfo(energy=program.energy(state) if energy else None, accepted=acc / max(1, len(parts)))

@@ -1,0 +1,129 @@
+r"""The one entry point for MCMC sampling: :func:`sample`.
+
+>>> import graphmrf as gm, numpy as np
+>>> prog = gm.compile(gm.rbm(6, 4, seed=0))
+>>> run = gm.sample(prog, n_sweeps=30, chains=8, burn_in=10, thin=5, seed=0)
+>>> run.samples.shape, run.energy.shape, run.state.shape
+((4, 8, 10), (30, 8), (8, 10))
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..backend import as_generator, to_host
+from ..errors import ModelError
+from .ancestral import ancestral
+from .clamp import clamp_mask
+from .gibbs import block_gibbs, sequential_gibbs
+from .metropolis import metropolis
+from .progress import Progress
+
+__all__ = ["sample", "Samples", "METHODS"]
+
+
+def _sequential_random(program, state, rng, **kw):
+    return sequential_gibbs(program, state, rng, order="random", **kw)
+
+
+def _ancestral_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, top_sweeps=1):
+    from .gibbs import SweepInfo
+
+    new = ancestral(program, state, rng, top_sweeps=top_sweeps, beta=beta, clamp=clamp)
+    return new, SweepInfo(energy=program.energy(new) if energy else None)
+
+
+#: Sampling methods by name: a sweep function ``(program, state, rng, beta, clamp, energy)``.
+METHODS = {
+    "gibbs": block_gibbs,
+    "sequential": sequential_gibbs,
+    "random-scan": _sequential_random,
+    "metropolis": metropolis,
+    "ancestral": _ancestral_sweep,
+}
+
+
+class Samples(NamedTuple):
+    """Result of :func:`sample`.
+
+    samples : (n_kept, chains, columns) kept states, at sweeps burn_in + thin, burn_in + 2 thin, ...
+    energy : (n_sweeps, chains) E(s) after every sweep
+    state : (chains, columns) the last state (pass it back as ``init`` to continue)
+    clamp : the clamp mask used (or None)
+    """
+
+    samples: object
+    energy: object
+    state: object
+    clamp: object
+
+    def node(self, program, node):
+        """The kept samples of one node: (n_kept, chains, columns of the node)."""
+        return self.samples[:, :, program.columns(node)]
+
+
+def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=1.0, clamp=None, init=None, seed=None, progress=None):
+    """Run ``chains`` Markov chains for ``n_sweeps`` sweeps and keep every ``thin``-th state
+    after ``burn_in`` sweeps.
+
+    Parameters
+    ----------
+    program : Program
+    n_sweeps : int
+    chains : int
+        Independent chains, batched on axis 0.
+    burn_in, thin : int
+        A state is kept after sweep ``t`` when ``t > burn_in`` and ``(t - burn_in) % thin == 0``.
+    method : str or callable
+        "gibbs" (block Gibbs over the compiled blocks), "sequential" (one unit at a time),
+        "random-scan", "metropolis" (single-site), "ancestral" (directed nets: each sweep
+        is a fresh ancestral draw, after one top-RBM Gibbs sweep for a DBN), or a sweep
+        function with the signature of :func:`~graphmrf.samplers.block_gibbs`.
+    beta : float
+        Inverse temperature of sampling.
+    clamp : dict {node: value} or bool mask, optional
+        Units held fixed; a dict writes the values into the initial state.
+    init : array (chains, columns), optional
+        Initial state (e.g. data, or ``result.state`` to continue); default: every unit
+        drawn independently (:meth:`Program.random_state`).
+    seed : int or Generator
+        A Generator is used as is, so passing the same one to consecutive calls continues
+        its stream: two calls give different samples, and a run split in two equals the
+        unsplit run.
+    progress : bool, optional
+        Show a progress bar (default: for long runs on a terminal).
+    """
+    if isinstance(method, str):
+        if method not in METHODS:
+            raise ModelError(f"method: unknown sampler {method!r}; expected one of {', '.join(METHODS)} or a sweep function")
+        sweep = METHODS[method]
+    else:
+        sweep = method
+    for name, v in (("n_sweeps", n_sweeps), ("chains", chains), ("thin", thin)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name}: expected a positive integer; got {v!r}")
+    if burn_in < 0 or int(burn_in) != burn_in:
+        raise ValueError(f"burn_in: expected a non-negative integer; got {burn_in!r}")
+    rng = as_generator(seed, program.backend)
+    xp = program.xp
+    if init is None:
+        state = program.random_state(chains, seed=rng)
+    else:
+        state = xp.asarray(init, dtype=program.dtype)
+        if state.shape != (chains, program.n_columns):
+            raise ValueError(f"init: expected shape ({chains}, {program.n_columns}); got {tuple(state.shape)}")
+    mask = None
+    if isinstance(clamp, dict):
+        state, mask = clamp_mask(program, state, clamp)
+    elif clamp is not None:
+        mask = clamp
+    kept, energy = [], []
+    with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
+        for t in range(1, n_sweeps + 1):
+            state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=True)
+            energy.append(info.energy)
+            if t > burn_in and (t - burn_in) % thin == 0:
+                kept.append(state)
+            bar.update(energy=float(to_host(xp.mean(info.energy))))
+    samples = xp.stack(kept) if kept else xp.zeros((0, chains, program.n_columns), dtype=program.dtype)
+    return Samples(samples, xp.stack(energy), state, mask)
