@@ -1,6 +1,6 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import exact, kinds, models, samplers, symbolic
+from . import ais, exact, kinds, models, samplers, symbolic
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
@@ -18,6 +18,7 @@ __all__ = [
     "validate",
     "Program",
     "exact",
+    "ais",
     "samplers",
     "sample",
     "verify",

@@ -268,26 +268,3 @@ def verify(
             stat, dof, p = chi_square(ck, probs)
             report.checks.append(Check(f"stationarity after {k} sweep{'s' if k > 1 else ''}", stat, p, level, f"dof {dof}"))
     return report
-
-
-def main(argv=None):
-    """Command line: ``graphmrf verify [MODEL] --method gibbs ...``."""
-    import argparse
-
-    from .cli import _resolve
-    from .compile import compile as compile_
-    from .io import load
-
-    ap = argparse.ArgumentParser(prog="graphmrf verify")
-    ap.add_argument("model", nargs="?", default="lecture_bm.graphml")
-    ap.add_argument("--method", default="gibbs", choices=sorted(METHODS))
-    ap.add_argument("--chains", type=int, default=20000)
-    ap.add_argument("--sweeps", type=int, default=100)
-    ap.add_argument("--beta", type=float, default=1.0)
-    ap.add_argument("--alpha", type=float, default=1e-3)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    prog = compile_(load(_resolve(args.model)), seed=args.seed)
-    report = verify(prog, args.method, args.chains, args.sweeps, args.beta, alpha=args.alpha, seed=args.seed)
-    print(report)
-    return 0 if report.passed else 1

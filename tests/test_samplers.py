@@ -240,3 +240,17 @@ def test_parallel_tempering_samples_the_target_at_beta_one():
     stat, dof, p = chi_square(np.bincount(codes, minlength=probs.size), probs)
     assert p > ALPHA
     assert 0 < np.mean(acc) < 1
+
+
+def test_ancestral_sampling_of_a_unit_level_net():
+    prog = gm.compile(family("sbn", seed=1))
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for n, b in [("a", -1.0), ("b", 0.5), ("c", 0.2), ("d", -0.3)]:
+        g.add_node(n, kind="binary", bias=b, visible=n == "d")
+    for u, v, w in [("a", "c", 2.0), ("b", "c", -1.5), ("c", "d", 2.5), ("a", "d", -1.0)]:
+        g.add_edge(u, v, weight=w)
+    prog = gm.compile(g)
+    rep = gm.verify(prog, "ancestral", n_chains=6000, n_sweeps=1, alpha=ALPHA, seed=0)
+    assert rep.passed, str(rep)

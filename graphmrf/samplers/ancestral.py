@@ -15,13 +15,23 @@ from .clamp import as_mask
 __all__ = ["ancestral"]
 
 
-def _layer_order(program):
+def _part_order(program):
+    """Parts in topological order: whole layers, and single units of unit-level nets."""
+
+    def key(L, u):
+        return (L.index, 0, L.n) if L.declared else (L.index, u, u + 1)
+
     g = nx.DiGraph()
-    g.add_nodes_from(L.index for L in program.layers)
+    for L in program.layers:
+        g.add_nodes_from({key(L, u) for u in range(L.n)})
     for c in program.couplings:
-        if c.type == "directed":
-            g.add_edge(c.a.index, c.b.index)
-    return [program.layers[i] for i in nx.topological_sort(g)]
+        if c.type != "directed":
+            continue
+        if c.sparse:
+            g.add_edges_from((key(c.a, int(r) // c.a.width), key(c.b, int(k) // c.b.width)) for r, k in zip(c.rows, c.cols_))
+        else:
+            g.add_edge(key(c.a, 0), key(c.b, 0))
+    return [Part(program.layers[i], a, b) for i, a, b in nx.topological_sort(g)]
 
 
 def ancestral(program, state, rng, top_sweeps=0, beta=1.0, clamp=None):
@@ -43,7 +53,7 @@ def ancestral(program, state, rng, top_sweeps=0, beta=1.0, clamp=None):
     for _ in range(top_sweeps):
         for L in top:
             program.update_part(state, T, Part(L, 0, L.n), rng, beta, keep, children=False)
-    for L in _layer_order(program):
-        if L.directed:  # p(s | parents) itself: beta tempers only the undirected top
-            program.update_part(state, T, Part(L, 0, L.n), rng, 1.0, keep, children=False)
+    for part in _part_order(program):
+        if part.layer.directed:  # p(s | parents) itself: beta tempers only the undirected top
+            program.update_part(state, T, part, rng, 1.0, keep, children=False)
     return state
