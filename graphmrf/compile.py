@@ -48,6 +48,42 @@ def _colour(graph):
     return sorted((sorted(v) for v in classes.values()), key=lambda v: v[0])
 
 
+def _two_colour(n, a, b):
+    """Vectorised breadth-first 2-colouring of the graph on ``n`` nodes with edges a-b.
+
+    Returns an int array of colours 0/1, or None when the graph is not bipartite.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    A = sp.csr_matrix((np.ones(2 * a.size, dtype=np.int8), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
+    _, labels = connected_components(A, directed=False)
+    colour = np.full(n, -1, dtype=np.int64)
+    _, starts = np.unique(labels, return_index=True)
+    colour[starts] = 0
+    frontier = starts
+    indptr, indices = A.indptr, A.indices
+    while frontier.size:
+        deg = indptr[frontier + 1] - indptr[frontier]
+        rows = np.repeat(frontier, deg)
+        nbr = indices[np.concatenate([np.arange(indptr[f], indptr[f + 1]) for f in frontier])] if frontier.size < 64 else indices[_ranges(indptr[frontier], deg)]
+        fresh = colour[nbr] == -1
+        colour[nbr[fresh]] = 1 - colour[rows[fresh]]
+        frontier = np.unique(nbr[fresh])
+    if np.any(colour[a] == colour[b]):
+        return None
+    return colour
+
+
+def _ranges(starts, lengths):
+    """Concatenation of arange(s, s + l) for each pair, without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return offsets + np.arange(total)
+
+
 def _moralise(graph, edges_directed, edges_undirected):
     for u, v in edges_undirected:
         graph.add_edge(u, v)
@@ -114,29 +150,47 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     # --- unit-level colouring ----------------------------------------------------------
     virtual = [i for i, L in enumerate(layers) if not L.declared]
     if virtual:
-        ug = nx.Graph()
-        ug.add_nodes_from((i, u) for i in virtual for u in range(layers[i].n))
-        ud, uu = [], []
+        base = {}
+        n_units = 0
+        for i in virtual:
+            base[i] = n_units
+            n_units += layers[i].n
+        ea, eb, directed_pairs = [], [], []
         for c in couplings:
             if c.sparse:
-                wa, wb = layers[c.a].width, layers[c.b].width
-                pairs = {((c.a, int(r) // wa), (c.b, int(k) // wb)) for r, k in zip(c.rows, c.cols)}
-                (ud if c.type == "directed" else uu).extend(pairs)
-        _moralise(ug, ud, uu)
-        colour = {}
-        for k, cls in enumerate(_colour(ug)):
-            for node in cls:
-                colour[node] = k
-        n_colours = max(colour.values()) + 1
+                ua = base[c.a] + c.rows // layers[c.a].width
+                ub = base[c.b] + c.cols // layers[c.b].width
+                ea.append(ua)
+                eb.append(ub)
+                if c.type == "directed":
+                    directed_pairs.extend(zip(ua.tolist(), ub.tolist()))
+        parents = {}
+        for p_, ch in directed_pairs:
+            parents.setdefault(ch, set()).add(p_)
+        for ps in parents.values():  # marry co-parents: the moral graph
+            for x, y in itertools.combinations(sorted(ps), 2):
+                ea.append(np.array([x]))
+                eb.append(np.array([y]))
+        ea = np.concatenate(ea) if ea else np.zeros(0, np.int64)
+        eb = np.concatenate(eb) if eb else np.zeros(0, np.int64)
+        colour = _two_colour(n_units, ea, eb)
+        if colour is None:
+            ug = nx.Graph()
+            ug.add_nodes_from(range(n_units))
+            ug.add_edges_from(zip(ea.tolist(), eb.tolist()))
+            colour = np.empty(n_units, dtype=np.int64)
+            for k, cls in enumerate(_colour(ug)):
+                colour[cls] = k
+        n_colours = int(colour.max()) + 1
         for i in virtual:
             L = layers[i]
-            order = sorted(range(L.n), key=lambda u: (colour[(i, u)], u))
-            perm = np.asarray(order, dtype=np.int64)
+            own = colour[base[i] : base[i] + L.n]
+            perm = np.lexsort((np.arange(L.n), own)).astype(np.int64)
             _permute_layer(spec, i, perm)
         unit_blocks = [[] for _ in range(n_colours)]
         for i in virtual:
             L = layers[i]
-            cols_ = np.asarray([colour[(i, int(u))] for u in L.original_units])
+            cols_ = colour[base[i] + L.original_units]
             for k in range(n_colours):
                 idx = np.flatnonzero(cols_ == k)
                 if idx.size:

@@ -107,6 +107,30 @@ def _attr_array(value, shape, where, what):
         raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
 
 
+_SCALAR = (int, float, np.floating, np.integer)
+
+
+def _fast_unit_info(g, node):
+    """Single-unit nodes with scalar attributes: no per-node array work (the values are
+    checked together, per kind, after grouping); None when the node needs the full path."""
+    d = g.nodes[node]
+    if "size" in d or "categories" in d:
+        return None
+    from .kinds import KINDS
+
+    kind = KINDS.get(d.get("kind")) if isinstance(d.get("kind"), str) else None
+    vis = d.get("visible", True)
+    if kind is None or kind.onehot or not isinstance(vis, (bool, np.bool_)):
+        return None
+    raw = {}
+    for p in kind.params:
+        v = d.get(p.graph_attr, p.default)
+        if isinstance(v, bool) or not isinstance(v, _SCALAR):
+            return None
+        raw[p.name] = v
+    return kind, False, 1, 1, raw, bool(vis)
+
+
 def _node_info(g, node):
     where = f"node {_fmt(node)}"
     d = g.nodes[node]
@@ -174,7 +198,9 @@ def validate(graph):
             raise ModelError(f"node {_fmt(node)}: name {key!r} collides with node {_fmt(names[key])} once written as text")
         names[key] = node
 
-    infos = {node: _node_info(graph, node) for node in graph.nodes}
+    infos = {}
+    for node in graph.nodes:
+        infos[node] = _fast_unit_info(graph, node) or _node_info(graph, node)
     position = {node: i for i, node in enumerate(graph.nodes)}
 
     undirected_edges = []
@@ -226,10 +252,20 @@ def validate(graph):
             L.n += 1
             for p, v in params.items():
                 L.params[p].append(v)
-            L.visible.append(bool(vis[0]))
+            L.visible.append(bool(vis) if isinstance(vis, bool) else bool(vis[0]))
     for L in layers:
         if not L.declared:
-            L.params = {p: np.concatenate(v) for p, v in L.params.items()}
+            params = {}
+            for p in L.kind.params:
+                vals = L.params[p.name]
+                raw = np.array([v if np.ndim(v) == 0 else np.nan for v in vals], dtype=np.float64)
+                fast = np.array([np.ndim(v) == 0 for v in vals])
+                if not p.valid(raw[fast]):  # one vectorised check; on failure name the first bad node
+                    for j in np.flatnonzero(fast):
+                        if not p.valid(raw[j : j + 1]):
+                            _node_info(graph, L.nodes[int(j)])  # raises, naming the node
+                params[p.name] = np.concatenate([np.atleast_1d(p.to_internal(np.float64(v))) if f else np.ravel(v) for v, f in zip(vals, fast)]) if not fast.all() else p.to_internal(raw)
+            L.params = params
             L.visible = np.asarray(L.visible, dtype=bool)
 
     couplings, sparse = [], {}
@@ -242,6 +278,19 @@ def validate(graph):
         lu, iu = unit_index[u]
         lv, iv = unit_index[v]
         Lu, Lv = layers[lu], layers[lv]
+        w = d["weight"]
+        if not Lu.declared and not Lv.declared and u != v and Lu.width == 1 and Lv.width == 1 and isinstance(w, _SCALAR) and not isinstance(w, bool):
+            ctype = "directed" if directed and not d.get("undirected", False) else ("lateral" if lu == lv else "undirected")
+            key = (lu, lv, ctype)
+            if key not in sparse:
+                sep = "->" if ctype == "directed" else "~"
+                sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
+            c = sparse[key]
+            c.rows.append(iu)
+            c.cols.append(iv)
+            c.values.append(float(w))
+            c.edges.append((u, v, 0, 0))
+            continue
         if Lu.declared != Lv.declared:
             raise ModelError(
                 f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer with size=1"
@@ -296,6 +345,9 @@ def validate(graph):
         c.rows = np.asarray(c.rows, dtype=np.int64)
         c.cols = np.asarray(c.cols, dtype=np.int64)
         c.values = np.asarray(c.values, dtype=np.float64)
+        if not np.all(np.isfinite(c.values)):
+            u, v, _, _ = c.edges[int(np.flatnonzero(~np.isfinite(c.values))[0])]
+            raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
         couplings.append(c)
     for c in couplings:
         if c.type == "lateral":

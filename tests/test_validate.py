@@ -197,3 +197,19 @@ def test_non_normalisable_gaussian_couplings_are_refused():
         gm.validate(g)
     g.edges["x", "y"]["weight"] = np.array([[0.5], [0.5]])
     gm.validate(g)
+
+
+def test_single_unit_errors_are_named_after_vectorised_checks():
+    g = gm.ising(4, periodic=False)
+    g.nodes[(2, 3)]["bias"] = float("nan")
+    with pytest.raises(ModelError, match=r"node \(2, 3\): bias must be finite"):
+        gm.validate(g)
+    g = gm.ising(4, periodic=False)
+    g.edges[(1, 1), (1, 2)]["weight"] = float("inf")
+    with pytest.raises(ModelError, match=r"edge \(\(1, 1\), \(1, 2\)\): weight must be finite; got inf"):
+        gm.validate(g)
+    g = nx.Graph()
+    g.add_node("a", kind="gaussian", sigma=1.0)
+    g.add_node("b", kind="gaussian", sigma=-2.0)
+    with pytest.raises(ModelError, match=r"node 'b': sigma must be finite and > 0"):
+        gm.validate(g)
