@@ -114,24 +114,27 @@ class Coupling:
 
 
 class _SparseIn:
-    """Rows of a sparse coupling that feed one part: dest = M @ src, M built from values."""
+    """Entries of sparse couplings that feed one part: ``x_part = T_src @ M^T``.
 
-    def __init__(self, coupling, dest_idx, src_idx, entry, n_dest, src_layer, backend):
+    The CSR structure is built once; each call only gathers the current weights into
+    its data array, so in-place parameter updates are seen without rebuilding anything.
+    """
+
+    def __init__(self, values_of, dest_idx, src_idx, entry, n_dest, src_layer, backend):
         order = np.lexsort((src_idx, dest_idx))
         dest_idx, src_idx, entry = dest_idx[order], src_idx[order], entry[order]
         indptr = np.zeros(n_dest + 1, dtype=np.int64)
         np.add.at(indptr, dest_idx + 1, 1)
-        self.indptr = backend.xp.asarray(np.cumsum(indptr))
-        self.indices = backend.xp.asarray(src_idx)
-        self.entry = backend.xp.asarray(entry)
-        self.shape = (n_dest, src_layer.cols)
-        self.coupling, self.src, self.backend = coupling, src_layer, backend
+        xp = backend.xp
+        self.values_of = values_of
+        self.entry = xp.asarray(entry)
+        vals = values_of()
+        self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray(src_idx), xp.asarray(np.cumsum(indptr))), shape=(n_dest, src_layer.cols))
+        self.src, self.xp = src_layer, xp
 
     def apply(self, T):
-        data = self.coupling.values[self.entry]
-        M = self.backend.sparse.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
-        return (M @ T[:, self.src.sl].T).T
-
+        self.xp.take(self.values_of(), self.entry, out=self.M.data)
+        return (self.M @ T[:, self.src.sl].T).T
 
 class Program:
     """A compiled model; see the module docstring. Built by :func:`graphmrf.compile`."""
@@ -310,20 +313,27 @@ class Program:
         for c in self.couplings:
             if c.type == "directed" and c.b is not layer:
                 continue
-            if c.b is layer:
-                if not c.sparse:
+            if not c.sparse:
+                if c.b is layer:
                     ops.append(("dense_b", c, c.a))
-                else:
-                    sel = (c.cols_ >= c0) & (c.cols_ < c1)
-                    if sel.any():
-                        ops.append(("sparse", _SparseIn(c, c.cols_[sel] - c0, c.rows[sel], np.flatnonzero(sel), c1 - c0, c.a, self.backend)))
-            if c.a is layer and c.type != "directed" and not (c.type == "lateral" and not c.sparse):
-                if not c.sparse:
+                if c.a is layer and c.type == "undirected":
                     ops.append(("dense_a", c, c.b))
-                else:
-                    sel = (c.rows >= c0) & (c.rows < c1)
-                    if sel.any():
-                        ops.append(("sparse", _SparseIn(c, c.rows[sel] - c0, c.cols_[sel], np.flatnonzero(sel), c1 - c0, c.b, self.backend)))
+                continue
+            # sparse: both directions of an undirected coupling feed one CSR matrix when
+            # they share a source layer (lateral couplings always do)
+            pieces = {}
+            if c.b is layer:
+                sel = (c.cols_ >= c0) & (c.cols_ < c1)
+                pieces.setdefault(c.a.index, []).append((c.cols_[sel] - c0, c.rows[sel], np.flatnonzero(sel)))
+            if c.a is layer and c.type != "directed":
+                sel = (c.rows >= c0) & (c.rows < c1)
+                pieces.setdefault(c.b.index, []).append((c.rows[sel] - c0, c.cols_[sel], np.flatnonzero(sel)))
+            for src_index, parts in pieces.items():
+                dest = np.concatenate([p[0] for p in parts])
+                if dest.size:
+                    src = np.concatenate([p[1] for p in parts])
+                    entry = np.concatenate([p[2] for p in parts])
+                    ops.append(("sparse", _SparseIn(lambda c=c: c.values, dest, src, entry, c1 - c0, self.layers[src_index], self.backend)))
         self._incoming[key] = ops
         return ops
 
@@ -518,13 +528,14 @@ class Program:
         cs = part.columns
         return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
 
-    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True):
+    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False):
         """Redraw the units of ``part`` in place; keep ``T`` (the statistics) in step.
 
         ``mode="sample"`` draws from the conditional; ``"max"`` sets each unit to its most
         probable value (zero temperature; a tie keeps the current value; real units go to
         their mean). ``keep`` is a boolean mask (chains, columns) of clamped entries that
-        must not change. Returns the number of units whose value changed, per chain.
+        must not change. With ``count=True`` returns the number of units whose value
+        changed, per chain (else 0).
         """
         xp = self.xp
         L = part.layer
@@ -539,7 +550,7 @@ class Program:
             raise ValueError(f"mode: expected 'sample' or 'max'; got {mode!r}")
         if keep is not None:
             new = xp.where(keep[:, cs], old, new)
-        changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1)
+        changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1) if count else 0
         state[:, cs] = new
         T[:, cs] = L.ops.statistic(new, L.p(part.columns))
         return changed

@@ -37,7 +37,7 @@ def _fully_clamped(program, keep, part):
     return keep is not None and bool(program.xp.all(keep[:, program.part_columns(part)]))
 
 
-def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False):
+def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False):
     """One sweep of block Gibbs sampling: each block drawn from p(block | rest), in order.
 
     Parameters
@@ -52,6 +52,8 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         independent first (a parallel update of coupled units is refused).
     energy : bool
         Report ``E(s)`` per chain in the info.
+    count : bool
+        Report how many units changed value, per chain.
 
     Cost: one pass over the couplings per sweep (for an RBM two matrix products).
     """
@@ -68,8 +70,8 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         for part in block:
             if _fully_clamped(program, keep, part):
                 continue
-            changed = changed + program.update_part(state, T, part, rng, beta, keep)
-    return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed)
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count)
+    return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
 
 def unit_parts(program):
@@ -77,7 +79,7 @@ def unit_parts(program):
     return [Part(L, u, u + 1) for L in program.layers for u in range(L.n)]
 
 
-def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample"):
+def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None):
     """One sweep of single-site Gibbs sampling: every unit drawn from p(s_i | rest) in turn.
 
     ``order="systematic"`` visits units in column order; ``"random"`` draws a fresh
@@ -94,9 +96,10 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
         parts = [parts[i] for i in perm]
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
+    count = mode == "max" if count is None else count
     changed = 0
     for part in parts:
         if _fully_clamped(program, keep, part):
             continue
-        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode)
-    return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed)
+        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count)
+    return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
