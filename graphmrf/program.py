@@ -165,6 +165,9 @@ class Program:
             self.params[c.key] = c.values
         self.rng = as_generator(seed, backend)
         self._incoming = {}
+        from .kinds import S as _S
+
+        self._identity_statistic = all(L.kind.statistic == _S for L in self.layers)
         vis = np.concatenate([np.repeat(L.visible, L.width) for L in self.layers])
         #: Boolean mask over columns: True for columns of visible units.
         self.visible_mask = vis
@@ -295,7 +298,13 @@ class Program:
         return out
 
     def statistic(self, state):
-        """T(s): what each column contributes to couplings (s, or s/sigma for gaussian)."""
+        """T(s): what each column contributes to couplings (s, or s/sigma for gaussian).
+
+        When every kind's statistic is the state itself this is ``state`` (no copy):
+        samplers then update one array instead of two.
+        """
+        if self._identity_statistic:
+            return state
         xp = self.xp
         T = xp.empty_like(state)
         for L in self.layers:
@@ -552,7 +561,8 @@ class Program:
             new = xp.where(keep[:, cs], old, new)
         changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1) if count else 0
         state[:, cs] = new
-        T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+        if T is not state:
+            T[:, cs] = L.ops.statistic(new, L.p(part.columns))
         return changed
 
     def check_blocks(self, blocks):

@@ -351,8 +351,11 @@ class _Numeric:
         u = uniform(lg.shape[:-1])
         if len(vals) == 2:
             z = lg[..., 0]
-            p1 = 0.5 * (1 + xp.tanh(0.5 * z))
-            return xp.where(u < p1, vals[1], vals[0]).astype(lg.dtype)
+            hit = u < 0.5 * (1 + xp.tanh(0.5 * z))  # u < sigmoid(z), stable for any z
+            if vals == (0, 1):
+                return hit.astype(lg.dtype)
+            lo, hi = (xp.asarray(v, dtype=lg.dtype) for v in vals)
+            return xp.where(hit, hi, lo)
         probs = self.probabilities(cond)
         cdf = xp.cumsum(probs, axis=-1)
         idx = xp.sum(cdf[..., :-1] < u[..., None], axis=-1)
