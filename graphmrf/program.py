@@ -354,16 +354,22 @@ class Program:
         """
         stop = layer.n if stop is None else stop
         c0, c1 = start * layer.width, stop * layer.width
-        x = self.xp.zeros((T.shape[0], c1 - c0), dtype=T.dtype)
+        x = None
         for op in self._incoming_ops(layer, start, stop):
             if op[0] == "dense_b":
                 _, c, src = op
-                x += T[:, src.sl] @ c.W[:, c0:c1]
+                term = T[:, src.sl] @ c.W[:, c0:c1]
             elif op[0] == "dense_a":
                 _, c, src = op
-                x += T[:, src.sl] @ c.W[c0:c1, :].T
+                term = T[:, src.sl] @ c.W[c0:c1, :].T
             else:
-                x += op[1].apply(T)
+                term = op[1].apply(T)
+            if x is None:
+                x = term  # a fresh array from the product: no zeros, no extra pass
+            else:
+                x += term
+        if x is None:
+            x = self.xp.zeros((T.shape[0], c1 - c0), dtype=T.dtype)
         return x
 
     # ------------------------------------------------------------------ energies

@@ -12,7 +12,7 @@ from graphmrf.samplers import block_gibbs
 from zoo import family
 
 ALPHA = 1e-3
-UNDIRECTED = ["lecture", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "ising_open", "ising_periodic", "mixed", "softmax_units"]
+UNDIRECTED = ["hopfield", "lecture", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "ising_open", "ising_periodic", "mixed", "softmax_units"]
 DIRECTED = ["sbn", "dbn"]
 
 
@@ -55,11 +55,12 @@ def test_explaining_away_posterior_by_gibbs():
     assert rep.passed, str(rep)
 
 
-def test_gaussian_rbm_sampling_matches_exact():
+@pytest.mark.parametrize("method", ["gibbs", "sequential", "metropolis"])
+def test_gaussian_rbm_sampling_matches_exact(method):
     g = gm.rbm(2, 3, visible="gaussian", sigma=np.array([0.5, 2.0]), seed=1, scale=0.8)
     g.nodes["h"]["bias"] = np.array([0.5, -1.0, 0.2])
     prog = gm.compile(g)
-    rep = gm.verify(prog, "gibbs", n_chains=6000, n_sweeps=40, alpha=ALPHA, seed=1)
+    rep = gm.verify(prog, method, n_chains=6000, n_sweeps=60, alpha=ALPHA, seed=1)
     assert rep.passed, str(rep)
     assert [c.name for c in rep.checks] == ["joint chi-square (final states)", "real-valued unit means"]
 

@@ -61,6 +61,7 @@ def family(name, seed=0):
         "ising_open": lambda: gm.ising(3, periodic=False),
         "ising_periodic": lambda: gm.ising(4, periodic=True, coupling=0.4),
         "lecture": lambda: gm.load(gm.models.path("lecture_bm.graphml")),
+        "hopfield": lambda: gm.hopfield(6),
         "mixed": mixed_units,
         "softmax_units": softmax_units,
     }
@@ -69,7 +70,9 @@ def family(name, seed=0):
         return g
     if name == "lecture":
         return g
+    if name == "hopfield":  # zero-field spins: two mirror wells; keep barriers low enough to mix in 40 sweeps
+        return _randomise(g, seed, scale=0.5)
     return _randomise(g, seed)
 
 
-FAMILIES = ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units"]
+FAMILIES = ["hopfield", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units"]
