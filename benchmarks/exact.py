@@ -33,26 +33,29 @@ def bits(idx, n):
     return ((idx[:, None] >> np.arange(n - 1, -1, -1)) & 1).astype(np.float64)
 
 
-def ref_dense_log_z(W, b, chunk=2**16):
-    """log Z alone, by plain NumPy: energies of chunks of states, one log-sum-exp."""
+def ref_dense_neg_energies(W, b, chunk=2**16):
+    """-E of every state of p(s) ~ exp(b.s + s.W.s/2), s in {0,1}^n, in chunks."""
     n = b.size
     N = 2**n
     lw = np.empty(N)
     for s in range(0, N, chunk):
         S = bits(np.arange(s, min(s + chunk, N)), n)
         lw[s : s + S.shape[0]] = S @ b + 0.5 * np.einsum("ij,ij->i", S @ W, S)
+    return lw
+
+
+def ref_dense_log_z(W, b, chunk=2**16):
+    """log Z alone, by plain NumPy: energies of chunks of states, one log-sum-exp."""
+    lw = ref_dense_neg_energies(W, b, chunk)
     m = lw.max()
     return m + np.log(np.exp(lw - m).sum())
 
 
 def ref_dense(W, b, chunk=2**16):
-    """log Z and marginals of p(s) ~ exp(b.s + s.W.s/2), s in {0,1}^n, by plain NumPy."""
+    """log Z and marginals by plain NumPy (a second pass over the states for the marginals)."""
     n = b.size
     N = 2**n
-    lw = np.empty(N)
-    for s in range(0, N, chunk):
-        S = bits(np.arange(s, min(s + chunk, N)), n)
-        lw[s : s + S.shape[0]] = S @ b + 0.5 * np.einsum("ij,ij->i", S @ W, S)
+    lw = ref_dense_neg_energies(W, b, chunk)
     m = lw.max()
     p = np.exp(lw - m)
     z = p.sum()

@@ -8,7 +8,7 @@ import pytest
 import graphmrf as gm
 from graphmrf import exact
 from oracle import enumerate_joint, log_z, marginal_means, visible_distribution
-from zoo import FAMILIES, family
+from zoo import FAMILIES, central_difference, family, is_lateral
 
 
 def prog64(g):
@@ -94,21 +94,7 @@ def test_log_likelihood_matches_oracle(name):
 
 
 def _fd_grad(prog, data, key, idx, h=1e-5):
-    arr = prog.params[key]
-    lateral = key.split(".")[0].split("~")[0] == key.split(".")[0].split("~")[-1] and arr.ndim == 2 and "~" in key
-    old = arr[idx]
-
-    def setv(v):
-        arr[idx] = v
-        if lateral:
-            arr[idx[::-1]] = v
-
-    setv(old + h)
-    up = exact.log_likelihood(prog, data)
-    setv(old - h)
-    dn = exact.log_likelihood(prog, data)
-    setv(old)
-    return (up - dn) / (2 * h)
+    return central_difference(lambda: exact.log_likelihood(prog, data), prog, key, idx, h)
 
 
 @pytest.mark.parametrize("name", ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "mixed", "softmax_units"])
@@ -123,7 +109,7 @@ def test_exact_gradient_matches_finite_differences(name):
     for key, arr in prog.params.items():
         for _ in range(3):
             idx = tuple(int(rng.integers(0, s)) for s in arr.shape)
-            if arr.ndim == 2 and "~" in key and key.split("~")[0] == key.split("~")[1].split(".")[0] and idx[0] == idx[1]:
+            if is_lateral(key, arr) and idx[0] == idx[1]:
                 continue
             assert grad[key][idx] == pytest.approx(_fd_grad(prog, data, key, idx), abs=2e-6), (key, idx)
 

@@ -76,3 +76,28 @@ def family(name, seed=0):
 
 
 FAMILIES = ["hopfield", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units"]
+
+
+def is_lateral(key, arr):
+    """True for a lateral matrix parameter ("v~v.weight"): entries (i, j) and (j, i) are one coupling."""
+    return arr.ndim == 2 and "~" in key and key.split("~")[0] == key.split("~")[1].split(".")[0]
+
+
+def central_difference(fn, prog, key, idx, h):
+    """(fn() at theta + h - fn() at theta - h) / 2h for one parameter entry, moving both
+    entries of a lateral coupling together; the parameter is restored afterwards."""
+    arr = prog.params[key]
+    old = arr[idx]
+    lateral = is_lateral(key, arr)
+
+    def setv(v):
+        arr[idx] = v
+        if lateral:
+            arr[idx[::-1]] = v
+
+    setv(old + h)
+    up = fn()
+    setv(old - h)
+    dn = fn()
+    setv(old)
+    return (up - dn) / (2 * h)
