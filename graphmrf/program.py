@@ -126,14 +126,24 @@ class _SparseIn:
         indptr = np.zeros(n_dest + 1, dtype=np.int64)
         np.add.at(indptr, dest_idx + 1, 1)
         xp = backend.xp
+        idx_t = np.int32 if max(entry.size, src_layer.cols, n_dest) < 2**31 - 1 else np.int64
         self.values_of = values_of
-        self.entry = xp.asarray(entry)
+        self.entry = xp.asarray(entry.astype(idx_t))
         vals = values_of()
-        self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray(src_idx), xp.asarray(np.cumsum(indptr))), shape=(n_dest, src_layer.cols))
+        self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray(src_idx.astype(idx_t)), xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, src_layer.cols))
         self.src, self.xp = src_layer, xp
+        self.uniform = None  # the value every entry holds, when they are all equal
 
     def apply(self, T):
-        self.xp.take(self.values_of(), self.entry, out=self.M.data)
+        vals = self.values_of()
+        lo, hi = vals.min(), vals.max()
+        if lo == hi:  # uniform couplings (a plain lattice): no gather, and none at all if unchanged
+            if self.uniform != lo:
+                self.M.data.fill(lo)
+                self.uniform = lo
+        else:
+            self.xp.take(vals, self.entry, out=self.M.data)
+            self.uniform = None
         return (self.M @ T[:, self.src.sl].T).T
 
 class Program:

@@ -352,10 +352,11 @@ class _Numeric:
         if len(vals) == 2:
             z = lg[..., 0]
             hit = u < 0.5 * (1 + xp.tanh(0.5 * z))  # u < sigmoid(z), stable for any z
-            if vals == (0, 1):
-                return hit.astype(lg.dtype)
-            lo, hi = (xp.asarray(v, dtype=lg.dtype) for v in vals)
-            return xp.where(hit, hi, lo)
+            out = hit.astype(lg.dtype)
+            if vals != (0, 1):  # an affine map of the indicator: cheaper than where()
+                out *= vals[1] - vals[0]
+                out += vals[0]
+            return out
         probs = self.probabilities(cond)
         cdf = xp.cumsum(probs, axis=-1)
         idx = xp.sum(cdf[..., :-1] < u[..., None], axis=-1)

@@ -264,3 +264,19 @@ def test_log_prob_of_a_directed_net_is_the_oracle_probability():
     np.testing.assert_allclose(prog.log_prob(s), neg_energy_of(g, s[:, oracle_layout(g, prog)], sl), rtol=1e-12)
     with pytest.raises(gm.ModelError, match="log_prob: defined for directed nets"):
         prog64(family("dbn")).log_prob(s[:, :7])
+
+
+def test_uniform_sparse_couplings_follow_in_place_updates():
+    """The lattice fast path (all couplings equal) must see every change of the couplings."""
+    prog = gm.compile(gm.ising(4, periodic=True, coupling=0.3), dtype=np.float64)
+    s = prog.random_state(5, seed=0)
+    key = "units[spin]~units[spin].weight"
+    for new in (0.3, 0.9, None, 0.9):
+        if new is None:
+            prog.params[key][::2] = -0.2  # non-uniform, then uniform again at the cached value
+        else:
+            prog.params[key][:] = new
+        fresh = gm.compile(prog.to_graph(), dtype=np.float64)
+        for b in range(2):
+            a = prog.conditional(s, b)[0]["logits"]
+            np.testing.assert_allclose(a, fresh.conditional(s, b)[0]["logits"], rtol=1e-12)
