@@ -293,6 +293,14 @@ class Program:
             raise ValueError(f"{what}: expected shape (chains, {self.n_columns}); got {tuple(state.shape)}")
         return state
 
+    def _own(self, state, inplace=False):
+        """``state`` itself when the caller lets a sampler overwrite it (and it already has
+        the Program's dtype and backend), else a fresh copy."""
+        xp = self.xp
+        if inplace and isinstance(state, xp.ndarray) and state.dtype == self.dtype and state.flags.writeable and state.flags.c_contiguous:
+            return state
+        return xp.array(state, dtype=self.dtype, copy=True)
+
     def random_state(self, n_chains, seed=None):
         """A state with every unit drawn independently: uniform over a discrete support,
         ``N(bias, sigma^2)`` for real-valued units."""

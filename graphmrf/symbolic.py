@@ -351,7 +351,11 @@ class _Numeric:
         u = uniform(lg.shape[:-1])
         if len(vals) == 2:
             z = lg[..., 0]
-            hit = u < 0.5 * (1 + xp.tanh(0.5 * z))  # u < sigmoid(z), stable for any z
+            p1 = z * 0.5  # sigmoid(z) = (1 + tanh(z/2)) / 2: stable for any z; one fresh buffer
+            xp.tanh(p1, out=p1)
+            p1 += 1
+            p1 *= 0.5
+            hit = u < p1
             out = hit.astype(lg.dtype)
             if vals != (0, 1):  # an affine map of the indicator: cheaper than where()
                 out *= vals[1] - vals[0]

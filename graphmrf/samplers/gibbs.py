@@ -37,7 +37,7 @@ def _fully_clamped(program, keep, part):
     return keep is not None and bool(program.xp.all(keep[:, program.part_columns(part)]))
 
 
-def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False):
+def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False, inplace=False):
     """One sweep of block Gibbs sampling: each block drawn from p(block | rest), in order.
 
     Parameters
@@ -54,6 +54,9 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         Report ``E(s)`` per chain in the info.
     count : bool
         Report how many units changed value, per chain.
+    inplace : bool
+        Overwrite ``state`` instead of returning a new array (for callers that own it,
+        like :func:`graphmrf.sample`).
 
     Cost: one pass over the couplings per sweep (for an RBM two matrix products).
     """
@@ -62,7 +65,7 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         blocks = program.blocks
     else:
         program.check_blocks(blocks)
-    state = program.xp.array(state, dtype=program.dtype, copy=True)
+    state = program._own(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     changed = 0
@@ -79,7 +82,7 @@ def unit_parts(program):
     return [Part(L, u, u + 1) for L in program.layers for u in range(L.n)]
 
 
-def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None):
+def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None, inplace=False):
     """One sweep of single-site Gibbs sampling: every unit drawn from p(s_i | rest) in turn.
 
     ``order="systematic"`` visits units in column order; ``"random"`` draws a fresh
@@ -87,7 +90,7 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     Boltzmann machine; ``mode="max"`` gives zero-temperature asynchronous dynamics.
     """
     rng = as_generator(rng, program.backend)
-    state = program.xp.array(state, dtype=program.dtype, copy=True)
+    state = program._own(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     parts = unit_parts(program)

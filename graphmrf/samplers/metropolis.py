@@ -32,14 +32,14 @@ def _propose(program, L, cur, cond, rng):
     return vals[(idx + step) % m][:, None]
 
 
-def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False):
+def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False):
     """One sweep of single-site Metropolis over every unit, in column order.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
     """
     rng = as_generator(rng, program.backend)
     xp = program.xp
-    state = xp.array(state, dtype=program.dtype, copy=True)
+    state = program._own(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     acc = xp.zeros(state.shape[0], dtype=program.dtype)

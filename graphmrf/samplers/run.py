@@ -22,7 +22,7 @@ from .progress import Progress
 __all__ = ["sample", "Samples", "METHODS"]
 
 
-def _sequential_random(program, state, rng, **kw):
+def _sequential_random(program, state, rng, **kw):  # noqa: D103
     return sequential_gibbs(program, state, rng, order="random", **kw)
 
 
@@ -62,7 +62,7 @@ class Samples(NamedTuple):
         return self.samples[:, :, program.columns(node)]
 
 
-def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=1.0, clamp=None, init=None, seed=None, progress=None):
+def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=1.0, clamp=None, init=None, seed=None, progress=None, record_energy=True):
     """Run ``chains`` Markov chains for ``n_sweeps`` sweeps and keep every ``thin``-th state
     after ``burn_in`` sweeps.
 
@@ -92,6 +92,9 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
         unsplit run.
     progress : bool, optional
         Show a progress bar (default: for long runs on a terminal).
+    record_energy : bool
+        Record ``E(s)`` after every sweep (``energy`` is None otherwise; one extra pass
+        over the couplings per sweep).
     """
     if isinstance(method, str):
         if method not in METHODS:
@@ -118,12 +121,19 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
     elif clamp is not None:
         mask = clamp
     kept, energy = [], []
+    own = isinstance(method, str) and method != "ancestral"
+    if own:  # the built-in sweeps overwrite a state that this function owns
+        state = xp.array(state, dtype=program.dtype, copy=True)
     with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
         for t in range(1, n_sweeps + 1):
-            state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=True)
-            energy.append(info.energy)
+            if own:
+                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy, inplace=True)
+            else:
+                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy)
+            if record_energy:
+                energy.append(info.energy)
             if t > burn_in and (t - burn_in) % thin == 0:
-                kept.append(state)
-            bar.update(energy=float(to_host(xp.mean(info.energy))))
+                kept.append(state.copy() if own else state)
+            bar.update(**({"energy": float(to_host(xp.mean(info.energy)))} if record_energy else {}))
     samples = xp.stack(kept) if kept else xp.zeros((0, chains, program.n_columns), dtype=program.dtype)
-    return Samples(samples, xp.stack(energy), state, mask)
+    return Samples(samples, xp.stack(energy) if record_energy else None, state, mask)
