@@ -542,7 +542,7 @@ class Program:
         L = part.layer
         x = self.field(T, L, part.start, part.stop)
         pp = L.p(part.columns)
-        cond = L.ops.conditional(x, pp, beta, L.width)
+        cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
         if L.children and children:
             xp = self.xp
             if L.kind.onehot:
@@ -576,7 +576,12 @@ class Program:
         cond = self._part_conditional(state, T, part, beta, children)
         old = state[:, cs]
         if mode == "sample":
-            new = L.ops.draw(cond, lambda sh: rng.random(sh, dtype=self.dtype), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width)
+            direct = keep is None and not count  # nothing to compare against: draw into the state
+            new = L.ops.draw(cond, lambda sh: rng.random(sh, dtype=self.dtype), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None)
+            if new is old:
+                if T is not state:
+                    T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+                return 0
         elif mode == "max":
             new = L.ops.mode(cond, old, L.width)
         else:

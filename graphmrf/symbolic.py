@@ -80,6 +80,7 @@ class Derivation:
     var_expr: sp.Expr = None
     expected_score_exprs: dict = None
     expected_statistic_expr: sp.Expr = None
+    logit_affine: tuple = None  # (slope, intercept) when a single logit is slope * x + intercept
 
     def numeric(self, xp):
         """Backend functions for array module ``xp`` (cached)."""
@@ -128,6 +129,10 @@ def derive(kind):
         d.logit_exprs = [sp.factor(sp.simplify(ell.subs(S, v) - base)) for v in d.values[1:]]
         if len(d.logit_exprs) == 1:
             d.log_partition_expr = sp.simplify(d.base_expr + softplus(d.logit_exprs[0]))
+    if d.logit_exprs is not None and len(d.logit_exprs) == 1:
+        slope = sp.simplify(sp.diff(d.logit_exprs[0], X))
+        if X not in slope.free_symbols:
+            d.logit_affine = (slope, sp.simplify(d.logit_exprs[0] - slope * X))
         else:
             d.log_partition_expr = d.base_expr + LogSumExp(sp.Integer(0), *d.logit_exprs)
     return d
@@ -189,6 +194,7 @@ class _Numeric:
             self._base = lam(d.base_expr)
             self._base_is_zero = sp.simplify(d.base_expr) == 0
             self._logits = [lam(e) for e in d.logit_exprs]
+            self._affine = None if d.logit_affine is None else (lam(d.logit_affine[0]), lam(d.logit_affine[1]))
 
     def _call(self, fn, s, x, beta, p, like):
         out = fn(s, x, beta, *[p[n] for n in self.param_names])
@@ -208,15 +214,29 @@ class _Numeric:
         return {n: self._call(f, s, x, 1.0, p, s) for n, f in self._score.items()}
 
     # -- the conditional given the coupling input x ---------------------------------
-    def conditional(self, x, p, beta, width):
+    def conditional(self, x, p, beta, width, consume=False):
         """Parameters of p(s | x) at inverse temperature beta.
 
         Returns ``{"logits": (..., m-1)}`` for discrete kinds (logits relative to the
         first value), ``{"logits": (..., n, K)}`` for one-hot, ``{"mean", "var"}`` for real.
+        With ``consume=True`` the caller gives up ``x``: a logit affine in x (sympy finds
+        slope and intercept) is then computed in x's own memory, with no new array.
         """
         xp = self.xp
         if self.kind.support == "real":
             return {"mean": self._call(self._mean, x, x, beta, p, x), "var": self._call(self._var, x, x, beta, p, x)}
+        if consume and self._affine is not None:
+            slope = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
+            intercept = self._affine[1](0.0, 0.0, beta, *[p[n] for n in self.param_names])
+            if not (isinstance(slope, (int, float)) and slope == 1):
+                x *= xp.asarray(slope, dtype=x.dtype)
+            if not (isinstance(intercept, (int, float)) and intercept == 0):
+                x += xp.asarray(intercept, dtype=x.dtype)
+            logits = x[..., None]
+            if self.kind.onehot:
+                logits = logits[..., 0]
+                return {"logits": logits.reshape(logits.shape[:-1] + (-1, width))}
+            return {"logits": logits}
         if len(self._logits) == 1:
             logits = self._call(self._logits[0], x, x, beta, p, x)[..., None]
         else:
@@ -328,7 +348,7 @@ class _Numeric:
         idx = xp.argmax(s[..., None] == vals, axis=-1)
         return xp.take_along_axis(full, idx[..., None], axis=-1)[..., 0] - lse
 
-    def draw(self, cond, uniform, normal, width):
+    def draw(self, cond, uniform, normal, width, out=None):
         """Draw from the conditional using only uniforms and normals.
 
         ``uniform(shape)`` and ``normal(shape)`` return arrays; a discrete kind uses one
@@ -355,8 +375,9 @@ class _Numeric:
             xp.tanh(p1, out=p1)
             p1 += 1
             p1 *= 0.5
-            hit = u < p1
-            out = hit.astype(lg.dtype)
+            if out is None:
+                out = xp.empty(p1.shape, dtype=lg.dtype)
+            xp.less(u, p1, out=out)  # the indicator, written as 0/1 straight into out
             if vals != (0, 1):  # an affine map of the indicator: cheaper than where()
                 out *= vals[1] - vals[0]
                 out += vals[0]
