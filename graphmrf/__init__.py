@@ -1,6 +1,6 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import ais, diagnostics, exact, kinds, models, samplers, symbolic
+from . import ais, diagnostics, exact, kinds, memory, models, samplers, symbolic
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
@@ -20,6 +20,7 @@ __all__ = [
     "exact",
     "ais",
     "diagnostics",
+    "memory",
     "samplers",
     "sample",
     "verify",
