@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .bench-venv
 . .bench-venv/bin/activate
-python -m pip install --quiet -e .
-python -m pip install --quiet "pgmpy==${PGMPY_VERSION:-1.1.2}"
-python -c "import pgmpy; print('pgmpy', pgmpy.__version__)"
+python -m pip install --quiet -e ".[plot]"
+python -m pip install --quiet "pgmpy==${PGMPY_VERSION:-1.1.2}" "thrml==${THRML_VERSION:-0.1.4}"
+python -c "import pgmpy, thrml, jax; print('pgmpy', pgmpy.__version__, '| thrml', '${THRML_VERSION:-0.1.4}', '| jax', jax.__version__)"

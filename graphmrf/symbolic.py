@@ -323,6 +323,10 @@ class _Numeric:
             idx = xp.argmax(lg, axis=-1)
             new = (xp.arange(width)[None, None, :] == idx[..., None]).astype(lg.dtype)
             return xp.where(cur_logit >= best, cur, new).reshape(current.shape)
+        if lg.shape[-1] == 1:  # two values: the sign of the logit decides, zero keeps the state
+            z = lg[..., 0]
+            lo, hi = self.d.values
+            return xp.where(z > 0, lg.dtype.type(hi), xp.where(z < 0, lg.dtype.type(lo), current))
         full = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
         vals = xp.asarray(self.d.values, dtype=lg.dtype)
         best = xp.max(full, axis=-1)
