@@ -1,6 +1,6 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import ais, diagnostics, exact, kinds, memory, models, samplers, symbolic
+from . import ais, datasets, diagnostics, exact, kinds, learn, memory, models, samplers, symbolic
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
@@ -8,6 +8,7 @@ from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFE
 from .io import load, save
 from .program import Program
 from .samplers import sample
+from .train import DivergenceError, History, fit
 from .verify import verify
 from .validate import validate
 
@@ -23,6 +24,11 @@ __all__ = [
     "memory",
     "samplers",
     "sample",
+    "fit",
+    "History",
+    "DivergenceError",
+    "learn",
+    "datasets",
     "verify",
     "models",
     "kinds",

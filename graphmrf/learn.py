@@ -1,0 +1,139 @@
+r"""Gradient estimators for maximum likelihood: the Boltzmann learning rule and its kin.
+
+Every estimator returns the gradient of the mean log-likelihood of a batch of visible
+vectors,
+
+.. math:: \nabla_\theta \frac1N \sum_n \log p(v_n) =
+          \langle -\partial_\theta E \rangle_{\text{data}} - \langle -\partial_\theta E \rangle_{\text{model}},
+
+as a dict keyed like ``program.params`` -- for a coupling ``w_ij`` that is the lecture's
+``<s_i s_j>_clamped - <s_i s_j>_free``. The *positive* (clamped) phase averages the sufficient
+statistics with the visible units held at the data and the hidden ones drawn from
+``p(h | v)`` -- analytically when the hidden units are conditionally independent, by
+clamped Gibbs sampling otherwise; the *negative* (free) phase averages them over samples
+of the model. Each phase is normalised by its own number of chains.
+
+* :func:`exact_gradient` -- both phases by enumeration (tiny models);
+* :func:`sampled_gradient` -- both phases by Gibbs sampling; the free phase runs from given
+  chains (persistent, PCD), from the data (CD-k), or from fresh random states.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import exact
+from .backend import as_generator
+from .samplers.gibbs import block_gibbs
+
+__all__ = ["exact_gradient", "sampled_gradient", "positive_phase", "negative_phase", "Phase"]
+
+
+class Phase(NamedTuple):
+    stats: dict  # batch mean of -dE/dtheta
+    state: object  # the chains' states at the end (the persistent chains of the next call)
+    stderr: dict  # Monte Carlo standard error of each mean (zeros where it is exact)
+
+
+def exact_gradient(program, data):
+    """Both phases by exact enumeration (see :func:`graphmrf.exact.log_likelihood_grad`)."""
+    return exact.log_likelihood_grad(program, data)
+
+
+def _with_visible(program, data):
+    xp = program.xp
+    data = xp.asarray(data, dtype=program.dtype)
+    state = program.random_state(data.shape[0])
+    state[:, xp.asarray(program.visible_columns)] = data
+    mask = np.zeros(program.n_columns, dtype=bool)
+    mask[program.visible_columns] = True
+    return state, xp.asarray(mask)
+
+
+def _stats_and_se(program, state, summed=None, n_batches=50):
+    """Mean statistics over chains and their standard errors by batch means: the chains
+    are independent, so the spread of the means of ``n_batches`` groups gives the error."""
+    xp = program.xp
+    n = state.shape[0]
+    mean = program.sufficient_stats(state, summed=summed)
+    b = min(n_batches, n)
+    if b < 2:
+        return mean, {k: xp.zeros_like(v) for k, v in mean.items()}
+    edges = np.linspace(0, n, b + 1).astype(int)
+    sq = {k: 0 for k in mean}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        s = program.sufficient_stats(state[lo:hi], summed=summed)
+        w = (hi - lo) / n
+        for k in s:
+            sq[k] = sq[k] + w * (s[k] - mean[k]) ** 2
+    # var(mean) = var(batch mean) / b, with the batch means weighted by their sizes
+    return mean, {k: xp.sqrt(sq[k] * b / (b - 1) / b) for k in mean}
+
+
+def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=None, errors=False):
+    """Clamped statistics: visible units at the data, hidden units from p(h | v).
+
+    Analytic when the hidden units are conditionally independent given the visible ones
+    (an RBM, a Boltzmann machine without hidden-hidden couplings); otherwise
+    ``chains_per_example`` clamped Gibbs chains per example run ``sweeps`` sweeps (from
+    ``state`` when given, e.g. the last positive phase's chains).
+    """
+    xp = program.xp
+    rng = as_generator(rng, program.backend)
+    data = xp.asarray(data, dtype=program.dtype)
+    rows = xp.repeat(data, chains_per_example, axis=0) if chains_per_example > 1 else data
+    init, mask = _with_visible(program, rows)
+    if state is not None:
+        init[:, ~mask] = xp.asarray(state)[:, ~mask]
+    summed = program.hidden_summable()
+    if summed is not None:
+        if errors:
+            mean, se = _stats_and_se(program, init, summed)
+        else:
+            mean, se = program.sufficient_stats(init, summed=summed), None
+        return Phase(mean, init, se)
+    s = init
+    for _ in range(sweeps):
+        s, _ = block_gibbs(program, s, rng, clamp=mask, inplace=True)
+    if errors:
+        mean, se = _stats_and_se(program, s)
+    else:
+        mean, se = program.sufficient_stats(s), None
+    return Phase(mean, s, se)
+
+
+def negative_phase(program, state, rng, sweeps=1, errors=False):
+    """Free statistics: ``sweeps`` Gibbs sweeps of the chains in ``state``, then their mean."""
+    rng = as_generator(rng, program.backend)
+    s = program.xp.array(state, dtype=program.dtype, copy=True)
+    for _ in range(sweeps):
+        s, _ = block_gibbs(program, s, rng, inplace=True)
+    if errors:
+        mean, se = _stats_and_se(program, s)
+    else:
+        mean, se = program.sufficient_stats(s), None
+    return Phase(mean, s, se)
+
+
+def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", positive_sweeps=10, errors=False):
+    """Monte Carlo estimate of the log-likelihood gradient; returns ``(grad, pos, neg)``.
+
+    ``init`` chooses where the free chains start: ``"random"`` (fresh independent draws),
+    ``"data"`` (CD-k: the batch itself), or an array of persistent chains (PCD). With
+    ``errors=True`` the phases carry standard errors (``pos.stderr``, ``neg.stderr``).
+    """
+    xp = program.xp
+    rng = as_generator(rng, program.backend)
+    pos = positive_phase(program, data, rng, sweeps=positive_sweeps, errors=errors)
+    if isinstance(init, str):
+        if init == "data":
+            start = pos.state
+        elif init == "random":
+            start = program.random_state(chains or xp.asarray(data).shape[0], seed=rng)
+        else:
+            raise ValueError(f"init: expected 'random', 'data' or an array of chains; got {init!r}")
+    else:
+        start = init
+    neg = negative_phase(program, start, rng, sweeps=sweeps, errors=errors)
+    grad = {k: pos.stats[k] - neg.stats[k] for k in pos.stats}
+    return grad, pos, neg

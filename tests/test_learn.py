@@ -1,0 +1,105 @@
+"""Boltzmann learning: sampled phases against the exact gradient; exact learning; the trainer."""
+
+import numpy as np
+import pytest
+
+import graphmrf as gm
+from graphmrf import learn
+from zoo import family
+
+
+def _bm(seed):
+    g = gm.boltzmann(3, 2, lateral=True, seed=seed, scale=0.8)
+    rng = np.random.default_rng(seed)
+    g.nodes["v"]["bias"] = rng.normal(0, 0.5, 3)
+    g.nodes["h"]["bias"] = rng.normal(0, 0.5, 2)
+    return g
+
+
+@pytest.mark.parametrize("name", ["bm", "rbm"])
+def test_sampled_gradient_is_unbiased_for_the_exact_gradient(name):
+    """Clamped and free Gibbs phases, averaged over many independent chains, match the exact
+    gradient: every entry within 4.5 standard errors (about 30 entries: false-positive
+    rate below 1e-3 by Bonferroni)."""
+    prog = gm.compile(_bm(1) if name == "bm" else family("rbm", seed=2), dtype=np.float64)
+    data = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1]]) if name == "bm" else np.array([[1, 0, 1, 1], [0, 0, 1, 0]])
+    exact = learn.exact_gradient(prog, data)
+    rng = np.random.default_rng(0)
+    reps = np.repeat(data, 3000, axis=0)  # many clamped chains per example
+    pos = learn.positive_phase(prog, reps, rng, sweeps=30, errors=True)
+    neg = learn.negative_phase(prog, prog.random_state(20000, seed=1), rng, sweeps=60, errors=True)
+    for k in exact:
+        z = (pos.stats[k] - neg.stats[k] - exact[k]) / np.sqrt(pos.stderr[k] ** 2 + neg.stderr[k] ** 2 + 1e-300)
+        z = np.where(np.abs(exact[k]) + pos.stderr[k] + neg.stderr[k] == 0, 0, z)
+        assert np.all(np.abs(z) < 4.5), (k, z)
+
+
+def test_each_phase_is_normalised_by_its_own_count():
+    """G3: the estimate does not depend on how many rows or chains each phase has."""
+    prog = gm.compile(family("rbm", seed=3), dtype=np.float64)
+    data = np.array([[1, 0, 1, 1]])
+    a = learn.positive_phase(prog, data, 0).stats
+    b = learn.positive_phase(prog, np.repeat(data, 7, axis=0), 0).stats
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-12)
+
+
+def test_exact_learning_raises_the_likelihood_monotonically():
+    prog = gm.compile(_bm(2), dtype=np.float64)
+    data = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [1, 0, 0]])
+    hist = gm.fit(prog, data, epochs=40, lr=0.05, rule="exact", monitors=("log_likelihood",))
+    ll = np.array(hist["log_likelihood"])
+    assert np.all(np.diff(ll) > -1e-12) and ll[-1] > ll[0] + 0.05
+
+
+def test_weight_decay_is_applied_once(monkeypatch):
+    """G9: with a zero likelihood gradient one step scales the couplings by exactly 1 - lr * decay."""
+    prog = gm.compile(_bm(3), dtype=np.float64)
+    before = {k: v.copy() for k, v in prog.params.items()}
+    monkeypatch.setattr(gm.train, "exact_gradient", lambda p, d: {k: np.zeros_like(v) for k, v in p.params.items()})
+    gm.fit(prog, np.array([[1, 0, 1]]), epochs=1, lr=0.1, rule="exact", weight_decay=0.5, monitors=())
+    for k, v in prog.params.items():
+        factor = 1 - 0.1 * 0.5 if k.endswith(".weight") else 1.0
+        np.testing.assert_allclose(v, before[k] * factor, rtol=1e-14)
+
+
+def test_momentum_matches_a_hand_rolled_sequence(monkeypatch):
+    """G10: delta_t = m delta_(t-1) + lr g; theta += delta_t, with a constant gradient g = 1."""
+    prog = gm.compile(_bm(4), dtype=np.float64)
+    start = prog.params["v.bias"].copy()
+    monkeypatch.setattr(gm.train, "exact_gradient", lambda p, d: {k: np.ones_like(v) for k, v in p.params.items()})
+    gm.fit(prog, np.array([[1, 0, 1]]), epochs=3, lr=0.1, rule="exact", momentum=0.5, monitors=())
+    d1 = 0.1
+    d2 = 0.5 * d1 + 0.1
+    d3 = 0.5 * d2 + 0.1
+    np.testing.assert_allclose(prog.params["v.bias"], start + d1 + d2 + d3, rtol=1e-14)
+
+
+def test_divergence_stops_with_the_last_good_parameters():
+    """N3: a Gaussian RBM at lr = 1e3 blows up; training stops with finite parameters."""
+    prog = gm.compile(gm.rbm(4, 3, visible="gaussian", seed=0))
+    data = np.random.default_rng(0).normal(size=(20, 4)) * 3
+    with pytest.raises(gm.DivergenceError, match=r"epoch \d+: parameter '.*' became non-finite; the last good parameters were restored"):
+        gm.fit(prog, data, epochs=50, lr=1e3, rule="pcd", chains=20, seed=0, monitors=())
+    assert all(np.all(np.isfinite(v)) for v in prog.params.values())
+
+
+def test_pcd_and_cd_learn_a_small_distribution():
+    data = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [0, 0, 1]])
+    for rule in ("pcd", "cd"):
+        prog = gm.compile(gm.boltzmann(3, 2, seed=0), dtype=np.float64)
+        hist = gm.fit(prog, data, epochs=150, lr=0.1, rule=rule, k=1, chains=200, seed=1, monitors=("log_likelihood",))
+        assert hist["log_likelihood"][-1] > hist["log_likelihood"][0] + 0.5, rule
+
+
+def test_bars_and_stripes_needs_hidden_units():
+    """A Boltzmann machine with hidden units models 3x3 bars-and-stripes better than one without,
+    and gets close to the data's entropy (the best achievable average log-likelihood)."""
+    X = gm.datasets.bars_and_stripes(3)
+    best = -np.log(len(X))
+    with_h = gm.compile(gm.boltzmann(9, 4, lateral=True, seed=0, scale=0.5), dtype=np.float64)
+    without = gm.compile(gm.boltzmann(9, 0, lateral=True, seed=0, scale=0.5), dtype=np.float64)
+    h1 = gm.fit(with_h, X, epochs=300, lr=0.5, rule="exact", monitors=("log_likelihood",))
+    h0 = gm.fit(without, X, epochs=300, lr=0.5, rule="exact", monitors=("log_likelihood",))
+    assert h1["log_likelihood"][-1] > h0["log_likelihood"][-1] + 0.1  # deterministic: exact gradients
+    assert h1["log_likelihood"][-1] > best - 0.3
