@@ -29,3 +29,15 @@ def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_command():
     assert "graphmrf exact" in text and "python3 -m pytest" in text
     ci = _read(os.path.join(os.path.dirname(__file__), "..", ".ci", "run"))
     assert "python3 -m pytest\n" in ci
+
+
+def test_every_subpackage_is_listed_for_installation():
+    """A non-editable install ships only the packages pyproject lists."""
+    import tomllib
+
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+        listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
+    found = {"graphmrf." + os.path.relpath(d, os.path.join(root, "graphmrf")).replace(os.sep, ".") for d, _, files in os.walk(os.path.join(root, "graphmrf")) if "__init__.py" in files}
+    found = {f.replace("graphmrf..", "graphmrf") for f in found}
+    assert found <= listed, found - listed
