@@ -68,12 +68,14 @@ def _monitor(program, data, monitors):
     for m in monitors:
         if m == "log_likelihood":
             out[m] = exact.log_likelihood(program, data)
+        elif m == "pseudo_log_likelihood":
+            out[m] = exact.pseudo_log_likelihood(program, to_host(data))["per_variable"]
         elif m == "weight_norm":
             out[m] = float(sum(float(to_host((v**2).sum())) for k, v in program.params.items() if k.endswith(".weight")) ** 0.5)
         elif callable(m):
             out[getattr(m, "__name__", "monitor")] = m(program, data)
         else:
-            raise ValueError(f"monitors: unknown monitor {m!r}; expected 'log_likelihood', 'weight_norm' or a function (program, data) -> float")
+            raise ValueError(f"monitors: unknown monitor {m!r}; expected 'log_likelihood', 'pseudo_log_likelihood', 'weight_norm' or a function (program, data) -> float")
     return out
 
 
@@ -129,8 +131,9 @@ def fit(
     positive_sweeps : int
         Clamped Gibbs sweeps when the hidden units are coupled to each other.
     monitors : tuple
-        "log_likelihood" (exact; skipped with a note if the model is too large to enumerate),
-        "weight_norm", or functions ``(program, data) -> float``.
+        "log_likelihood" (exact; dropped when the model is too large to enumerate),
+        "pseudo_log_likelihood" (exact, every visible unit, per variable), "weight_norm",
+        or functions ``(program, data) -> float``.
     callbacks : functions ``(program, history)`` called after every epoch.
     """
     if rule not in RULES:

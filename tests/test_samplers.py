@@ -212,17 +212,17 @@ def test_synchronous_updates_can_two_cycle():
 
 
 def test_annealing_finds_the_ground_state_more_often_with_slower_schedules():
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(11)  # ground state 3.2 below the first excited pair
     A = np.triu(rng.normal(size=(14, 14)), 1)
     prog = gm.compile(gm.hopfield(14, weights=A + A.T, kind="spin"), dtype=np.float64)
     t = gm.exact.table(prog)
     e_min = -t.neg_energy.max()
     rates = []
-    for n in (3, 300):
+    for n in (3, 30, 300):
         s, E = gm.samplers.anneal(prog, prog.random_state(300, seed=1), 2, gm.samplers.geometric(0.05, 5.0, n), sweep=gm.samplers.sequential_gibbs)
         rates.append(float(np.mean(np.isclose(prog.energy(s), e_min))))
         assert E.shape == (n, 300)
-    assert rates[1] > rates[0] and rates[1] > 0.5, rates
+    assert rates[0] < rates[1] < rates[2] and rates[2] > 0.8, rates
 
 
 def test_parallel_tempering_samples_the_target_at_beta_one():
