@@ -588,7 +588,12 @@ class Program:
             raise ValueError(f"mode: expected 'sample' or 'max'; got {mode!r}")
         if keep is not None:
             new = xp.where(keep[:, cs], old, new)
-        changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1) if count else 0
+        if not count:
+            changed = 0
+        elif L.width == 1:
+            changed = xp.count_nonzero(new != old, axis=1)
+        else:
+            changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1)
         state[:, cs] = new
         if T is not state:
             T[:, cs] = L.ops.statistic(new, L.p(part.columns))

@@ -195,6 +195,9 @@ class _Numeric:
             self._base_is_zero = sp.simplify(d.base_expr) == 0
             self._logits = [lam(e) for e in d.logit_exprs]
             self._affine = None if d.logit_affine is None else (lam(d.logit_affine[0]), lam(d.logit_affine[1]))
+            # a slope that depends on beta alone (every built-in kind) is computed once per beta
+            self._slope_beta_only = d.logit_affine is not None and d.logit_affine[0].free_symbols <= {BETA}
+            self._slopes = {}
 
     def _call(self, fn, s, x, beta, p, like):
         out = fn(s, x, beta, *[p[n] for n in self.param_names])
@@ -226,7 +229,12 @@ class _Numeric:
         if self.kind.support == "real":
             return {"mean": self._call(self._mean, x, x, beta, p, x), "var": self._call(self._var, x, x, beta, p, x)}
         if consume and self._affine is not None:
-            slope = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
+            if self._slope_beta_only and isinstance(beta, (int, float)):
+                slope = self._slopes.get(beta)
+                if slope is None:
+                    slope = self._slopes[beta] = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
+            else:
+                slope = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
             intercept = self._affine[1](0.0, 0.0, beta, *[p[n] for n in self.param_names])
             if not (isinstance(slope, (int, float)) and slope == 1):
                 x *= xp.asarray(slope, dtype=x.dtype)
@@ -326,6 +334,10 @@ class _Numeric:
         if lg.shape[-1] == 1:  # two values: the sign of the logit decides, zero keeps the state
             z = lg[..., 0]
             lo, hi = self.d.values
+            if lo == -hi:  # symmetric values: hi * sign(z), and a tie keeps the state
+                new = xp.sign(z)
+                new *= hi
+                return xp.where(z == 0, current, new)
             return xp.where(z > 0, lg.dtype.type(hi), xp.where(z < 0, lg.dtype.type(lo), current))
         full = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
         vals = xp.asarray(self.d.values, dtype=lg.dtype)
