@@ -175,6 +175,7 @@ class Program:
             self.params[c.key] = c.values
         self.rng = as_generator(seed, backend)
         self._incoming = {}
+        self._scratch = {}
         from .kinds import S as _S
 
         self._identity_statistic = all(L.kind.statistic == _S for L in self.layers)
@@ -577,7 +578,7 @@ class Program:
         old = state[:, cs]
         if mode == "sample":
             direct = keep is None and not count  # nothing to compare against: draw into the state
-            new = L.ops.draw(cond, lambda sh: rng.random(sh, dtype=self.dtype), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None)
+            new = L.ops.draw(cond, self._uniform(rng), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None, consume=True)
             if new is old:
                 if T is not state:
                     T[:, cs] = L.ops.statistic(new, L.p(part.columns))
@@ -598,6 +599,22 @@ class Program:
         if T is not state:
             T[:, cs] = L.ops.statistic(new, L.p(part.columns))
         return changed
+
+    def _uniform(self, rng):
+        """Uniform draws into a reused scratch buffer per shape (no fresh memory per block)."""
+        dtype = self.dtype
+
+        def draw(shape):
+            buf = self._scratch.get(shape)
+            if buf is None:
+                buf = self._scratch[shape] = self.xp.empty(shape, dtype=dtype)
+            try:
+                rng.random(dtype=dtype, out=buf)
+            except TypeError:  # a generator without out=
+                return rng.random(shape, dtype=dtype)
+            return buf
+
+        return draw
 
     def check_blocks(self, blocks):
         """Raise ModelError unless every block is a set of conditionally independent units."""

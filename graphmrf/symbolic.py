@@ -364,7 +364,7 @@ class _Numeric:
         idx = xp.argmax(s[..., None] == vals, axis=-1)
         return xp.take_along_axis(full, idx[..., None], axis=-1)[..., 0] - lse
 
-    def draw(self, cond, uniform, normal, width, out=None):
+    def draw(self, cond, uniform, normal, width, out=None, consume=False):
         """Draw from the conditional using only uniforms and normals.
 
         ``uniform(shape)`` and ``normal(shape)`` return arrays; a discrete kind uses one
@@ -387,7 +387,10 @@ class _Numeric:
         u = uniform(lg.shape[:-1])
         if len(vals) == 2:
             z = lg[..., 0]
-            p1 = z * 0.5  # sigmoid(z) = (1 + tanh(z/2)) / 2: stable for any z; one fresh buffer
+            # sigmoid(z) = (1 + tanh(z/2)) / 2: stable for any z; computed in z's memory when
+            # the caller gives it up (consume), else in one fresh buffer
+            p1 = z if consume and z.flags.writeable else xp.empty_like(z)
+            xp.multiply(z, 0.5, out=p1)
             xp.tanh(p1, out=p1)
             p1 += 1
             p1 *= 0.5
