@@ -176,6 +176,7 @@ class Program:
         self.rng = as_generator(seed, backend)
         self._incoming = {}
         self._scratch = {}
+        self._part_params = {}
         from .kinds import S as _S
 
         self._identity_statistic = all(L.kind.statistic == _S for L in self.layers)
@@ -542,7 +543,10 @@ class Program:
     def _part_conditional(self, state, T, part, beta, children=True):
         L = part.layer
         x = self.field(T, L, part.start, part.stop)
-        pp = L.p(part.columns)
+        key = (L.index, part.start, part.stop)
+        pp = self._part_params.get(key)
+        if pp is None:  # views into the parameter arrays: in-place updates show through
+            pp = self._part_params[key] = L.p(part.columns)
         cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
         if L.children and children:
             xp = self.xp

@@ -198,6 +198,12 @@ class _Numeric:
             # a slope that depends on beta alone (every built-in kind) is computed once per beta
             self._slope_beta_only = d.logit_affine is not None and d.logit_affine[0].free_symbols <= {BETA}
             self._slopes = {}
+            # an intercept that is the slope times one parameter (beta * bias) needs no call
+            self._intercept_param = None
+            if d.logit_affine is not None and d.logit_affine[0] != 0:
+                ratio = sp.simplify(d.logit_affine[1] / d.logit_affine[0])
+                if isinstance(ratio, sp.Symbol) and ratio.name in self.param_names:
+                    self._intercept_param = ratio.name
 
     def _call(self, fn, s, x, beta, p, like):
         out = fn(s, x, beta, *[p[n] for n in self.param_names])
@@ -235,11 +241,17 @@ class _Numeric:
                     slope = self._slopes[beta] = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
             else:
                 slope = self._affine[0](0.0, 0.0, beta, *[p[n] for n in self.param_names])
-            intercept = self._affine[1](0.0, 0.0, beta, *[p[n] for n in self.param_names])
-            if not (isinstance(slope, (int, float)) and slope == 1):
-                x *= xp.asarray(slope, dtype=x.dtype)
-            if not (isinstance(intercept, (int, float)) and intercept == 0):
-                x += xp.asarray(intercept, dtype=x.dtype)
+            unit_slope = isinstance(slope, (int, float)) and slope == 1
+            if self._intercept_param is not None:  # logit = slope * (x + param)
+                x += p[self._intercept_param]
+                if not unit_slope:
+                    x *= xp.asarray(slope, dtype=x.dtype)
+            else:
+                intercept = self._affine[1](0.0, 0.0, beta, *[p[n] for n in self.param_names])
+                if not unit_slope:
+                    x *= xp.asarray(slope, dtype=x.dtype)
+                if not (isinstance(intercept, (int, float)) and intercept == 0):
+                    x += xp.asarray(intercept, dtype=x.dtype)
             logits = x[..., None]
             if self.kind.onehot:
                 logits = logits[..., 0]
