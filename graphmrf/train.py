@@ -112,6 +112,7 @@ def fit(
     seed=None,
     progress=None,
     callbacks=(),
+    persistent=None,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -135,6 +136,10 @@ def fit(
         "pseudo_log_likelihood" (exact, every visible unit, per variable), "weight_norm",
         or functions ``(program, data) -> float``.
     callbacks : functions ``(program, history)`` called after every epoch.
+    persistent : array (chains, columns), optional
+        PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the
+        chains at the end are returned in ``history.persistent``, so runs split into calls
+        continue where they stopped.
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
@@ -145,7 +150,8 @@ def fit(
     bs = n if batch_size is None else int(batch_size)
     coupling_keys = {c.key for c in program.couplings}
     velocity = {key: xp.zeros_like(v) for key, v in program.params.items()}
-    persistent = program.random_state(chains, seed=rng) if rule == "pcd" else None
+    if rule == "pcd" and persistent is None:
+        persistent = program.random_state(chains, seed=rng)
     hist = History()
     monitors = list(monitors)
     try:
@@ -181,4 +187,5 @@ def fit(
             bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})
             for cb in callbacks:
                 cb(program, hist)
+    hist.persistent = persistent
     return hist
