@@ -99,6 +99,9 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
             mean, se = _stats_and_se(program, init, summed)
         else:
             mean, se = program.sufficient_stats(init, summed=summed), None
+        # the returned state carries hidden units drawn from p(h | v) (one clamped sweep is
+        # exact when they are conditionally independent): CD's free chains start from it
+        init, _ = block_gibbs(program, init, rng, clamp=mask, inplace=True)
         return Phase(mean, init, se)
     s = init
     for _ in range(sweeps):
