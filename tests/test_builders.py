@@ -48,3 +48,15 @@ def test_lattice_sizes():
     assert g.number_of_nodes() == 16 and g.number_of_edges() == 32
     assert gm.ising(4, periodic=False).number_of_edges() == 24
     assert gm.ising(2, periodic=True).number_of_edges() == 4
+
+
+def test_digits_are_shipped_and_binarised_as_documented():
+    pytest.importorskip("sklearn")
+    X, y = gm.datasets.digits()
+    assert X.shape == (1797, 64) and X.max() == 1.0 and y.shape == (1797,)
+    Xt, _ = gm.datasets.digits("threshold")
+    np.testing.assert_array_equal(Xt, (X > 0.5).astype(float))
+    Xs1, _ = gm.datasets.digits("stochastic", seed=0)
+    Xs2, _ = gm.datasets.digits("stochastic", seed=0)
+    np.testing.assert_array_equal(Xs1, Xs2)
+    assert abs(Xs1.mean() - X.mean()) < 0.01
