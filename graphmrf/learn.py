@@ -78,13 +78,15 @@ def _stats_and_se(program, state, summed=None, n_batches=50):
     return mean, {k: xp.sqrt(sq[k] * b / (b - 1) / b) for k in mean}
 
 
-def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=None, errors=False):
+def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=None, errors=False, draw_hidden=True):
     """Clamped statistics: visible units at the data, hidden units from p(h | v).
 
     Analytic when the hidden units are conditionally independent given the visible ones
     (an RBM, a Boltzmann machine without hidden-hidden couplings); otherwise
     ``chains_per_example`` clamped Gibbs chains per example run ``sweeps`` sweeps (from
-    ``state`` when given, e.g. the last positive phase's chains).
+    ``state`` when given, e.g. the last positive phase's chains). ``draw_hidden=False``
+    skips drawing analytically summed hidden units into the returned state (PCD does not
+    use it; CD starts its free chains from it).
     """
     xp = program.xp
     rng = as_generator(rng, program.backend)
@@ -101,7 +103,8 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
             mean, se = program.sufficient_stats(init, summed=summed), None
         # the returned state carries hidden units drawn from p(h | v) (one clamped sweep is
         # exact when they are conditionally independent): CD's free chains start from it
-        init, _ = block_gibbs(program, init, rng, clamp=mask, inplace=True)
+        if draw_hidden:
+            init, _ = block_gibbs(program, init, rng, clamp=mask, inplace=True)
         return Phase(mean, init, se)
     s = init
     for _ in range(sweeps):
@@ -135,7 +138,8 @@ def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", p
     """
     xp = program.xp
     rng = as_generator(rng, program.backend)
-    pos = positive_phase(program, data, rng, sweeps=positive_sweeps, errors=errors)
+    cd = isinstance(init, str) and init == "data"
+    pos = positive_phase(program, data, rng, sweeps=positive_sweeps, errors=errors, draw_hidden=cd)
     if isinstance(init, str):
         if init == "data":
             start = pos.state

@@ -669,6 +669,7 @@ class Program:
         n = state.shape[0]
         w = xp.full(n, 1.0 / n, dtype=state.dtype) if weights is None else xp.asarray(weights, dtype=state.dtype)
         T = self.statistic(state)
+        summed_x = {}
         if summed is not None and summed.any():
             if not self._independent(summed):
                 raise ModelError("sufficient_stats: the summed units must be conditionally independent given the rest")
@@ -678,6 +679,7 @@ class Program:
                 m = summed[L.sl]
                 if m.any():
                     x = self.field(T0, L)
+                    summed_x[L.index] = x  # no coupling joins summed units: x is final
                     eT = L.ops.expected_statistic(x, L.params, 1.0, L.width)
                     T[:, L.sl] = xp.where(xp.asarray(m), eT, T0[:, L.sl])
         # residuals of directed children: T_c - E[T_c | parents]
@@ -688,14 +690,18 @@ class Program:
                 resid[L.index] = (x, T[:, L.sl] - L.ops.expected_statistic(x, L.params, 1.0, L.width))
         out = {}
         for L in self.layers:
-            x = self.field(T, L)
-            for c in L.children:
-                x = x + resid[c.b.index][1] @ c.dense().T
+            has_summed = summed is not None and summed[L.sl].any()
+            if L.ops.score_uses_x or L.children or (has_summed and L.index not in summed_x):
+                x = self.field(T, L)  # the full coupling input (kinds whose scores need it)
+                for c in L.children:
+                    x = x + resid[c.b.index][1] @ c.dense().T
+            else:
+                x = summed_x.get(L.index, 0.0)  # scores of this kind do not depend on x
             sc = L.ops.score(state[:, L.sl], x, L.params)
             if L.directed:
                 es = L.ops.expected_score(resid[L.index][0], L.params, 1.0, L.width)
                 sc = {k: sc[k] - es[k] for k in sc}
-            if summed is not None and summed[L.sl].any():
+            if has_summed:
                 m = xp.asarray(summed[L.sl])
                 es = L.ops.expected_score(x, L.params, 1.0, L.width)
                 sc = {k: xp.where(m, es[k], sc[k]) for k in sc}

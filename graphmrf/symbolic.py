@@ -185,6 +185,8 @@ class _Numeric:
         self._f = lam(d.kind.self_energy)
         self._T = lam(d.kind.statistic)
         self._score = {n: lam(e) for n, e in d.score_exprs.items()}
+        #: whether any score -dE/dtheta depends on the coupling input (gaussian log sigma)
+        self.score_uses_x = any(X in e.free_symbols for e in d.score_exprs.values())
         if d.kind.support == "real":
             self._mean, self._var = lam(d.mean_expr), lam(d.var_expr)
             self._logz = lam(d.log_partition_expr)
