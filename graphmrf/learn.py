@@ -48,10 +48,13 @@ def exact_gradient(program, data):
     return exact.log_likelihood_grad(program, data)
 
 
-def _with_visible(program, data):
+def _with_visible(program, data, random_hidden=True):
     xp = program.xp
     data = xp.asarray(data, dtype=program.dtype)
-    state = program.random_state(data.shape[0])
+    if random_hidden:
+        state = program.random_state(data.shape[0])
+    else:  # hidden values are summed out or drawn next: no random start needed
+        state = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
     state[:, xp.asarray(program.visible_columns)] = data
     mask = np.zeros(program.n_columns, dtype=bool)
     mask[program.visible_columns] = True
@@ -92,10 +95,10 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
     rng = as_generator(rng, program.backend)
     data = xp.asarray(data, dtype=program.dtype)
     rows = xp.repeat(data, chains_per_example, axis=0) if chains_per_example > 1 else data
-    init, mask = _with_visible(program, rows)
+    summed = program.hidden_summable()
+    init, mask = _with_visible(program, rows, random_hidden=summed is None)
     if state is not None:
         init[:, ~mask] = xp.asarray(state)[:, ~mask]
-    summed = program.hidden_summable()
     if summed is not None:
         if errors:
             mean, se = _stats_and_se(program, init, summed)

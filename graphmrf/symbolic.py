@@ -303,6 +303,15 @@ class _Numeric:
         """E[g(s) | x] per column for g given as a function of a state array."""
         xp = self.xp
         cond = self.conditional(x, p, beta, width)
+        if not self.kind.onehot and len(self.d.values) == 2:
+            # two values: g(v0) + sigmoid(logit) (g(v1) - g(v0)), no softmax over a new axis
+            p1 = cond["logits"][..., 0] * 0.5
+            xp.tanh(p1, out=p1)
+            p1 += 1
+            p1 *= 0.5
+            g0 = values_fn(xp.full_like(x, self.d.values[0]))
+            g1 = values_fn(xp.full_like(x, self.d.values[1]))
+            return g0 + p1 * (g1 - g0)
         probs = self.probabilities(cond)
         if self.kind.onehot:
             pr = probs.reshape(x.shape)
