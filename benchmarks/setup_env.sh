@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 python3 -m venv .bench-venv
 . .bench-venv/bin/activate
 python -m pip install --quiet -e ".[plot]"
-python -m pip install --quiet "pgmpy==${PGMPY_VERSION:-1.1.2}" "thrml==${THRML_VERSION:-0.1.4}"
+python -m pip install --quiet "pgmpy==${PGMPY_VERSION:-1.1.2}" "thrml==${THRML_VERSION:-0.1.4}" scikit-learn
+python -m pip install --quiet "torch==2.13.0" learnergy  # the CPU build of torch that this machine keeps on disk
 python -c "import pgmpy, thrml, jax; print('pgmpy', pgmpy.__version__, '| thrml', '${THRML_VERSION:-0.1.4}', '| jax', jax.__version__)"
