@@ -100,14 +100,20 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
     if state is not None:
         init[:, ~mask] = xp.asarray(state)[:, ~mask]
     if summed is not None:
+        # the hidden layers' inputs from the data, computed once for the statistics and,
+        # when asked, to draw the hidden units from p(h | v) (CD starts its free chains there)
+        T = program.statistic(init)
+        fields = {L.index: program.field(T, L) for L in program.layers if L.n and summed[L.sl].all()}
         if errors:
             mean, se = _stats_and_se(program, init, summed)
         else:
-            mean, se = program.sufficient_stats(init, summed=summed), None
-        # the returned state carries hidden units drawn from p(h | v) (one clamped sweep is
-        # exact when they are conditionally independent): CD's free chains start from it
+            mean, se = program.sufficient_stats(init, summed=summed, fields=fields), None
         if draw_hidden:
-            init, _ = block_gibbs(program, init, rng, clamp=mask, inplace=True)
+            from .program import Part
+
+            for L in program.layers:
+                if L.index in fields:
+                    program.update_part(init, program.statistic(init), Part(L, 0, L.n), rng, 1.0, x=fields[L.index].copy())
         return Phase(mean, init, se)
     s = init
     for _ in range(sweeps):

@@ -540,9 +540,10 @@ class Program:
     def block(self, block):
         return self.blocks[block] if isinstance(block, (int, np.integer)) else block
 
-    def _part_conditional(self, state, T, part, beta, children=True):
+    def _part_conditional(self, state, T, part, beta, children=True, x=None):
         L = part.layer
-        x = self.field(T, L, part.start, part.stop)
+        if x is None:
+            x = self.field(T, L, part.start, part.stop)
         key = (L.index, part.start, part.stop)
         pp = self._part_params.get(key)
         if pp is None:  # views into the parameter arrays: in-place updates show through
@@ -566,19 +567,20 @@ class Program:
         cs = part.columns
         return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
 
-    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False):
+    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False, x=None):
         """Redraw the units of ``part`` in place; keep ``T`` (the statistics) in step.
 
         ``mode="sample"`` draws from the conditional; ``"max"`` sets each unit to its most
         probable value (zero temperature; a tie keeps the current value; real units go to
         their mean). ``keep`` is a boolean mask (chains, columns) of clamped entries that
         must not change. With ``count=True`` returns the number of units whose value
-        changed, per chain (else 0).
+        changed, per chain (else 0). ``x``, when given, is the part's coupling input, computed
+        by the caller and given up to this call.
         """
         xp = self.xp
         L = part.layer
         cs = self.part_columns(part)
-        cond = self._part_conditional(state, T, part, beta, children)
+        cond = self._part_conditional(state, T, part, beta, children, x=x)
         old = state[:, cs]
         if mode == "sample":
             direct = keep is None and not count  # nothing to compare against: draw into the state
@@ -646,7 +648,7 @@ class Program:
         return state
 
     # ------------------------------------------------------------------ statistics
-    def sufficient_stats(self, state, weights=None, summed=None):
+    def sufficient_stats(self, state, weights=None, summed=None, fields=None):
         """Batch average of ``-dE/dtheta`` for every parameter (same keys as ``params``).
 
         Parameters
@@ -657,6 +659,8 @@ class Program:
         summed : bool array (columns,), optional
             Units whose statistics are replaced by their conditional expectation given
             the others (e.g. the hidden units of an RBM: ``E[h | v]``).
+        fields : dict {layer index: x}, optional
+            Coupling inputs of summed layers the caller already computed (reused as is).
 
         Notes
         -----
@@ -667,7 +671,8 @@ class Program:
         xp = self.xp
         state = self._check_state(state)
         n = state.shape[0]
-        w = xp.full(n, 1.0 / n, dtype=state.dtype) if weights is None else xp.asarray(weights, dtype=state.dtype)
+        uniform = weights is None
+        w = xp.full(n, 1.0 / n, dtype=state.dtype) if uniform else xp.asarray(weights, dtype=state.dtype)
         T = self.statistic(state)
         summed_x = {}
         if summed is not None and summed.any():
@@ -678,7 +683,7 @@ class Program:
             for L in self.layers:
                 m = summed[L.sl]
                 if m.any():
-                    x = self.field(T0, L)
+                    x = fields[L.index] if fields and L.index in fields else self.field(T0, L)
                     summed_x[L.index] = x  # no coupling joins summed units: x is final
                     eT = L.ops.expected_statistic(x, L.params, 1.0, L.width)
                     T[:, L.sl] = xp.where(xp.asarray(m), eT, T0[:, L.sl])
@@ -713,7 +718,7 @@ class Program:
             if c.sparse:
                 out[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
             else:
-                G = (Ta * w[:, None]).T @ Tb
+                G = (Ta.T @ Tb) * (1.0 / n) if uniform else (Ta * w[:, None]).T @ Tb
                 if c.type == "lateral":
                     G = G - xp.diag(xp.diag(G))
                     G = 0.5 * (G + G.T)
