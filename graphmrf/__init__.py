@@ -8,6 +8,7 @@ from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFE
 from .io import load, save
 from .program import Program
 from .samplers import sample
+from .impute import impute
 from .train import DivergenceError, History, fit
 from .verify import verify
 from .validate import validate
@@ -24,6 +25,7 @@ __all__ = [
     "memory",
     "samplers",
     "sample",
+    "impute",
     "fit",
     "History",
     "DivergenceError",
