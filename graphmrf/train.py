@@ -50,7 +50,7 @@ class History(dict):
         """Line plots of the monitored quantities against the epoch."""
         import matplotlib.pyplot as plt
 
-        keys = keys or [k for k in self if k != "epoch"]
+        keys = keys or [k for k in self if k not in ("epoch", "k") and not k.endswith("_stderr")]
         if ax is None:
             _, axes = plt.subplots(1, len(keys), figsize=(3.5 * len(keys), 3), squeeze=False)
             axes = axes[0]
@@ -68,6 +68,12 @@ def _monitor(program, data, monitors):
     for m in monitors:
         if m == "log_likelihood":
             out[m] = exact.log_likelihood(program, data)
+        elif m == "ais_log_likelihood":
+            from .ais import log_partition as _ais
+
+            res = _ais(program, n_chains=100, betas=1000, data=to_host(data), seed=0)
+            out[m] = float(to_host(-program.free_energy(data)).astype(np.float64).mean() - res.log_z)
+            out[m + "_stderr"] = res.stderr
         elif m == "pseudo_log_likelihood":
             out[m] = exact.pseudo_log_likelihood(program, to_host(data))["per_variable"]
         elif m == "weight_norm":
@@ -122,8 +128,10 @@ def fit(
         Updated in place.
     data : array (n, visible columns)
     rule : {"exact", "pcd", "cd"}
-    k : int
-        Gibbs sweeps of the free phase per update (CD-k, PCD-k).
+    k : int, sequence or callable
+        Gibbs sweeps of the free phase per update (CD-k, PCD-k); a sequence gives k per
+        epoch (the last value repeats, e.g. ``[1, 3, 5, 9]``), a callable maps the epoch
+        (1, 2, ...) to k.
     batch_size : int, optional
         Mini-batch size (default: the whole data set); a short last batch is used as is,
         each phase averaged over its own rows or chains.
@@ -133,8 +141,9 @@ def fit(
         Clamped Gibbs sweeps when the hidden units are coupled to each other.
     monitors : tuple
         "log_likelihood" (exact; dropped when the model is too large to enumerate),
-        "pseudo_log_likelihood" (exact, every visible unit, per variable), "weight_norm",
-        or functions ``(program, data) -> float``.
+        "ais_log_likelihood" (mean log p(v) with log Z from AIS, when hidden units can be
+        summed), "pseudo_log_likelihood" (exact, every visible unit, per variable),
+        "weight_norm", or functions ``(program, data) -> float``.
     callbacks : functions ``(program, history)`` called after every epoch.
     persistent : array (chains, columns), optional
         PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the
@@ -159,14 +168,24 @@ def fit(
     except EnumerationTooLargeError:
         monitors = [m for m in monitors if m != "log_likelihood"]
         start = _monitor(program, data, monitors)
-    hist.append(epoch=0, **start)
+    hist.append(epoch=0, k=None, **start)
+    def k_at(epoch):
+        if callable(k):
+            return int(k(epoch))
+        if isinstance(k, (list, tuple)):
+            return int(k[min(epoch, len(k)) - 1])
+        return int(k)
+
     with Progress(epochs, f"fit ({rule})", progress) as bar:
         for epoch in range(1, epochs + 1):
+            k_now = k_at(epoch)
+            if k_now < 1:
+                raise ValueError(f"k: epoch {epoch}: expected at least one sweep; got {k_now}")
             order = to_host(rng.permutation(n)) if bs < n else np.arange(n)
             for b0 in range(0, n, bs):
                 batch = data[xp.asarray(order[b0 : b0 + bs])]
                 with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
-                    grad = _gradient(program, batch, rule, rng, k, persistent, positive_sweeps)
+                    grad = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps)
                 if rule == "pcd":
                     grad, persistent = grad
                 saved = {key: v.copy() for key, v in program.params.items()}
@@ -183,7 +202,7 @@ def fit(
                         v[...] = saved[key]
                     raise DivergenceError(f"fit: epoch {epoch}: parameter {bad[0]!r} became non-finite; the last good parameters were restored (lower lr?)")
             rec = _monitor(program, data, monitors)
-            hist.append(epoch=epoch, **rec)
+            hist.append(epoch=epoch, k=k_now, **rec)
             bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})
             for cb in callbacks:
                 cb(program, hist)

@@ -140,3 +140,14 @@ def test_cd1_matches_its_own_exact_one_step_expectation():
     for k in expected:
         z = (grad[k] - expected[k]) / np.sqrt(n_.stderr[k] ** 2 + 1e-300)
         assert np.all(np.abs(z) < 4.5), (k, z)
+
+
+def test_k_schedule_and_ais_monitor():
+    prog = gm.compile(family("rbm", seed=6))
+    data = np.array([[1, 0, 1, 1], [0, 1, 0, 0]] * 5, dtype=float)
+    hist = gm.fit(prog, data, epochs=5, lr=0.05, rule="cd", k=[1, 3, 5], seed=0, monitors=("log_likelihood", "ais_log_likelihood"))
+    assert hist["k"] == [None, 1, 3, 5, 5, 5] and len(hist["epoch"]) == len(hist["ais_log_likelihood"]) == 6
+    for exact_ll, ais_ll, se in zip(hist["log_likelihood"][1:], hist["ais_log_likelihood"][1:], hist["ais_log_likelihood_stderr"][1:]):
+        assert abs(exact_ll - ais_ll) < 4 * se + 1e-2
+    hist = gm.fit(prog, data, epochs=2, rule="pcd", k=lambda e: 2 * e, seed=0, monitors=())
+    assert hist["k"] == [None, 2, 4]
