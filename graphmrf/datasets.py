@@ -9,7 +9,11 @@ import itertools
 
 import numpy as np
 
-__all__ = ["bars_and_stripes", "digits"]
+__all__ = ["bars_and_stripes", "digits", "standardize", "DataWarning"]
+
+
+class DataWarning(UserWarning):
+    """Something in a data set that training should know about (e.g. constant features)."""
 
 
 def bars_and_stripes(n):
@@ -45,3 +49,32 @@ def digits(binarize=None, seed=None):
     elif binarize is not None:
         raise ValueError(f"binarize: expected None, 'threshold' or 'stochastic'; got {binarize!r}")
     return X, y
+
+
+def standardize(X, mean=None, std=None):
+    """Zero mean and unit variance per feature, the first step for gaussian visible units.
+
+    Returns ``(Z, mean, std)``; pass the training set's ``mean`` and ``std`` to transform
+    other data the same way. Features with zero variance are left centred (their std is
+    taken as 1) and reported by a :class:`DataWarning` naming them -- gaussian units fitted
+    to a constant feature would push their scale to zero.
+
+    >>> Z, m, s = standardize(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    >>> Z.tolist(), m.tolist(), s.tolist()
+    ([[-1.0, -1.0], [1.0, 1.0]], [2.0, 4.0], [1.0, 2.0])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"standardize: expected a 2-d array (samples, features); got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("standardize: X has NaN or infinite entries")
+    mean = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=np.float64)
+    if std is None:
+        std = X.std(axis=0)
+        constant = np.flatnonzero(std == 0)
+        if constant.size:
+            import warnings
+
+            warnings.warn(f"standardize: features {constant.tolist()[:10]}{'...' if constant.size > 10 else ''} are constant; left centred with scale 1", DataWarning, stacklevel=2)
+            std = np.where(std == 0, 1.0, std)
+    return (X - mean) / std, mean, np.asarray(std, dtype=np.float64)

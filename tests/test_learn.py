@@ -151,3 +151,20 @@ def test_k_schedule_and_ais_monitor():
         assert abs(exact_ll - ais_ll) < 4 * se + 1e-2
     hist = gm.fit(prog, data, epochs=2, rule="pcd", k=lambda e: 2 * e, seed=0, monitors=())
     assert hist["k"] == [None, 2, 4]
+
+
+def test_gaussian_rbm_learns_scales_after_standardisation():
+    """N4: a constant feature is reported and stays finite; the learned sigma (log-sigma
+    parameterised, so always positive) and the exact log-likelihood improve."""
+    rng = np.random.default_rng(0)
+    raw = np.column_stack([rng.normal(3, 2.0, 300), rng.normal(-1, 0.5, 300), np.full(300, 7.0)])
+    with pytest.warns(gm.datasets.DataWarning, match=r"features \[2\] are constant"):
+        Z, mean, std = gm.datasets.standardize(raw)
+    assert np.all(np.isfinite(Z)) and np.all(Z[:, 2] == 0)
+    prog = gm.compile(gm.rbm(3, 4, visible="gaussian", seed=0, scale=0.1), dtype=np.float64)
+    # a small step: the curvature in log sigma grows like 1 / sigma^2 (Cho's warning)
+    hist = gm.fit(prog, Z, epochs=60, lr=0.01, rule="exact", monitors=("log_likelihood",))
+    assert hist["log_likelihood"][-1] > hist["log_likelihood"][0] + 0.5
+    sigma = prog.get("v", "sigma")
+    assert np.all(np.isfinite(sigma)) and np.all(sigma > 0)
+    assert sigma[2] < 0.8  # the constant (now zero) feature's scale shrinks
