@@ -126,7 +126,7 @@ def _save_graphml(graph, path):
     _atomic_write(path, lambda tmp: nx.write_graphml(g, tmp))
 
 
-def _save_npz(graph, path):
+def _save_npz(graph, path, extra_arrays=None, extra_header=None):
     arrays, nodes, edges = {}, [], []
     for i, (node, d) in enumerate(graph.nodes(data=True)):
         entry = {"name": _encode(node), "attrs": {}, "arrays": []}
@@ -159,6 +159,10 @@ def _save_npz(graph, path):
         "nodes": nodes,
         "edges": edges,
     }
+    if extra_header:
+        header["extra"] = extra_header
+    for k, v in (extra_arrays or {}).items():
+        arrays[f"extra.{k}"] = np.asarray(v)
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
 
     def write(tmp):
@@ -211,7 +215,7 @@ def _load_graphml(path):
     return out
 
 
-def _load_npz(path):
+def _load_npz(path, extras=None):
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             files = set(z.files)
@@ -243,6 +247,9 @@ def _load_npz(path):
                         raise ModelFileError(f"file {path!r}: array {key!r} named in the header is missing")
                     attrs[k] = z[key]
                 g.add_edge(_decode(entry["u"]), _decode(entry["v"]), **attrs)
+            if extras is not None:
+                extras["header"] = header.get("extra", {})
+                extras["arrays"] = {k[len("extra.") :]: z[k] for k in files if k.startswith("extra.")}
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, EOFError, UnicodeDecodeError) as exc:

@@ -30,7 +30,7 @@ from .errors import EnumerationTooLargeError, GraphMRFError
 from .learn import exact_gradient, sampled_gradient
 from .samplers.progress import Progress
 
-__all__ = ["fit", "History", "DivergenceError", "RULES"]
+__all__ = ["fit", "History", "DivergenceError", "RULES", "save_checkpoint", "load_checkpoint"]
 
 RULES = ("exact", "pcd", "cd")
 
@@ -119,6 +119,7 @@ def fit(
     progress=None,
     callbacks=(),
     persistent=None,
+    state=None,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -149,6 +150,10 @@ def fit(
         PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the
         chains at the end are returned in ``history.persistent``, so runs split into calls
         continue where they stopped.
+    state : dict, optional
+        ``history.state`` of an earlier call (momentum velocities and PCD chains), or the
+        state returned by :func:`load_checkpoint`: the run continues exactly -- with the same
+        generator, a run split in two equals the unsplit run.
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
@@ -159,6 +164,11 @@ def fit(
     bs = n if batch_size is None else int(batch_size)
     coupling_keys = {c.key for c in program.couplings}
     velocity = {key: xp.zeros_like(v) for key, v in program.params.items()}
+    if state is not None:
+        for key, v in state.get("velocity", {}).items():
+            velocity[key][...] = xp.asarray(v, dtype=program.dtype)
+        if persistent is None and state.get("persistent") is not None:
+            persistent = xp.asarray(state["persistent"], dtype=program.dtype)
     if rule == "pcd" and persistent is None:
         persistent = program.random_state(chains, seed=rng)
     hist = History()
@@ -207,4 +217,48 @@ def fit(
             for cb in callbacks:
                 cb(program, hist)
     hist.persistent = persistent
+    hist.state = {"velocity": velocity, "persistent": persistent}
     return hist
+
+
+def save_checkpoint(path, program, state, rng):
+    """Write the model, its training state (velocities, PCD chains) and the generator's
+    state to one ``.npz`` file (atomically, without pickle).
+
+    ``load_checkpoint`` gives back everything ``fit`` needs to continue as if never stopped.
+    """
+    from .io import _save_npz  # writes atomically
+
+    if not str(path).endswith(".npz"):
+        raise ValueError(f"checkpoint {path!r}: expected a .npz path")
+    arrays = {f"velocity.{k}": to_host(v) for k, v in state["velocity"].items()}
+    if state.get("persistent") is not None:
+        arrays["persistent"] = to_host(state["persistent"])
+    bg = rng.bit_generator
+    header = {"kind": "graphmrf-checkpoint", "dtype": str(program.dtype), "bit_generator": type(bg).__name__, "rng_state": bg.state}
+    graph = program.to_graph()
+    from .validate import validate
+
+    validate(graph)
+    _save_npz(graph, str(path), extra_arrays=arrays, extra_header=header)
+
+
+def load_checkpoint(path, backend="numpy"):
+    """Read a checkpoint: returns ``(program, state, rng)`` for ``fit(program, ..., state=state, seed=rng)``."""
+    from .compile import compile as _compile
+    from .errors import ModelFileError
+    from .io import _load_npz
+    from .validate import validate
+
+    extras = {}
+    graph = _load_npz(str(path), extras)
+    validate(graph)
+    header = extras.get("header", {})
+    if header.get("kind") != "graphmrf-checkpoint":
+        raise ModelFileError(f"file {str(path)!r}: a model file, not a training checkpoint")
+    program = _compile(graph, backend=backend, dtype=np.dtype(header["dtype"]))
+    arrays = extras["arrays"]
+    state = {"velocity": {k[len("velocity.") :]: v for k, v in arrays.items() if k.startswith("velocity.")}, "persistent": arrays.get("persistent")}
+    bg = getattr(np.random, header["bit_generator"])()
+    bg.state = header["rng_state"]
+    return program, state, np.random.Generator(bg)

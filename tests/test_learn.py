@@ -168,3 +168,28 @@ def test_gaussian_rbm_learns_scales_after_standardisation():
     sigma = prog.get("v", "sigma")
     assert np.all(np.isfinite(sigma)) and np.all(sigma > 0)
     assert sigma[2] < 0.8  # the constant (now zero) feature's scale shrinks
+
+
+def test_checkpoint_and_resume_equal_an_uninterrupted_run(tmp_path):
+    data = np.array([[1, 0, 1, 1], [0, 1, 0, 0], [1, 1, 0, 0]] * 4, dtype=float)
+
+    def fresh():
+        return gm.compile(family("rbm", seed=7), dtype=np.float64)
+
+    whole = fresh()
+    gm.fit(whole, data, epochs=6, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=np.random.default_rng(3), monitors=())
+
+    first = fresh()
+    rng = np.random.default_rng(3)
+    h = gm.fit(first, data, epochs=2, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=rng, monitors=())
+    gm.train.save_checkpoint(tmp_path / "ck.npz", first, h.state, rng)
+    prog, state, rng2 = gm.train.load_checkpoint(tmp_path / "ck.npz")
+    gm.fit(prog, data, epochs=4, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=rng2, state=state, monitors=())
+    for k in whole.params:
+        np.testing.assert_array_equal(prog.params[k], whole.params[k])
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    gm.save(family("rbm"), tmp_path / "m.npz")
+    with pytest.raises(gm.ModelFileError, match="a model file, not a training checkpoint"):
+        gm.train.load_checkpoint(tmp_path / "m.npz")
