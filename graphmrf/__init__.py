@@ -1,6 +1,6 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import ais, datasets, diagnostics, exact, kinds, learn, memory, models, samplers, symbolic
+from . import ais, datasets, diagnostics, exact, kinds, learn, memory, models, plots, samplers, symbolic
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
@@ -31,6 +31,7 @@ __all__ = [
     "DivergenceError",
     "learn",
     "datasets",
+    "plots",
     "verify",
     "models",
     "kinds",

@@ -76,6 +76,8 @@ def _monitor(program, data, monitors):
             out[m + "_stderr"] = res.stderr
         elif m == "pseudo_log_likelihood":
             out[m] = exact.pseudo_log_likelihood(program, to_host(data))["per_variable"]
+        elif m == "reconstruction_error":
+            out[m] = _reconstruction_error(program, data)
         elif m == "weight_norm":
             out[m] = float(sum(float(to_host((v**2).sum())) for k, v in program.params.items() if k.endswith(".weight")) ** 0.5)
         elif callable(m):
@@ -83,6 +85,28 @@ def _monitor(program, data, monitors):
         else:
             raise ValueError(f"monitors: unknown monitor {m!r}; expected 'log_likelihood', 'pseudo_log_likelihood', 'weight_norm' or a function (program, data) -> float")
     return out
+
+
+def _reconstruction_error(program, data):
+    """Mean squared error of v against E[v | E[h | v]] (one mean-field pass down and up).
+
+    A heuristic, not the training objective: it can fall while the likelihood gets worse.
+    """
+    xp = program.xp
+    vis = xp.asarray(program.visible_columns)
+    s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
+    s[:, vis] = data
+    T = program.statistic(s).copy()
+    hidden = [L for L in program.layers if not L.visible.any()]
+    for L in hidden:
+        T[:, L.sl] = L.ops.expected_statistic(program.field(T, L), L.params, 1.0, L.width)
+    for L in program.layers:
+        if L.visible.all():
+            T_vis_zero = T.copy()
+            T_vis_zero[:, L.sl] = 0
+            mean = L.ops.expected_state(program.field(T_vis_zero, L), L.params, 1.0, L.width)
+            s[:, L.sl] = mean
+    return float(to_host(xp.mean((s[:, vis] - data) ** 2)))
 
 
 def _quiet(program):
@@ -144,7 +168,9 @@ def fit(
         "log_likelihood" (exact; dropped when the model is too large to enumerate),
         "ais_log_likelihood" (mean log p(v) with log Z from AIS, when hidden units can be
         summed), "pseudo_log_likelihood" (exact, every visible unit, per variable),
-        "weight_norm", or functions ``(program, data) -> float``.
+        "reconstruction_error" (a heuristic: mean squared error of v against its mean-field
+        reconstruction -- it can improve while the likelihood gets worse), "weight_norm",
+        or functions ``(program, data) -> float``.
     callbacks : functions ``(program, history)`` called after every epoch.
     persistent : array (chains, columns), optional
         PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the

@@ -193,3 +193,25 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path):
     gm.save(family("rbm"), tmp_path / "m.npz")
     with pytest.raises(gm.ModelFileError, match="a model file, not a training checkpoint"):
         gm.train.load_checkpoint(tmp_path / "m.npz")
+
+
+def test_reconstruction_error_is_a_number_in_range_and_labelled_a_heuristic():
+    X = gm.datasets.bars_and_stripes(3)
+    prog = gm.compile(gm.rbm(9, 6, seed=0))
+    hist = gm.fit(prog, X, epochs=30, lr=0.1, rule="cd", seed=0, monitors=("reconstruction_error", "log_likelihood"))
+    r = hist["reconstruction_error"]
+    assert 0 <= r[-1] < r[0] <= 1
+    assert "heuristic" in gm.train._reconstruction_error.__doc__
+
+
+def test_plots_render(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    prog = gm.compile(gm.rbm(64, 6, seed=0))
+    ax = gm.plots.filters(prog, (8, 8))
+    ax.figure.savefig(tmp_path / "f.png")
+    hist = gm.fit(prog, gm.datasets.bars_and_stripes(8)[:20], epochs=2, monitors=("weight_norm",), seed=0)
+    axes = gm.plots.training_curves(hist)
+    axes[0].figure.savefig(tmp_path / "h.png")
+    assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "h.png").stat().st_size > 0
