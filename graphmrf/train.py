@@ -224,19 +224,28 @@ def fit(
                     grad = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps)
                 if rule == "pcd":
                     grad, persistent = grad
-                saved = {key: v.copy() for key, v in program.params.items()}
-                for key, v in program.params.items():
-                    g = grad[key]
-                    if weight_decay and key in coupling_keys:
-                        g = g - weight_decay * v
-                    with _quiet(program):
-                        velocity[key] = momentum * velocity[key] + lr * g
-                        v += velocity[key]
-                bad = [key for key, v in program.params.items() if not bool(xp.all(xp.isfinite(v)))]
-                if bad:
+                # The update is checked before it is applied, so a diverging step leaves the
+                # parameters (and velocities) exactly as they were: no copies per batch.
+                fmax = float(np.finfo(program.dtype).max)
+                new_velocity, bad = {}, None
+                with _quiet(program):
                     for key, v in program.params.items():
-                        v[...] = saved[key]
-                    raise DivergenceError(f"fit: epoch {epoch}: parameter {bad[0]!r} became non-finite; the last good parameters were restored (lower lr?)")
+                        g = grad[key]
+                        if weight_decay and key in coupling_keys:
+                            g = g - weight_decay * v
+                        d = lr * g if not momentum else momentum * velocity[key] + lr * g
+                        if d.size:
+                            dmax, dmin = float(xp.max(d)), float(xp.min(d))
+                            vmax, vmin = float(xp.max(v)), float(xp.min(v))
+                            if not (np.isfinite(dmax) and np.isfinite(dmin) and vmax + dmax <= fmax and vmin + dmin >= -fmax):
+                                bad = key
+                                break
+                        new_velocity[key] = d
+                if bad is not None:
+                    raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+                for key, v in program.params.items():
+                    velocity[key] = new_velocity[key]
+                    v += new_velocity[key]
             rec = _monitor(program, data, monitors)
             hist.append(epoch=epoch, k=k_now, **rec)
             bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})
