@@ -125,12 +125,13 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
     return Phase(mean, s, se)
 
 
-def negative_phase(program, state, rng, sweeps=1, errors=False):
-    """Free statistics: ``sweeps`` Gibbs sweeps of the chains in ``state``, then their mean."""
+def negative_phase(program, state, rng, sweeps=1, errors=False, clamp=None):
+    """Free statistics: ``sweeps`` Gibbs sweeps of the chains in ``state``, then their mean
+    (units where ``clamp`` is True keep their values, e.g. absent visible units)."""
     rng = as_generator(rng, program.backend)
     s = program.xp.array(state, dtype=program.dtype, copy=True)
     for _ in range(sweeps):
-        s, _ = block_gibbs(program, s, rng, inplace=True)
+        s, _ = block_gibbs(program, s, rng, clamp=clamp, inplace=True)
     if errors:
         mean, se = _stats_and_se(program, s)
     else:
@@ -144,10 +145,26 @@ def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", p
     ``init`` chooses where the free chains start: ``"random"`` (fresh independent draws),
     ``"data"`` (CD-k: the batch itself), or an array of persistent chains (PCD). With
     ``errors=True`` the phases carry standard errors (``pos.stderr``, ``neg.stderr``).
+
+    Missing values (NaN; a softmax unit missing as a whole) are *absent* units: with CD each
+    example is its own RBM over the units it observed, sharing the weights (the
+    collaborative-filtering RBM) -- an absent unit contributes nothing to the hidden units'
+    input and is held absent in the free phase too, so it gets no gradient.
     """
     xp = program.xp
     rng = as_generator(rng, program.backend)
     cd = isinstance(init, str) and init == "data"
+    data = xp.asarray(data, dtype=program.dtype)
+    missing = xp.isnan(data)
+    neg_clamp = None
+    if bool(xp.any(missing)):
+        if not cd:
+            from .errors import ModelError
+
+            raise ModelError("data: missing values (NaN) make each example its own RBM; train them with rule='cd' (CD-k), not persistent chains")
+        data = xp.where(missing, 0, data)
+        neg_clamp = xp.zeros((data.shape[0], program.n_columns), dtype=bool)
+        neg_clamp[:, xp.asarray(program.visible_columns)] = missing
     pos = positive_phase(program, data, rng, sweeps=positive_sweeps, errors=errors, draw_hidden=cd)
     if isinstance(init, str):
         if init == "data":
@@ -158,6 +175,6 @@ def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", p
             raise ValueError(f"init: expected 'random', 'data' or an array of chains; got {init!r}")
     else:
         start = init
-    neg = negative_phase(program, start, rng, sweeps=sweeps, errors=errors)
+    neg = negative_phase(program, start, rng, sweeps=sweeps, errors=errors, clamp=neg_clamp)
     grad = {k: pos.stats[k] - neg.stats[k] for k in pos.stats}
     return grad, pos, neg
