@@ -28,6 +28,17 @@ def bars_and_stripes(n):
     return np.array(sorted(out), dtype=np.float64)
 
 
+def _binarize(X, binarize, seed):
+    """``X`` in [0, 1] as is, thresholded at 1/2, or drawn as Bernoulli(X) with ``seed``."""
+    if binarize == "threshold":
+        return (X > 0.5).astype(np.float64)
+    if binarize == "stochastic":
+        return (np.random.default_rng(seed).random(X.shape) < X).astype(np.float64)
+    if binarize is not None:
+        raise ValueError(f"binarize: expected None, 'threshold' or 'stochastic'; got {binarize!r}")
+    return X
+
+
 def digits(binarize=None, seed=None):
     """scikit-learn's 8x8 digits (1797 images, shipped with scikit-learn; no download).
 
@@ -42,13 +53,7 @@ def digits(binarize=None, seed=None):
         raise ImportError("digits: needs scikit-learn, which ships the data set: pip install 'graphmrf[sklearn]'") from exc
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    if binarize == "threshold":
-        X = (X > 0.5).astype(np.float64)
-    elif binarize == "stochastic":
-        X = (np.random.default_rng(seed).random(X.shape) < X).astype(np.float64)
-    elif binarize is not None:
-        raise ValueError(f"binarize: expected None, 'threshold' or 'stochastic'; got {binarize!r}")
-    return X, y
+    return _binarize(X, binarize, seed), y
 
 
 def standardize(X, mean=None, std=None):
@@ -139,13 +144,7 @@ def mnist(split="train", binarize=None, seed=None):
     y = read_idx(os.path.join(folder, f"{stem}-labels-idx1-ubyte.gz")).astype(np.int64)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"mnist: {X.shape[0]} images but {y.shape[0]} labels in {folder}")
-    if binarize == "threshold":
-        X = (X > 0.5).astype(np.float64)
-    elif binarize == "stochastic":
-        X = (np.random.default_rng(seed).random(X.shape) < X).astype(np.float64)
-    elif binarize is not None:
-        raise ValueError(f"binarize: expected None, 'threshold' or 'stochastic'; got {binarize!r}")
-    return X, y
+    return _binarize(X, binarize, seed), y
 
 
 mnist.__doc__ = mnist.__doc__ % MNIST_INSTALL
