@@ -6,6 +6,14 @@ import pytest
 
 import graphmrf as gm
 
+try:  # property tests draw their examples from a fixed seed: the suite is reproducible
+    from hypothesis import settings
+
+    settings.register_profile("graphmrf", derandomize=True, deadline=None)
+    settings.load_profile("graphmrf")
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+
 
 def pytest_addoption(parser):
     parser.addoption("--backend", default=os.environ.get("GRAPHMRF_TEST_BACKEND", "numpy"), help="array backend for the tests: numpy or cupy")
