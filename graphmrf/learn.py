@@ -115,9 +115,13 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
                 if L.index in fields:
                     program.update_part(init, program.statistic(init), Part(L, 0, L.n), rng, 1.0, x=fields[L.index].copy())
         return Phase(mean, init, se)
-    s = init
+    return _sweep_then_average(program, init, rng, sweeps, mask, errors)
+
+
+def _sweep_then_average(program, s, rng, sweeps, clamp, errors):
+    """Run ``sweeps`` block-Gibbs sweeps of the chains ``s`` (overwritten), then average."""
     for _ in range(sweeps):
-        s, _ = block_gibbs(program, s, rng, clamp=mask, inplace=True)
+        s, _ = block_gibbs(program, s, rng, clamp=clamp, inplace=True)
     if errors:
         mean, se = _stats_and_se(program, s)
     else:
@@ -129,14 +133,7 @@ def negative_phase(program, state, rng, sweeps=1, errors=False, clamp=None):
     """Free statistics: ``sweeps`` Gibbs sweeps of the chains in ``state``, then their mean
     (units where ``clamp`` is True keep their values, e.g. absent visible units)."""
     rng = as_generator(rng, program.backend)
-    s = program.xp.array(state, dtype=program.dtype, copy=True)
-    for _ in range(sweeps):
-        s, _ = block_gibbs(program, s, rng, clamp=clamp, inplace=True)
-    if errors:
-        mean, se = _stats_and_se(program, s)
-    else:
-        mean, se = program.sufficient_stats(s), None
-    return Phase(mean, s, se)
+    return _sweep_then_average(program, program.xp.array(state, dtype=program.dtype, copy=True), rng, sweeps, clamp, errors)
 
 
 def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", positive_sweeps=10, errors=False):
