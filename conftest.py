@@ -3,16 +3,13 @@ import os
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import graphmrf as gm
 
-try:  # property tests draw their examples from a fixed seed: the suite is reproducible
-    from hypothesis import settings
-
-    settings.register_profile("graphmrf", derandomize=True, deadline=None)
-    settings.load_profile("graphmrf")
-except ImportError:  # pragma: no cover - hypothesis is in the test extra
-    pass
+# property tests draw their examples from a fixed seed: the suite is reproducible
+settings.register_profile("graphmrf", derandomize=True, deadline=None)
+settings.load_profile("graphmrf")
 
 
 def pytest_addoption(parser):
