@@ -34,7 +34,7 @@ from . import exact
 from .backend import as_generator
 from .samplers.gibbs import block_gibbs
 
-__all__ = ["exact_gradient", "sampled_gradient", "positive_phase", "negative_phase", "Phase"]
+__all__ = ["exact_gradient", "sampled_gradient", "positive_phase", "negative_phase", "training_gradient", "Phase"]
 
 
 class Phase(NamedTuple):
@@ -175,3 +175,100 @@ def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", p
     neg = negative_phase(program, start, rng, sweeps=sweeps, errors=errors, clamp=neg_clamp)
     grad = {k: pos.stats[k] - neg.stats[k] for k in pos.stats}
     return grad, pos, neg
+
+
+def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=False, out=None):
+    """The CD-k / PCD-k gradient of one mini-batch, as a training loop wants it.
+
+    Returns ``(grad, chains)``; ``chains=None`` is CD-k (the free chains start at the
+    data), an array is PCD (the persistent chains, advanced in place and returned).
+    Needs hidden units that can be summed (an RBM, a Boltzmann machine without
+    hidden-hidden couplings) and complete data. The clamped phase uses ``E[h | v]``; the
+    free phase uses the chains' sampled hidden units, or with ``mean_field=True`` their
+    ``E[h | v]`` (the Rao-Blackwellised statistics of Hinton's practical guide and
+    scikit-learn: the same expectation, less variance -- and on the digits slightly worse
+    features for a classifier, which is why it is not the default). The statistics are
+    written into ``out`` (a dict shaped like ``params``) when given, and the work arrays
+    are reused between calls: no weight-sized allocation per mini-batch.
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(6, 4, seed=0), seed=0)
+    >>> v = np.random.default_rng(0).integers(0, 2, (8, 6))
+    >>> g, _ = training_gradient(prog, v, np.random.default_rng(1), sweeps=1)
+    >>> sorted(g), g["v~h.weight"].shape
+    (['h.bias', 'v.bias', 'v~h.weight'], (6, 4))
+    """
+    from .program import Part
+
+    xp = program.xp
+    rng = as_generator(rng, program.backend)
+    summed = program.hidden_summable()
+    hidden = [L for L in program.layers if L.n and summed is not None and summed[L.sl].all()]
+    if summed is None or int(summed.sum()) != sum(L.cols for L in hidden):
+        raise ValueError("training_gradient: needs hidden units that are conditionally independent given the visible ones, whole layers of them; use sampled_gradient")
+    data = xp.asarray(data, dtype=program.dtype)
+    if bool(xp.any(xp.isnan(data))):
+        raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
+    cd = chains is None
+    n0 = data.shape[0]
+    n1 = n0 if cd else chains.shape[0]
+    # the clamped rows and the free chains live in one array: the final weighted pass over
+    # both needs no concatenation (the hidden columns of the clamped rows get E[h | v])
+    both = xp.empty((n0 + n1, program.n_columns), dtype=program.dtype)
+    state = both[:n0]
+    for L in hidden:
+        state[:, L.sl] = 0
+    vis = program.visible_columns
+    if vis.size and vis[-1] - vis[0] + 1 == vis.size:  # one contiguous run: a slice
+        state[:, int(vis[0]) : int(vis[-1]) + 1] = data
+    else:
+        state[:, xp.asarray(vis)] = data
+    T = program.statistic(state)
+    pos_fields = {L.index: program.field(T, L) for L in hidden}
+    if cd:
+        chains = both[n0:]
+        chains[...] = state
+        Tc = program.statistic(chains)
+        for L in hidden:
+            program.update_part(chains, Tc, Part(L, 0, L.n), rng, x=pos_fields[L.index].copy())
+    # kinds whose statistics are affine in the state (binary, spin, softmax): a summed unit
+    # contributes the statistics of its mean, so both phases go through one weighted pass
+    linear = all(L.ops.linear_in_state for L in hidden)
+    if linear:
+        pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width) for L in hidden}
+    else:  # the clamped phase's statistics now: the free phase may reuse the field arrays
+        grad = program.sufficient_stats(state, summed=summed, fields=pos_fields, out=out)
+    Tc = program.statistic(chains)
+    ids = {L.index for L in hidden}
+    blocks = program.blocks
+    free_last = max((i for i, b in enumerate(blocks) if any(p.layer.index not in ids for p in b)), default=-1)
+    reuse = mean_field and all(i > free_last for i, b in enumerate(blocks) if any(p.layer.index in ids for p in b))
+    neg_fields = {}
+    for sweep in range(sweeps):
+        last = sweep == sweeps - 1
+        for part in (p for b in blocks for p in b):
+            if last and reuse and part.layer.index in ids:
+                x = program.field(Tc, part.layer)  # E[h | v] of the free chains needs this input
+                neg_fields[part.layer.index] = x
+                if not cd:  # CD discards its chains: the last hidden draw is not needed
+                    program.update_part(chains, Tc, part, rng, x=x.copy())
+            else:
+                program.update_part(chains, Tc, part, rng)
+    if mean_field and not reuse:
+        neg_fields = {L.index: program.field(Tc, L) for L in hidden}
+    if linear:
+        if not cd:
+            both[n0:] = chains
+        for L in hidden:
+            both[:n0, L.sl] = pos_mean[L.index]
+            if mean_field:
+                both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width)
+        w = xp.concatenate([xp.full(n0, 1.0 / n0, dtype=program.dtype), xp.full(n1, -1.0 / n1, dtype=program.dtype)])
+        return program.sufficient_stats(both, weights=w, out=out), chains
+    work = program._scratch.get("training_gradient")
+    if work is None:
+        work = program._scratch["training_gradient"] = {k: xp.empty_like(v) for k, v in program.params.items()}
+    neg = program.sufficient_stats(chains, summed=summed if mean_field else None, fields=neg_fields or None, out=work)
+    for k in grad:
+        grad[k] -= neg[k]
+    return grad, chains

@@ -648,7 +648,7 @@ class Program:
         return state
 
     # ------------------------------------------------------------------ statistics
-    def sufficient_stats(self, state, weights=None, summed=None, fields=None):
+    def sufficient_stats(self, state, weights=None, summed=None, fields=None, out=None):
         """Batch average of ``-dE/dtheta`` for every parameter (same keys as ``params``).
 
         Parameters
@@ -661,6 +661,9 @@ class Program:
             the others (e.g. the hidden units of an RBM: ``E[h | v]``).
         fields : dict {layer index: x}, optional
             Coupling inputs of summed layers the caller already computed (reused as is).
+        out : dict, optional
+            Arrays shaped like ``params`` to write the statistics into (returned); a
+            training loop reuses them instead of allocating weight-sized arrays per batch.
 
         Notes
         -----
@@ -674,26 +677,31 @@ class Program:
         uniform = weights is None
         w = xp.full(n, 1.0 / n, dtype=state.dtype) if uniform else xp.asarray(weights, dtype=state.dtype)
         T = self.statistic(state)
-        summed_x = {}
+        summed_x, summed_es = {}, {}
         if summed is not None and summed.any():
             if not self._independent(summed):
                 raise ModelError("sufficient_stats: the summed units must be conditionally independent given the rest")
-            T0 = T * xp.asarray(~summed, dtype=T.dtype)
-            T = T0.copy()
+            given = [L for L in self.layers if summed[L.sl].all() and fields and L.index in fields]
+            if len(given) == sum(bool(summed[L.sl].any()) for L in self.layers):
+                T0 = None  # every summed layer whole, its input given: no masked copy needed
+                T = T.copy() if T is state else T
+            else:
+                T0 = T * xp.asarray(~summed, dtype=T.dtype)
+                T = T0.copy()
             for L in self.layers:
                 m = summed[L.sl]
                 if m.any():
                     x = fields[L.index] if fields and L.index in fields else self.field(T0, L)
                     summed_x[L.index] = x  # no coupling joins summed units: x is final
-                    eT = L.ops.expected_statistic(x, L.params, 1.0, L.width)
-                    T[:, L.sl] = xp.where(xp.asarray(m), eT, T0[:, L.sl])
+                    eT, summed_es[L.index] = L.ops.expectations(x, L.params, 1.0, L.width)
+                    T[:, L.sl] = eT if T0 is None else xp.where(xp.asarray(m), eT, T0[:, L.sl])
         # residuals of directed children: T_c - E[T_c | parents]
         resid = {}
         for L in self.layers:
             if L.directed:
                 x = self.field(T, L)
                 resid[L.index] = (x, T[:, L.sl] - L.ops.expected_statistic(x, L.params, 1.0, L.width))
-        out = {}
+        res = {}
         for L in self.layers:
             has_summed = summed is not None and summed[L.sl].any()
             if L.ops.score_uses_x or L.children or (has_summed and L.index not in summed_x):
@@ -702,27 +710,41 @@ class Program:
                     x = x + resid[c.b.index][1] @ c.dense().T
             else:
                 x = summed_x.get(L.index, 0.0)  # scores of this kind do not depend on x
+            if has_summed and L.index in summed_es and summed[L.sl].all():
+                for k, v in summed_es[L.index].items():
+                    res[f"{L.name}.{k}"] = w @ v
+                continue
             sc = L.ops.score(state[:, L.sl], x, L.params)
             if L.directed:
                 es = L.ops.expected_score(resid[L.index][0], L.params, 1.0, L.width)
                 sc = {k: sc[k] - es[k] for k in sc}
             if has_summed:
-                m = xp.asarray(summed[L.sl])
-                es = L.ops.expected_score(x, L.params, 1.0, L.width)
-                sc = {k: xp.where(m, es[k], sc[k]) for k in sc}
+                m = summed[L.sl]
+                es = summed_es[L.index] if L.index in summed_es else L.ops.expected_score(x, L.params, 1.0, L.width)
+                sc = es if m.all() else {k: xp.where(xp.asarray(m), es[k], sc[k]) for k in sc}
             for k, v in sc.items():
-                out[f"{L.name}.{k}"] = w @ v
+                res[f"{L.name}.{k}"] = w @ v
         for c in self.couplings:
             Ta = T[:, c.a.sl]
             Tb = resid[c.b.index][1] if c.type == "directed" else T[:, c.b.sl]
             if c.sparse:
-                out[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
+                res[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
+                continue
+            G = out[c.key] if out is not None and c.type != "lateral" else None
+            if uniform:  # the 1/n scales the narrower side, not the product
+                G = xp.matmul((Ta * (1.0 / n)).T, Tb, out=G) if Ta.shape[1] <= Tb.shape[1] else xp.matmul(Ta.T, Tb * (1.0 / n), out=G)
             else:
-                G = (Ta.T @ Tb) * (1.0 / n) if uniform else (Ta * w[:, None]).T @ Tb
-                if c.type == "lateral":
-                    G = G - xp.diag(xp.diag(G))
-                    G = 0.5 * (G + G.T)
-                out[c.key] = G
+                # the weights scale the narrower side (fewer multiplications)
+                G = xp.matmul((Ta * w[:, None]).T, Tb, out=G) if Ta.shape[1] <= Tb.shape[1] else xp.matmul(Ta.T, Tb * w[:, None], out=G)
+            if c.type == "lateral":
+                G = G - xp.diag(xp.diag(G))
+                G = 0.5 * (G + G.T)
+            res[c.key] = G
+        if out is None:
+            return res
+        for k, v in res.items():
+            if v is not out[k]:
+                out[k][...] = v
         return out
 
     # ------------------------------------------------------------------ checks

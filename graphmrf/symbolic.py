@@ -186,7 +186,18 @@ class _Numeric:
         self._T = lam(d.kind.statistic)
         self._score = {n: lam(e) for n, e in d.score_exprs.items()}
         #: whether any score -dE/dtheta depends on the coupling input (gaussian log sigma)
-        self.score_uses_x = any(X in e.free_symbols for e in d.score_exprs.values())
+        self._score_uses_x = {n: X in e.free_symbols for n, e in d.score_exprs.items()}
+        #: statistic and scores affine in s and free of x: E[g(s) | x] = g(E[s | x]), so a
+        #: summed unit's statistics are those of its mean (a training loop uses this)
+        exprs = [d.kind.statistic] + list(d.score_exprs.values())
+        self.linear_in_state = all(X not in e.free_symbols and e.is_polynomial(S) and sp.degree(e, S) <= 1 for e in exprs)
+        # g(v0), g(v1) of a two-valued kind's statistic and scores that depend on s alone
+        self._const = {}
+        if d.kind.support != "real" and not d.kind.onehot and len(d.values) == 2:
+            for n, e in [("T", d.kind.statistic)] + list(d.score_exprs.items()):
+                if e.free_symbols <= {S}:
+                    self._const[n] = tuple(float(e.subs(S, v)) for v in d.values)
+        self.score_uses_x = any(self._score_uses_x.values())
         if d.kind.support == "real":
             self._mean, self._var = lam(d.mean_expr), lam(d.var_expr)
             self._logz = lam(d.log_partition_expr)
@@ -299,8 +310,18 @@ class _Numeric:
             out = out + (xp.sum(base.reshape(lg.shape), axis=-1) if self.kind.onehot else base)
         return out
 
-    def _expect(self, values_fn, x, p, beta, width):
+    def _expect(self, values_fn, x, p, beta, width, x_free=False):
         """E[g(s) | x] per column for g given as a function of a state array."""
+        return self._expect_many([(values_fn, x_free)], x, p, beta, width)[0]
+
+    def _expect_many(self, fns, x, p, beta, width):
+        """E[g(s) | x] for several ``(g, x_free)`` from one conditional.
+
+        ``x_free`` says g does not depend on x: it is then evaluated on one row (the
+        parameters vary per column only) and, for two-valued kinds, applied to the
+        probability as an affine map -- the identity for a 0/1 statistic, so E[T] is the
+        probability itself. Functions with the same map share one array.
+        """
         xp = self.xp
         cond = self.conditional(x, p, beta, width)
         if not self.kind.onehot and len(self.d.values) == 2:
@@ -309,37 +330,89 @@ class _Numeric:
             xp.tanh(p1, out=p1)
             p1 += 1
             p1 *= 0.5
-            g0 = values_fn(xp.full_like(x, self.d.values[0]))
-            g1 = values_fn(xp.full_like(x, self.d.values[1]))
-            return g0 + p1 * (g1 - g0)
+            out, maps = [], []
+            for entry in fns:
+                fn, x_free = entry[:2]
+                const = entry[2] if len(entry) > 2 else None
+                if const is not None:  # g(v0), g(v1) known when the kind was built
+                    g0, g1 = const
+                    for (a, b), arr in maps:
+                        if isinstance(a, float) and (a, b) == (g0, g1):
+                            out.append(arr)
+                            break
+                    else:
+                        # p1 itself is handed out only as the identity map, never changed
+                        arr = p1 if not maps and (g0, g1) == (0.0, 1.0) else p1.copy()
+                        if (g0, g1) != (0.0, 1.0):
+                            arr *= g1 - g0
+                            arr += g0
+                        maps.append(((g0, g1), arr))
+                        out.append(arr)
+                    continue
+                like = x[:1] if x_free else x
+                g0 = fn(xp.full_like(like, self.d.values[0]))
+                g1 = fn(xp.full_like(like, self.d.values[1]))
+                if x_free:
+                    for (a, b), arr in maps:
+                        if not isinstance(a, float) and bool(xp.all(a == g0)) and bool(xp.all(b == g1)):
+                            out.append(arr)
+                            break
+                    else:
+                        if bool(xp.all(g0 == 0)) and bool(xp.all(g1 == 1)):
+                            arr = p1 if not maps else p1.copy()
+                            g0, g1 = 0.0, 1.0
+                        else:
+                            arr = p1 * (g1 - g0)
+                            arr += g0
+                        maps.append(((g0, g1), arr))
+                        out.append(arr)
+                else:
+                    out.append(g0 + p1 * (g1 - g0))
+            return out
         probs = self.probabilities(cond)
-        if self.kind.onehot:
-            pr = probs.reshape(x.shape)
-            one = values_fn(xp.ones_like(x))
-            zero = values_fn(xp.zeros_like(x))
-            return pr * one + (1 - pr) * zero
-        out = 0
-        for k, v in enumerate(self.d.values):
-            out = out + probs[..., k] * values_fn(xp.full_like(x, v))
+        out = []
+        for entry in fns:
+            fn = entry[0]
+            if self.kind.onehot:
+                pr = probs.reshape(x.shape)
+                out.append(pr * fn(xp.ones_like(x)) + (1 - pr) * fn(xp.zeros_like(x)))
+                continue
+            acc = 0
+            for k, v in enumerate(self.d.values):
+                acc = acc + probs[..., k] * fn(xp.full_like(x, v))
+            out.append(acc)
         return out
 
     def expected_statistic(self, x, p, beta, width):
         """E[T(s) | x] per column."""
         if self.kind.support == "real":
             return self._call(self._eT, x, x, beta, p, x)
-        return self._expect(lambda s: self.statistic(s, p), x, p, beta, width)
+        return self._expect_many([(lambda s: self.statistic(s, p), True, self._const.get("T"))], x, p, beta, width)[0]
+
+    def expectations(self, x, p, beta, width):
+        """``(E[T(s) | x], E[-dE/dtheta | x])`` from one conditional (what a summed unit
+        contributes to the sufficient statistics)."""
+        if self.kind.support == "real":
+            return self.expected_statistic(x, p, beta, width), self.expected_score(x, p, beta, width)
+        names = list(self._score)
+        fns = [(lambda s: self.statistic(s, p), True, self._const.get("T"))]
+        fns += [(lambda s, f=self._score[n]: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n], self._const.get(n)) for n in names]
+        res = self._expect_many(fns, x, p, beta, width)
+        return res[0], dict(zip(names, res[1:]))
 
     def expected_state(self, x, p, beta, width):
         """E[s | x] per column (category probabilities for one-hot)."""
         if self.kind.support == "real":
             return self._call(self._mean, x, x, beta, p, x)
-        return self._expect(lambda s: s, x, p, beta, width)
+        two = not self.kind.onehot and len(self.d.values) == 2
+        return self._expect_many([(lambda s: s, True, tuple(float(v) for v in self.d.values) if two else None)], x, p, beta, width)[0]
 
     def expected_score(self, x, p, beta, width):
         """E[-dE/dtheta | x] per column, for each parameter."""
         if self.kind.support == "real":
             return {n: self._call(f, x, x, beta, p, x) for n, f in self._escore.items()}
-        return {n: self._expect(lambda s, f=f: self._call(f, s, x, 1.0, p, s), x, p, beta, width) for n, f in self._score.items()}
+        fns = [(lambda s, f=f: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n]) for n, f in self._score.items()]
+        return dict(zip(self._score, self._expect_many(fns, x, p, beta, width)))
 
     def mode(self, cond, current, width):
         """The most probable value given the conditional; ties keep ``current``."""

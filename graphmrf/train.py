@@ -27,7 +27,7 @@ import numpy as np
 from . import exact
 from .backend import as_generator, to_host
 from .errors import EnumerationTooLargeError, GraphMRFError
-from .learn import exact_gradient, sampled_gradient
+from .learn import exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
 
 __all__ = ["fit", "History", "DivergenceError", "RULES", "save_checkpoint", "load_checkpoint"]
@@ -115,15 +115,27 @@ def _quiet(program):
     return np.errstate(all="ignore") if program.backend.name == "numpy" else contextlib.nullcontext()
 
 
-def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps):
+def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps, fast, out, mean_field):
+    """The batch's gradient (fresh arrays, or ``out`` on the fast path) and the PCD chains."""
     xp = program.xp
     if rule == "exact":
-        return {key: xp.asarray(v, dtype=program.dtype) for key, v in exact_gradient(program, to_host(batch)).items()}
+        return {key: xp.asarray(v, dtype=program.dtype) for key, v in exact_gradient(program, to_host(batch)).items()}, persistent
+    if fast:
+        grad, chains = training_gradient(program, batch, rng, sweeps=k, chains=persistent if rule == "pcd" else None, mean_field=mean_field, out=out)
+        return grad, chains if rule == "pcd" else persistent
     if rule == "pcd":
         grad, _, neg = sampled_gradient(program, batch, rng, sweeps=k, init=persistent, positive_sweeps=positive_sweeps)
         return grad, neg.state
     grad, _, _ = sampled_gradient(program, batch, rng, sweeps=k, init="data", positive_sweeps=positive_sweeps)
-    return grad
+    return grad, persistent
+
+
+def _fast_path(program, data):
+    """True when :func:`training_gradient` applies: summable hidden layers, complete data."""
+    summed = program.hidden_summable()
+    if summed is None or bool(program.xp.any(program.xp.isnan(data))):
+        return False
+    return int(summed.sum()) == sum(L.cols for L in program.layers if L.n and summed[L.sl].all())
 
 
 def fit(
@@ -144,6 +156,7 @@ def fit(
     callbacks=(),
     persistent=None,
     state=None,
+    mean_field=False,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -180,6 +193,10 @@ def fit(
         ``history.state`` of an earlier call (momentum velocities and PCD chains), or the
         state returned by :func:`load_checkpoint`: the run continues exactly -- with the same
         generator, a run split in two equals the unsplit run.
+    mean_field : bool
+        Free-phase statistics of summable hidden units from ``E[h | v]`` of the chains
+        instead of their sampled values (same expectation, less variance; see
+        :func:`graphmrf.learn.training_gradient`). Default False: sampled values.
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
@@ -195,8 +212,12 @@ def fit(
             velocity[key][...] = xp.asarray(v, dtype=program.dtype)
         if persistent is None and state.get("persistent") is not None:
             persistent = xp.asarray(state["persistent"], dtype=program.dtype)
-    if rule == "pcd" and persistent is None:
-        persistent = program.random_state(chains, seed=rng)
+    if rule == "pcd":  # the chains are advanced in place: never the caller's array
+        persistent = program.random_state(chains, seed=rng) if persistent is None else xp.array(persistent, dtype=program.dtype, copy=True)
+    fast = rule != "exact" and _fast_path(program, data)
+    grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()} if fast else None
+    scratch = {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
+    bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
     hist = History()
     monitors = list(monitors)
     try:
@@ -221,31 +242,18 @@ def fit(
             for b0 in range(0, n, bs):
                 batch = data[xp.asarray(order[b0 : b0 + bs])]
                 with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
-                    grad = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps)
-                if rule == "pcd":
-                    grad, persistent = grad
-                # The update is checked before it is applied, so a diverging step leaves the
-                # parameters (and velocities) exactly as they were: no copies per batch.
-                fmax = float(np.finfo(program.dtype).max)
-                new_velocity, bad = {}, None
-                with _quiet(program):
-                    for key, v in program.params.items():
-                        g = grad[key]
-                        if weight_decay and key in coupling_keys:
-                            g = g - weight_decay * v
-                        d = lr * g if not momentum else momentum * velocity[key] + lr * g
-                        if d.size:
-                            dmax, dmin = float(xp.max(d)), float(xp.min(d))
-                            vmax, vmin = float(xp.max(v)), float(xp.min(v))
-                            if not (np.isfinite(dmax) and np.isfinite(dmin) and vmax + dmax <= fmax and vmin + dmin >= -fmax):
-                                bad = key
-                                break
-                        new_velocity[key] = d
+                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field)
+                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound)
                 if bad is not None:
                     raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+                # apply: the step becomes the velocity, and the old velocity array the next
+                # batch's gradient buffer (no weight-sized allocation per batch)
                 for key, v in program.params.items():
-                    velocity[key] = new_velocity[key]
-                    v += new_velocity[key]
+                    d = grad[key]
+                    v += d
+                    if fast:
+                        grad_buf[key] = velocity[key]
+                    velocity[key] = d
             rec = _monitor(program, data, monitors)
             hist.append(epoch=epoch, k=k_now, **rec)
             bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})
@@ -254,6 +262,40 @@ def fit(
     hist.persistent = persistent
     hist.state = {"velocity": velocity, "persistent": persistent}
     return hist
+
+
+def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound):
+    """Turn ``grad`` into the parameter steps, in place; return the first parameter whose
+    step would make it non-finite (checked before anything is applied), else None.
+
+    ``d = momentum * velocity + lr * (g - weight_decay * w)``. The check costs one pass per
+    array: ``bound`` holds an upper bound on ``max |w|`` raised by ``|d|_2 >= max |d|`` each
+    step; only when it nears the largest float are the extremes computed exactly.
+    """
+    xp = program.xp
+    fmax = float(np.finfo(program.dtype).max)
+    for key, v in program.params.items():
+        d = grad[key]
+        d *= lr
+        if weight_decay and key in coupling_keys:
+            d -= xp.multiply(v, lr * weight_decay, out=scratch[key])
+        if momentum:
+            d += xp.multiply(velocity[key], momentum, out=scratch[key])
+        if not d.size:
+            continue
+        flat = d.reshape(-1)
+        size = float(xp.sqrt(xp.dot(flat, flat)))
+        if not np.isfinite(size):
+            return key
+        if bound[key] + size > 0.5 * fmax:  # near overflow: check exactly
+            dmax, dmin = float(xp.max(d)), float(xp.min(d))
+            vmax, vmin = float(xp.max(v)), float(xp.min(v))
+            if not (vmax + dmax <= fmax and vmin + dmin >= -fmax):
+                return key
+            bound[key] = max(abs(vmax + dmax), abs(vmin + dmin))
+        else:
+            bound[key] += size
+    return None
 
 
 def save_checkpoint(path, program, state, rng):
