@@ -177,19 +177,23 @@ def sampled_gradient(program, data, rng, chains=None, sweeps=1, init="random", p
     return grad, pos, neg
 
 
-def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=False, out=None):
+def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None, out=None, scale=1.0):
     """The CD-k / PCD-k gradient of one mini-batch, as a training loop wants it.
 
     Returns ``(grad, chains)``; ``chains=None`` is CD-k (the free chains start at the
     data), an array is PCD (the persistent chains, advanced in place and returned).
     Needs hidden units that can be summed (an RBM, a Boltzmann machine without
     hidden-hidden couplings) and complete data. The clamped phase uses ``E[h | v]``; the
-    free phase uses the chains' sampled hidden units, or with ``mean_field=True`` their
-    ``E[h | v]`` (the Rao-Blackwellised statistics of Hinton's practical guide and
-    scikit-learn: the same expectation, less variance -- and on the digits slightly worse
-    features for a classifier, which is why it is not the default). The statistics are
+    free phase uses the chains' ``E[h | v]`` with ``mean_field=True`` (the same
+    expectation, less variance) or their sampled hidden units with ``False``. The default
+    (None) follows Hinton's practical guide: CD takes probabilities for the last hidden
+    update, which its discarded chains never need sampled; PCD keeps the sampled units its
+    chains carry anyway (on the digits they give slightly better features for a
+    classifier than PCD with probabilities, scikit-learn's choice). The statistics are
     written into ``out`` (a dict shaped like ``params``) when given, and the work arrays
-    are reused between calls: no weight-sized allocation per mini-batch.
+    are reused between calls: no weight-sized allocation per mini-batch. ``scale``
+    multiplies the gradient (a training loop passes its learning rate: the product then
+    costs nothing).
 
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(6, 4, seed=0), seed=0)
@@ -210,6 +214,7 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=Fals
     if bool(xp.any(xp.isnan(data))):
         raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
     cd = chains is None
+    mean_field = cd if mean_field is None else bool(mean_field)
     n0 = data.shape[0]
     n1 = n0 if cd else chains.shape[0]
     # the clamped rows and the free chains live in one array: the final weighted pass over
@@ -225,18 +230,24 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=Fals
         state[:, xp.asarray(vis)] = data
     T = program.statistic(state)
     pos_fields = {L.index: program.field(T, L) for L in hidden}
-    if cd:
-        chains = both[n0:]
-        chains[...] = state
-        Tc = program.statistic(chains)
-        for L in hidden:
-            program.update_part(chains, Tc, Part(L, 0, L.n), rng, x=pos_fields[L.index].copy())
     # kinds whose statistics are affine in the state (binary, spin, softmax): a summed unit
     # contributes the statistics of its mean, so both phases go through one weighted pass
     linear = all(L.ops.linear_in_state for L in hidden)
     if linear:
         pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width) for L in hidden}
-    else:  # the clamped phase's statistics now: the free phase may reuse the field arrays
+    if cd:
+        chains = both[n0:]
+        chains[...] = state
+        Tc = program.statistic(chains)
+        for L in hidden:
+            vals = getattr(L.ops.d, "values", ())
+            if linear and not L.kind.onehot and tuple(vals) == (0, 1):
+                # a 0/1 unit from its mean: the same uniforms and the same draw as
+                # update_part, without computing the sigmoid a second time
+                xp.less(program._uniform(rng)(pos_mean[L.index].shape), pos_mean[L.index], out=chains[:, L.sl])
+            else:
+                program.update_part(chains, Tc, Part(L, 0, L.n), rng, x=pos_fields[L.index].copy())
+    if not linear:  # the clamped phase's statistics now: the free phase may reuse the field arrays
         grad = program.sufficient_stats(state, summed=summed, fields=pos_fields, out=out)
     Tc = program.statistic(chains)
     ids = {L.index for L in hidden}
@@ -263,7 +274,7 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=Fals
             both[:n0, L.sl] = pos_mean[L.index]
             if mean_field:
                 both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width)
-        w = xp.concatenate([xp.full(n0, 1.0 / n0, dtype=program.dtype), xp.full(n1, -1.0 / n1, dtype=program.dtype)])
+        w = xp.concatenate([xp.full(n0, scale / n0, dtype=program.dtype), xp.full(n1, -scale / n1, dtype=program.dtype)])
         return program.sufficient_stats(both, weights=w, out=out), chains
     work = program._scratch.get("training_gradient")
     if work is None:
@@ -271,4 +282,6 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=Fals
     neg = program.sufficient_stats(chains, summed=summed if mean_field else None, fields=neg_fields or None, out=work)
     for k in grad:
         grad[k] -= neg[k]
+        if scale != 1.0:
+            grad[k] *= scale
     return grad, chains

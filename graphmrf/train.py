@@ -115,13 +115,14 @@ def _quiet(program):
     return np.errstate(all="ignore") if program.backend.name == "numpy" else contextlib.nullcontext()
 
 
-def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps, fast, out, mean_field):
-    """The batch's gradient (fresh arrays, or ``out`` on the fast path) and the PCD chains."""
+def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps, fast, out, mean_field, lr):
+    """The batch's gradient (fresh arrays; on the fast path ``out``, already times ``lr``)
+    and the PCD chains."""
     xp = program.xp
     if rule == "exact":
         return {key: xp.asarray(v, dtype=program.dtype) for key, v in exact_gradient(program, to_host(batch)).items()}, persistent
     if fast:
-        grad, chains = training_gradient(program, batch, rng, sweeps=k, chains=persistent if rule == "pcd" else None, mean_field=mean_field, out=out)
+        grad, chains = training_gradient(program, batch, rng, sweeps=k, chains=persistent if rule == "pcd" else None, mean_field=mean_field, out=out, scale=lr)
         return grad, chains if rule == "pcd" else persistent
     if rule == "pcd":
         grad, _, neg = sampled_gradient(program, batch, rng, sweeps=k, init=persistent, positive_sweeps=positive_sweeps)
@@ -156,7 +157,7 @@ def fit(
     callbacks=(),
     persistent=None,
     state=None,
-    mean_field=False,
+    mean_field=None,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -195,8 +196,9 @@ def fit(
         generator, a run split in two equals the unsplit run.
     mean_field : bool
         Free-phase statistics of summable hidden units from ``E[h | v]`` of the chains
-        instead of their sampled values (same expectation, less variance; see
-        :func:`graphmrf.learn.training_gradient`). Default False: sampled values.
+        instead of their sampled values (same expectation, less variance). Default: True
+        for CD (Hinton's guide: the last hidden update uses probabilities), False for PCD
+        (its chains' sampled units); see :func:`graphmrf.learn.training_gradient`.
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
@@ -242,8 +244,8 @@ def fit(
             for b0 in range(0, n, bs):
                 batch = data[xp.asarray(order[b0 : b0 + bs])]
                 with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
-                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field)
-                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound)
+                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field, lr)
+                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, scaled=fast)
                 if bad is not None:
                     raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
                 # apply: the step becomes the velocity, and the old velocity array the next
@@ -264,9 +266,10 @@ def fit(
     return hist
 
 
-def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound):
+def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, scaled=False):
     """Turn ``grad`` into the parameter steps, in place; return the first parameter whose
     step would make it non-finite (checked before anything is applied), else None.
+    ``scaled``: the gradient already carries the factor ``lr``.
 
     ``d = momentum * velocity + lr * (g - weight_decay * w)``. The check costs one pass per
     array: ``bound`` holds an upper bound on ``max |w|`` raised by ``|d|_2 >= max |d|`` each
@@ -276,7 +279,8 @@ def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, s
     fmax = float(np.finfo(program.dtype).max)
     for key, v in program.params.items():
         d = grad[key]
-        d *= lr
+        if not scaled:
+            d *= lr
         if weight_decay and key in coupling_keys:
             d -= xp.multiply(v, lr * weight_decay, out=scratch[key])
         if momentum:
