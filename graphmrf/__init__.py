@@ -8,7 +8,7 @@ from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFE
 from .io import load, save
 from .program import Program
 from .samplers import sample
-from .impute import impute
+from .impute import impute, predict_absent
 from .train import DivergenceError, History, fit
 from .verify import verify
 from .validate import validate
@@ -26,6 +26,7 @@ __all__ = [
     "samplers",
     "sample",
     "impute",
+    "predict_absent",
     "fit",
     "History",
     "DivergenceError",

@@ -45,8 +45,11 @@ def _visible_bias(kind, data, n, categories=None):
         return np.arctanh(m)
     if kind == "gaussian":
         return X.mean(axis=0)
-    if kind == "softmax":
-        freq = X.reshape(X.shape[0], n, categories).mean(axis=0)
+    if kind == "softmax":  # frequencies among the observed ratings (missing units are NaN)
+        R = X.reshape(X.shape[0], n, categories)
+        seen = ~np.isnan(R).any(axis=2)
+        counts = np.where(seen[..., None], R, 0).sum(axis=0)
+        freq = np.where(seen.sum(axis=0)[:, None] > 0, counts / np.maximum(seen.sum(axis=0), 1)[:, None], 1.0 / categories)
         return np.log(np.clip(freq, 1e-3, None))
     raise ModelError(f"data: cannot initialise biases of kind {kind!r} from data")
 

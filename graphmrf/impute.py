@@ -20,7 +20,7 @@ from .backend import as_generator, to_host
 from .errors import ModelError
 from .samplers.gibbs import block_gibbs
 
-__all__ = ["impute"]
+__all__ = ["impute", "predict_absent"]
 
 
 def impute(program, X, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, return_samples=False):
@@ -73,3 +73,88 @@ def impute(program, X, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, 
     if return_samples:
         return out, np.stack(kept)
     return out
+
+
+def predict_absent(program, X, rows, units):
+    """Exact ``p(v_unit | observed units of X[row])`` for each ``(row, unit)`` pair, where
+    the row's missing units are *absent*: each row is its own RBM over the units it
+    observed, sharing the weights (the collaborative-filtering RBM of Salakhutdinov, Mnih
+    and Hinton, 2007), and the hidden units are summed analytically.
+
+    For candidate value ``k`` of the unit, ``log p(k) = -f(k) + sum_j log Z_j(x_j + T(k) W_j)``
+    up to a constant, with ``x`` the hidden units' input from the row's observed units. The
+    unit's own entry in ``X`` is never read (observed or not): it cannot leak into its own
+    prediction.
+
+    Parameters
+    ----------
+    program : Program with one visible layer of discrete units (softmax, binary, ...),
+        coupled only to hidden units that can be summed (an RBM).
+    X : array (n, visible columns), NaN for missing entries
+    rows, units : int arrays of one length (unit index within the visible layer)
+
+    Returns
+    -------
+    array (pairs, K): the probability of each value (softmax: category 1..K in order; a
+    two-valued unit: its support in order).
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, visible="softmax", categories=4, seed=0, scale=1.0), dtype=np.float64)
+    >>> X = gm.datasets.ratings_matrix(np.array([0, 0]), np.array([0, 2]), np.array([4, 1]), n_items=3, categories=4)
+    >>> p = predict_absent(prog, X, np.array([0]), np.array([1]))
+    >>> p.shape, bool(np.isclose(p.sum(), 1.0))
+    ((1, 4), True)
+    """
+    xp = program.xp
+    summed = program.hidden_summable()
+    visible = [L for L in program.layers if L.visible.any()]
+    if summed is None or len(visible) != 1 or not visible[0].visible.all():
+        raise ModelError("predict_absent: needs one visible layer whose hidden units can be summed analytically (an RBM)")
+    Lv = visible[0]
+    if not Lv.kind.discrete:
+        raise ModelError(f"predict_absent: defined for discrete visible units; {Lv.name!r} is {Lv.kind.name}")
+    couplings = [c for c in program.couplings if Lv in (c.a, c.b)]
+    if any(c.a is c.b or not summed[(c.b if c.a is Lv else c.a).sl].all() for c in couplings):
+        raise ModelError("predict_absent: the visible units must be coupled to hidden units only")
+    X = np.asarray(to_host(X), dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != Lv.cols:
+        raise ModelError(f"predict_absent: X has shape {X.shape}; expected (n, {Lv.cols}) -- the visible columns")
+    rows, units = np.asarray(rows, dtype=np.int64), np.asarray(units, dtype=np.int64)
+    if rows.shape != units.shape or rows.ndim != 1:
+        raise ValueError(f"predict_absent: rows and units must be 1-d of one length; got {rows.shape} and {units.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0] or units.min() < 0 or units.max() >= Lv.n):
+        raise ValueError(f"predict_absent: rows must lie in [0, {X.shape[0]}) and units in [0, {Lv.n})")
+    w = Lv.width
+    # statistics of the observed units; an absent unit contributes nothing
+    state = np.nan_to_num(X, nan=float(Lv.ops.d.values[0]) if not Lv.kind.onehot else 0.0)
+    T = Lv.ops.statistic(xp.asarray(state, dtype=program.dtype), Lv.params)
+    absent = np.isnan(X).reshape(X.shape[0], Lv.n, w).any(axis=2)
+    T = T * xp.asarray(np.repeat(~absent, w, axis=1), dtype=program.dtype)
+    # candidate values of one unit and their statistics, (K, w)
+    if Lv.kind.onehot:
+        cand = np.eye(w)
+    else:
+        cand = np.asarray(Lv.ops.d.values, dtype=np.float64)[:, None]
+    K = cand.shape[0]
+    cols = (units[:, None] * w + np.arange(w)[None, :])  # (pairs, w) columns of each unit
+    params_u = {k: v[xp.asarray(cols)] for k, v in Lv.params.items()}  # (pairs, w)
+    cand_x = xp.asarray(np.broadcast_to(cand[None], (rows.size, K, w)), dtype=program.dtype)
+    Tc = Lv.ops.statistic(cand_x, {k: v[:, None, :] for k, v in params_u.items()})  # (pairs, K, w)
+    f = Lv.ops.self_energy(cand_x, {k: v[:, None, :] for k, v in params_u.items()}).sum(axis=2)  # (pairs, K)
+    logp = -f
+    T_own = T[xp.asarray(rows)[:, None], xp.asarray(cols)]  # the unit's own entry: removed below
+    inputs = {}  # hidden layer -> its input for every pair and candidate, (pairs, K, H.cols)
+    for c in couplings:
+        H = c.b if c.a is Lv else c.a
+        Wd = c.dense() if c.a is Lv else c.dense().T  # (Lv.cols, H.cols)
+        x = T @ Wd  # (n, H.cols): input from every observed unit of each row
+        Wu = Wd[xp.asarray(cols)]  # (pairs, w, H.cols)
+        xp_pair = x[xp.asarray(rows)] - xp.einsum("pw,pwj->pj", T_own, Wu)
+        xk = xp_pair[:, None, :] + xp.einsum("pkw,pwj->pkj", Tc, Wu)
+        inputs[H.index] = inputs[H.index] + xk if H.index in inputs else xk
+    for index, xk in inputs.items():
+        H = program.layers[index]
+        logp = logp + xp.sum(H.ops.log_partition(xk, H.params, 1.0, H.width), axis=2)
+    logp = logp - xp.max(logp, axis=1, keepdims=True)
+    p = xp.exp(logp)
+    return to_host(p / xp.sum(p, axis=1, keepdims=True))
