@@ -158,6 +158,7 @@ def fit(
     persistent=None,
     state=None,
     mean_field=None,
+    sigma_bounds=None,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -199,9 +200,20 @@ def fit(
         instead of their sampled values (same expectation, less variance). Default: True
         for CD (Hinton's guide: the last hidden update uses probabilities), False for PCD
         (its chains' sampled units); see :func:`graphmrf.learn.training_gradient`.
+    sigma_bounds : (low, high), optional
+        Keep every learned Gaussian sigma in ``[low, high]`` after each step (the log-sigma
+        parameters are clipped). Learning sigma is very sensitive to the learning rate; on
+        standardised data bounds of about (0.1, 1.1) are the usual advice.
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
+    sigma_keys, log_bounds = [], None
+    if sigma_bounds is not None:
+        lo, hi = (float(b) for b in sigma_bounds)
+        if not (0 < lo < hi < np.inf):
+            raise ValueError(f"sigma_bounds: expected 0 < low < high < inf; got {sigma_bounds!r}")
+        log_bounds = (np.log(lo), np.log(hi))
+        sigma_keys = [k for k in program.params if k.endswith(".log_sigma")]
     rng = as_generator(seed, program.backend)
     xp = program.xp
     data = xp.asarray(data, dtype=program.dtype)
@@ -256,6 +268,9 @@ def fit(
                     if fast:
                         grad_buf[key] = velocity[key]
                     velocity[key] = d
+                for key in sigma_keys:
+                    v = program.params[key]
+                    xp.clip(v, log_bounds[0], log_bounds[1], out=v)
             rec = _monitor(program, data, monitors)
             hist.append(epoch=epoch, k=k_now, **rec)
             bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})

@@ -303,3 +303,20 @@ def test_training_gradient_refuses_coupled_hidden_units_and_missing_values():
     prog = gm.compile(gm.rbm(4, 3, seed=0))
     with pytest.raises(ValueError, match="missing values"):
         learn.training_gradient(prog, np.array([[1, np.nan, 0, 1]]), 0)
+
+
+def test_sigma_bounds_keep_learned_gaussian_sigmas_in_range():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 3.0, (200, 2))  # spread 3: unbounded learning drives sigma past 1.1
+    prog = gm.compile(gm.rbm(2, 2, visible="gaussian", seed=0), dtype=np.float64)
+    prog.params["v.log_sigma"][...] = 0.0
+    free = gm.compile(gm.rbm(2, 2, visible="gaussian", seed=0), dtype=np.float64)
+    free.params["v.log_sigma"][...] = 0.0
+    gm.fit(free, X, epochs=30, lr=0.05, rule="exact", seed=0, monitors=())
+    assert np.exp(free.params["v.log_sigma"]).max() > 1.1
+    gm.fit(prog, X, epochs=30, lr=0.05, rule="exact", seed=0, monitors=(), sigma_bounds=(0.1, 1.1))
+    s = np.exp(prog.params["v.log_sigma"])
+    assert s.min() >= 0.1 - 1e-12 and s.max() <= 1.1 + 1e-12
+    np.testing.assert_allclose(s.max(), 1.1)
+    with pytest.raises(ValueError, match="sigma_bounds"):
+        gm.fit(prog, X, epochs=1, sigma_bounds=(1.0, 0.5), monitors=())
