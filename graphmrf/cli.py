@@ -34,14 +34,21 @@ def _describe(prog, path):
     return "\n".join(lines)
 
 
-def cmd_exact(args):
-    from . import exact
+def _open(args, **compile_options):
+    """Load and compile the model named on the command line, and describe it."""
     from .compile import compile as compile_
     from .io import load
 
     path = _resolve(args.model)
-    prog = compile_(load(path), dtype=np.float64)
+    prog = compile_(load(path), **compile_options)
     print(_describe(prog, path))
+    return prog
+
+
+def cmd_exact(args):
+    from . import exact
+
+    prog = _open(args, dtype=np.float64)
     t0 = time.perf_counter()
     p = exact.plan(prog, max_states=args.max_states)
     log_z = exact.log_partition(prog, beta=args.beta, max_states=args.max_states)
@@ -67,13 +74,9 @@ def cmd_exact(args):
 
 
 def cmd_sample(args):
-    from .compile import compile as compile_
-    from .io import load
     from .samplers import sample
 
-    path = _resolve(args.model)
-    prog = compile_(load(path), seed=args.seed)
-    print(_describe(prog, path))
+    prog = _open(args, seed=args.seed)
     t0 = time.perf_counter()
     run = sample(prog, args.sweeps, chains=args.chains, burn_in=args.burn_in, method=args.method, beta=args.beta, seed=args.seed, progress=args.progress)
     dt = time.perf_counter() - t0
@@ -90,13 +93,9 @@ def cmd_sample(args):
 
 
 def cmd_verify(args):
-    from .compile import compile as compile_
-    from .io import load
     from .verify import verify
 
-    path = _resolve(args.model)
-    prog = compile_(load(path), seed=args.seed)
-    print(_describe(prog, path))
+    prog = _open(args, seed=args.seed)
     report = verify(prog, args.method, n_chains=args.chains, n_sweeps=args.sweeps, beta=args.beta, alpha=args.alpha, seed=args.seed)
     print(report)
     if args.plot:

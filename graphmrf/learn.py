@@ -48,6 +48,25 @@ def exact_gradient(program, data):
     return exact.log_likelihood_grad(program, data)
 
 
+def _place_visible(program, state, data):
+    """Write ``data`` into the visible columns of ``state`` (a slice when they are one run)."""
+    vis = program.visible_columns
+    if vis.size and vis[-1] - vis[0] + 1 == vis.size:
+        state[:, int(vis[0]) : int(vis[-1]) + 1] = data
+    else:
+        state[:, program.xp.asarray(vis)] = data
+
+
+def _summed_layers(program):
+    """``(layers, column mask)`` of the hidden units when every one sits in a whole layer
+    that can be summed analytically (what :func:`training_gradient` needs), else None."""
+    summed = program.hidden_summable()
+    if summed is None:
+        return None
+    hidden = [L for L in program.layers if L.n and summed[L.sl].all()]
+    return (hidden, summed) if int(summed.sum()) == sum(L.cols for L in hidden) else None
+
+
 def _with_visible(program, data, random_hidden=True):
     xp = program.xp
     data = xp.asarray(data, dtype=program.dtype)
@@ -55,7 +74,7 @@ def _with_visible(program, data, random_hidden=True):
         state = program.random_state(data.shape[0])
     else:  # hidden values are summed out or drawn next: no random start needed
         state = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
-    state[:, xp.asarray(program.visible_columns)] = data
+    _place_visible(program, state, data)
     mask = np.zeros(program.n_columns, dtype=bool)
     mask[program.visible_columns] = True
     return state, xp.asarray(mask)
@@ -206,10 +225,10 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
 
     xp = program.xp
     rng = as_generator(rng, program.backend)
-    summed = program.hidden_summable()
-    hidden = [L for L in program.layers if L.n and summed is not None and summed[L.sl].all()]
-    if summed is None or int(summed.sum()) != sum(L.cols for L in hidden):
+    found = _summed_layers(program)
+    if found is None:
         raise ValueError("training_gradient: needs hidden units that are conditionally independent given the visible ones, whole layers of them; use sampled_gradient")
+    hidden, summed = found
     data = xp.asarray(data, dtype=program.dtype)
     if bool(xp.any(xp.isnan(data))):
         raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
@@ -223,11 +242,7 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     state = both[:n0]
     for L in hidden:
         state[:, L.sl] = 0
-    vis = program.visible_columns
-    if vis.size and vis[-1] - vis[0] + 1 == vis.size:  # one contiguous run: a slice
-        state[:, int(vis[0]) : int(vis[-1]) + 1] = data
-    else:
-        state[:, xp.asarray(vis)] = data
+    _place_visible(program, state, data)
     T = program.statistic(state)
     pos_fields = {L.index: program.field(T, L) for L in hidden}
     # kinds whose statistics are affine in the state (binary, spin, softmax): a summed unit

@@ -27,7 +27,7 @@ import numpy as np
 from . import exact
 from .backend import as_generator, to_host
 from .errors import EnumerationTooLargeError, GraphMRFError
-from .learn import exact_gradient, sampled_gradient, training_gradient
+from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
 
 __all__ = ["fit", "History", "DivergenceError", "RULES", "save_checkpoint", "load_checkpoint"]
@@ -133,10 +133,7 @@ def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps, fast, o
 
 def _fast_path(program, data):
     """True when :func:`training_gradient` applies: summable hidden layers, complete data."""
-    summed = program.hidden_summable()
-    if summed is None or bool(program.xp.any(program.xp.isnan(data))):
-        return False
-    return int(summed.sum()) == sum(L.cols for L in program.layers if L.n and summed[L.sl].all())
+    return _summed_layers(program) is not None and not bool(program.xp.any(program.xp.isnan(data)))
 
 
 def fit(
