@@ -343,6 +343,10 @@ class Program:
             if c.type == "directed" and c.b is not layer:
                 continue
             if not c.sparse:
+                if c.type == "lateral":  # symmetric: a unit's input reads its row (contiguous)
+                    if c.a is layer:
+                        ops.append(("dense_a", c, c.a))
+                    continue
                 if c.b is layer:
                     ops.append(("dense_b", c, c.a))
                 if c.a is layer and c.type == "undirected":

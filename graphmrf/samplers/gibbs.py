@@ -100,9 +100,64 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
     count = mode == "max" if count is None else count
+    fields = _Fields(program, T) if _Fields.applies(program) else None
     changed = 0
     for part in parts:
         if _fully_clamped(program, keep, part):
             continue
-        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count)
+        if fields is None or not fields.live:
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count)
+            continue
+        cs = program.part_columns(part)
+        before = T[:, cs].copy()
+        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=fields.input(part))
+        fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
+
+
+class _Fields:
+    """Every unit's coupling input, kept up to date through one sequential sweep.
+
+    One matrix product per layer at the start of the sweep; after each single-unit update
+    only the chains whose unit changed get a rank-one correction (``x += dT w_u``), so an
+    update costs a column read instead of a full matrix-vector product -- near a fixed point
+    (Hopfield recall, low temperature) almost nothing changes. When many chains change at
+    once (more than 1/16 of them: the gather, add and scatter of their rows then cost more
+    than the product) the inputs are dropped and the rest of the sweep computes each unit's
+    input directly. Recomputed every sweep, so
+    rounding never accumulates past one sweep. Undirected and lateral dense couplings only.
+    """
+
+    @staticmethod
+    def applies(program):
+        return not any(L.directed for L in program.layers) and all(not c.sparse for c in program.couplings)
+
+    def __init__(self, program, T):
+        self.program, self.T = program, T
+        self.x = {L.index: program.field(T, L) for L in program.layers}
+        # for each layer, (destination layer, rows of W feeding it from this layer's columns)
+        self.out = {L.index: [] for L in program.layers}
+        for c in program.couplings:
+            self.out[c.a.index].append((c.b.index, c.W, "rows"))
+            if c.type != "lateral":
+                self.out[c.b.index].append((c.a.index, c.W, "cols"))
+        self.live = True
+
+    def input(self, part):
+        L = part.layer
+        return self.x[L.index][:, part.start * L.width : part.stop * L.width].copy()
+
+    def moved(self, part, dT):
+        xp = self.program.xp
+        L = part.layer
+        rows = xp.flatnonzero(xp.any(dT != 0, axis=1))
+        if rows.size == 0:
+            return
+        if rows.size * 16 > dT.shape[0]:
+            self.live = False
+            return
+        c0, c1 = part.start * L.width, part.stop * L.width
+        d = dT[rows]
+        for dst, W, side in self.out[L.index]:
+            w_u = W[c0:c1, :] if side == "rows" else W[:, c0:c1].T
+            self.x[dst][rows] += d @ w_u
