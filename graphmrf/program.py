@@ -176,6 +176,7 @@ class Program:
         self.rng = as_generator(seed, backend)
         self._incoming = {}
         self._scratch = {}
+        self._structural = {}  # column mask -> independence that no weight value can change
         self._part_params = {}
         from .kinds import S as _S
 
@@ -455,14 +456,25 @@ class Program:
         return hidden if self._independent(hidden) else None
 
     def _independent(self, mask):
-        """True if no coupling joins two columns of ``mask`` and none is directed-related."""
+        """True if no coupling joins two columns of ``mask`` and none is directed-related.
+
+        When no coupling has columns of ``mask`` at both ends the answer is structural and
+        kept (a training loop asks once per mini-batch); otherwise it depends on which
+        weights are zero and is computed each time."""
+        key = mask.tobytes()
+        known = self._structural.get(key)
+        if known is not None:
+            return known
+        structural = True
         for L in self.layers:
             if mask[L.sl].any() and (L.directed or L.children):
+                self._structural[key] = False
                 return False
         for c in self.couplings:
             ma, mb = mask[c.a.sl], mask[c.b.sl]
             if not (ma.any() and mb.any()):
                 continue
+            structural = False
             if c.sparse:
                 if np.any(ma[c.rows] & mb[c.cols_] & (to_host(c.values) != 0)):
                     return False
@@ -470,6 +482,8 @@ class Program:
                 W = to_host(c.W)
                 if np.any(W[np.ix_(ma, mb)] != 0):
                     return False
+        if structural:
+            self._structural[key] = True
         return True
 
     def free_energy(self, visible):
