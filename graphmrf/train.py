@@ -63,7 +63,38 @@ class History(dict):
         return axes
 
 
-def _monitor(program, data, monitors):
+MONITORS = ("log_likelihood", "ais_log_likelihood", "pseudo_log_likelihood", "reconstruction_error", "weight_norm", "free_energy_gap", "update_ratio", "saturated_hidden")
+
+
+def _weight_norm(arrays):
+    return float(sum(float(to_host((v**2).sum())) for k, v in arrays.items() if k.endswith(".weight")) ** 0.5)
+
+
+def _saturated_hidden(program, data, tol=0.01):
+    """Fraction of hidden units whose probability of their upper value stays within
+    ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units."""
+    from .learn import _place_visible, _summed_layers
+
+    found = _summed_layers(program)
+    if found is None or not found[0]:
+        raise ValueError("monitors: 'saturated_hidden' needs hidden units that can be summed (an RBM)")
+    xp = program.xp
+    rows = data[:1000]
+    s = xp.zeros((rows.shape[0], program.n_columns), dtype=program.dtype)
+    _place_visible(program, s, rows)
+    T = program.statistic(s)
+    stuck, total = 0, 0
+    for L in found[0]:
+        vals = getattr(L.ops.d, "values", ())
+        if L.kind.onehot or len(vals) != 2:
+            raise ValueError(f"monitors: 'saturated_hidden' is defined for two-valued hidden units; {L.name!r} is {L.kind.name}")
+        p = (L.ops.expected_state(program.field(T, L), L.params, 1.0, L.width) - vals[0]) / (vals[1] - vals[0])
+        stuck += int(to_host(xp.sum(xp.all((p < tol) | (p > 1 - tol), axis=0))))
+        total += L.cols
+    return stuck / total
+
+
+def _monitor(program, data, monitors, validation=None, steps=None):
     out = {}
     for m in monitors:
         if m == "log_likelihood":
@@ -79,11 +110,22 @@ def _monitor(program, data, monitors):
         elif m == "reconstruction_error":
             out[m] = _reconstruction_error(program, data)
         elif m == "weight_norm":
-            out[m] = float(sum(float(to_host((v**2).sum())) for k, v in program.params.items() if k.endswith(".weight")) ** 0.5)
+            out[m] = _weight_norm(program.params)
+        elif m == "free_energy_gap":
+            # Hinton's overfitting signal: F(held-out) - F(training), the same number of rows
+            n = min(validation.shape[0], data.shape[0])
+            f_val = to_host(program.free_energy(validation[:n])).astype(np.float64).mean()
+            f_tr = to_host(program.free_energy(data[:n])).astype(np.float64).mean()
+            out[m] = float(f_val - f_tr)
+        elif m == "update_ratio":
+            # |last step| / |weights| over the weight arrays; about 1e-3 is healthy (Hinton)
+            out[m] = float("nan") if steps is None else _weight_norm(steps) / max(_weight_norm(program.params), np.finfo(np.float64).tiny)
+        elif m == "saturated_hidden":
+            out[m] = _saturated_hidden(program, data)
         elif callable(m):
             out[getattr(m, "__name__", "monitor")] = m(program, data)
         else:
-            raise ValueError(f"monitors: unknown monitor {m!r}; expected 'log_likelihood', 'pseudo_log_likelihood', 'weight_norm' or a function (program, data) -> float")
+            raise ValueError(f"monitors: unknown monitor {m!r}; expected one of {', '.join(repr(x) for x in MONITORS)} or a function (program, data) -> float")
     return out
 
 
@@ -156,6 +198,8 @@ def fit(
     state=None,
     mean_field=None,
     sigma_bounds=None,
+    validation=None,
+    monitor_every=1,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -182,7 +226,16 @@ def fit(
         summed), "pseudo_log_likelihood" (exact, every visible unit, per variable),
         "reconstruction_error" (a heuristic: mean squared error of v against its mean-field
         reconstruction -- it can improve while the likelihood gets worse), "weight_norm",
-        or functions ``(program, data) -> float``.
+        "free_energy_gap" (mean free energy of ``validation`` minus that of as many training
+        rows: a growing gap is overfitting), "update_ratio" (norm of the last step over the
+        norm of the weights; about 1e-3 is healthy), "saturated_hidden" (fraction of hidden
+        units stuck within 0.01 of 0 or 1 on every training vector),
+        or functions ``(program, data) -> float``. The progress bar shows the first one.
+    validation : array, optional
+        Held-out visible vectors, for "free_energy_gap".
+    monitor_every : int
+        Monitors run before training, every ``monitor_every`` epochs and after the last
+        one (AIS is costly); the history has one row per monitored epoch.
     callbacks : functions ``(program, history)`` called after every epoch.
     persistent : array (chains, columns), optional
         PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the
@@ -231,11 +284,17 @@ def fit(
     bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
     hist = History()
     monitors = list(monitors)
+    if "free_energy_gap" in monitors:
+        if validation is None:
+            raise ValueError("monitors: 'free_energy_gap' needs validation= (held-out visible vectors)")
+        validation = xp.asarray(validation, dtype=program.dtype)
+    if int(monitor_every) < 1:
+        raise ValueError(f"monitor_every: expected a positive number of epochs; got {monitor_every!r}")
     try:
-        start = _monitor(program, data, monitors)
+        start = _monitor(program, data, monitors, validation)
     except EnumerationTooLargeError:
         monitors = [m for m in monitors if m != "log_likelihood"]
-        start = _monitor(program, data, monitors)
+        start = _monitor(program, data, monitors, validation)
     hist.append(epoch=0, k=None, **start)
     def k_at(epoch):
         if callable(k):
@@ -268,9 +327,13 @@ def fit(
                 for key in sigma_keys:
                     v = program.params[key]
                     xp.clip(v, log_bounds[0], log_bounds[1], out=v)
-            rec = _monitor(program, data, monitors)
-            hist.append(epoch=epoch, k=k_now, **rec)
-            bar.update(**{k_: round(float(v_), 4) for k_, v_ in rec.items()})
+            if epoch % int(monitor_every) and epoch != epochs:
+                bar.update()
+            else:
+                rec = _monitor(program, data, monitors, validation, steps=velocity)
+                hist.append(epoch=epoch, k=k_now, **rec)
+                main = next((k_ for k_ in rec if not k_.endswith("_stderr")), None)
+                bar.update(**({main: round(float(rec[main]), 4)} if main else {}))
             for cb in callbacks:
                 cb(program, hist)
     hist.persistent = persistent

@@ -320,3 +320,44 @@ def test_sigma_bounds_keep_learned_gaussian_sigmas_in_range():
     np.testing.assert_allclose(s.max(), 1.1)
     with pytest.raises(ValueError, match="sigma_bounds"):
         gm.fit(prog, X, epochs=1, sigma_bounds=(1.0, 0.5), monitors=())
+
+
+def test_free_energy_gap_is_held_out_minus_training_free_energy_and_grows_with_overfitting():
+    X, _ = gm.datasets.digits(binarize="threshold")
+    train, held = X[:30], X[1000:1030]
+    prog = gm.compile(gm.rbm(64, 32, data=train, seed=0), dtype=np.float64)
+    hist = gm.fit(prog, train, epochs=100, lr=0.5, rule="cd", batch_size=10, seed=0, monitors=("free_energy_gap",), validation=held, monitor_every=20)
+    gap = hist["free_energy_gap"]
+    expect = np.mean(prog.free_energy(held)) - np.mean(prog.free_energy(train))
+    np.testing.assert_allclose(gap[-1], expect, rtol=1e-10)
+    # 32 hidden units on 30 images: the model memorises them and held-out images fall
+    # behind -- the gap grows from 5.3 nats (visible biases from the training images) to 19
+    assert gap[-1] > gap[0] + 10.0
+
+
+def test_update_ratio_is_the_last_step_over_the_weights():
+    X = gm.datasets.bars_and_stripes(3)
+    prog = gm.compile(gm.rbm(9, 4, seed=0, scale=0.5), dtype=np.float64)
+    g = learn.exact_gradient(prog, X)["v~h.weight"]
+    hist = gm.fit(prog, X, epochs=1, lr=0.3, rule="exact", seed=0, monitors=("update_ratio",))
+    assert np.isnan(hist["update_ratio"][0])
+    np.testing.assert_allclose(hist["update_ratio"][1], 0.3 * np.linalg.norm(g) / np.linalg.norm(prog.params["v~h.weight"]), rtol=1e-10)
+
+
+def test_saturated_hidden_counts_units_stuck_on_every_vector():
+    X = gm.datasets.bars_and_stripes(3)
+    prog = gm.compile(gm.rbm(9, 5, seed=0, scale=0.1), dtype=np.float64)
+    prog.params["h.bias"][...] = [30.0, -30.0, 0.0, 0.0, 0.0]  # one always on, one dead
+    hist = gm.fit(prog, X, epochs=1, lr=0.0, rule="exact", seed=0, monitors=("saturated_hidden",))
+    assert hist["saturated_hidden"] == [0.4, 0.4]
+
+
+def test_monitor_every_keeps_rows_for_the_monitored_epochs_only():
+    X = gm.datasets.bars_and_stripes(3)
+    prog = gm.compile(gm.rbm(9, 4, seed=0))
+    hist = gm.fit(prog, X, epochs=7, lr=0.1, rule="cd", seed=0, monitors=("weight_norm",), monitor_every=3)
+    assert hist["epoch"] == [0, 3, 6, 7] and len(hist["weight_norm"]) == 4
+    with pytest.raises(ValueError, match="free_energy_gap' needs validation"):
+        gm.fit(prog, X, epochs=1, monitors=("free_energy_gap",))
+    with pytest.raises(ValueError, match="monitor_every"):
+        gm.fit(prog, X, epochs=1, monitors=(), monitor_every=0)

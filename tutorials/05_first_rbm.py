@@ -63,6 +63,31 @@ axes[0].figure.savefig(os.path.join(FIGURES, "05_training_curves.png"), dpi=90)
 plt.close(axes[0].figure)
 
 # %% [markdown]
+# ## Is it healthy? Overfitting and parameter health
+#
+# Hinton's practical guide watches three more numbers. The *free-energy gap* -- the mean
+# free energy of held-out images minus that of as many training images -- grows when the
+# model starts to memorise. The *update ratio* (size of a step over size of the weights)
+# should sit near 1e-3. *Saturated* hidden units are stuck near 0 or 1 for every image and
+# learn nothing more. They cost little, so a run can monitor them every few epochs.
+
+# %%
+health = gm.fit(
+    prog,
+    train,
+    epochs=2 if FAST else 10,
+    lr=0.1,
+    rule="pcd",
+    batch_size=20,
+    seed=1,
+    monitors=("free_energy_gap", "update_ratio", "saturated_hidden"),
+    validation=test,
+    monitor_every=2,
+)
+for key in ("free_energy_gap", "update_ratio", "saturated_hidden"):
+    print(f"{key:>18}: {np.round(health[key], 4).tolist()}")
+
+# %% [markdown]
 # ## What the hidden units learned, and what the model dreams
 
 # %%
