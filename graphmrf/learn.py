@@ -230,8 +230,10 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
         raise ValueError("training_gradient: needs hidden units that are conditionally independent given the visible ones, whole layers of them; use sampled_gradient")
     hidden, summed = found
     data = xp.asarray(data, dtype=program.dtype)
-    if bool(xp.any(xp.isnan(data))):
-        raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
+    if not np.isfinite(float(xp.sum(data))):  # one reduction; the exact check only on failure
+        if bool(xp.any(xp.isnan(data))):
+            raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
+        raise ValueError("training_gradient: data has infinite values")
     cd = chains is None
     mean_field = cd if mean_field is None else bool(mean_field)
     n0 = data.shape[0]
@@ -252,7 +254,16 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
         pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width) for L in hidden}
     if cd:
         chains = both[n0:]
-        chains[...] = state
+        ids = {L.index for L in hidden}
+        first = {p.layer.index for p in program.blocks[0] if p.start == 0 and p.stop == p.layer.n}
+        if all(L.index in first for L in program.layers if L.index not in ids):
+            # the sweep's first block redraws every other layer from the hidden units alone
+            # (whole layers in one block have no couplings among them): copy nothing else
+            for L in program.layers:
+                if L.index not in ids and not program._identity_statistic:
+                    chains[:, L.sl] = state[:, L.sl]  # statistics must stay finite
+        else:
+            chains[...] = state
         Tc = program.statistic(chains)
         for L in hidden:
             vals = getattr(L.ops.d, "values", ())

@@ -303,6 +303,8 @@ def test_training_gradient_refuses_coupled_hidden_units_and_missing_values():
     prog = gm.compile(gm.rbm(4, 3, seed=0))
     with pytest.raises(ValueError, match="missing values"):
         learn.training_gradient(prog, np.array([[1, np.nan, 0, 1]]), 0)
+    with pytest.raises(ValueError, match="infinite values"):
+        learn.training_gradient(prog, np.array([[1, np.inf, 0, 1]]), 0)
 
 
 def test_sigma_bounds_keep_learned_gaussian_sigmas_in_range():
