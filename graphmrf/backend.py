@@ -10,7 +10,7 @@ import scipy.sparse
 
 from .errors import BackendUnavailableError
 
-__all__ = ["Backend", "get_backend", "as_generator", "to_host"]
+__all__ = ["Backend", "get_backend", "as_generator", "to_host", "uniform_into"]
 
 
 class Backend:
@@ -93,6 +93,42 @@ def as_generator(seed, backend=_NUMPY):
             return np.random.default_rng(seed)
         return xp.random.default_rng(seed)
     raise TypeError(f"seed: expected None, an int or a {backend.name} Generator; got {type(seed).__name__}")
+
+
+# bit generators whose raw output is 64 random bits (MT19937's raw output is 32 bits)
+_RAW64 = tuple(getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "SFC64", "Philox") if hasattr(np.random, n))
+_F32_STEP = np.float32(2.0**-24)
+
+
+def uniform_into(rng, out):
+    """Fill ``out`` with uniforms on [0, 1) from ``rng``; return ``out``.
+
+    float32 on NumPy: the mapping NumPy's own float32 draw uses, ``(r >> 8) * 2**-24``
+    from 32-bit words ``r``, but with the words taken two at a time from the generator's
+    64-bit output -- the sampler's hottest draw, about 1.7x faster than
+    ``rng.random(dtype=np.float32)`` (whose word at a time goes through a buffered path).
+    Every other case (float64, CuPy, a generator with 32-bit raw output) is
+    ``rng.random(out=out)``.
+
+    >>> import numpy as np
+    >>> u = uniform_into(np.random.default_rng(0), np.empty(100_000, np.float32))
+    >>> bool(u.min() >= 0 and u.max() < 1), round(float(u.mean()), 2)
+    (True, 0.5)
+    """
+    bg = getattr(rng, "bit_generator", None)
+    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous:
+        try:
+            return rng.random(dtype=out.dtype, out=out)
+        except TypeError:  # a generator without out=
+            out[...] = rng.random(out.shape, dtype=out.dtype)
+            return out
+    n = out.size
+    words = bg.random_raw((n + 1) // 2).view(np.uint32)[:n]
+    np.right_shift(words, 8, out=words)  # 24 random bits: exactly representable in float32
+    flat = out.reshape(-1)
+    flat[...] = words.view(np.int32)
+    flat *= _F32_STEP
+    return out
 
 
 def to_host(a):

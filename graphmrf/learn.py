@@ -32,6 +32,7 @@ import numpy as np
 
 from . import exact
 from .backend import as_generator
+from .program import Part
 from .samplers.gibbs import block_gibbs
 
 __all__ = ["exact_gradient", "sampled_gradient", "positive_phase", "negative_phase", "training_gradient", "Phase"]
@@ -128,8 +129,6 @@ def positive_phase(program, data, rng, sweeps=10, chains_per_example=1, state=No
         else:
             mean, se = program.sufficient_stats(init, summed=summed, fields=fields), None
         if draw_hidden:
-            from .program import Part
-
             for L in program.layers:
                 if L.index in fields:
                     program.update_part(init, program.statistic(init), Part(L, 0, L.n), rng, 1.0, x=fields[L.index].copy())
@@ -221,70 +220,56 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     >>> sorted(g), g["v~h.weight"].shape
     (['h.bias', 'v.bias', 'v~h.weight'], (6, 4))
     """
-    from .program import Part
-
     xp = program.xp
     rng = as_generator(rng, program.backend)
-    found = _summed_layers(program)
-    if found is None:
-        raise ValueError("training_gradient: needs hidden units that are conditionally independent given the visible ones, whole layers of them; use sampled_gradient")
-    hidden, summed = found
-    data = xp.asarray(data, dtype=program.dtype)
-    if not np.isfinite(float(xp.sum(data))):  # one reduction; the exact check only on failure
-        if bool(xp.any(xp.isnan(data))):
-            raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
-        raise ValueError("training_gradient: data has infinite values")
     cd = chains is None
     mean_field = cd if mean_field is None else bool(mean_field)
+    plan = _training_plan(program, cd, mean_field)
+    data = xp.asarray(data, dtype=program.dtype)
+    _check_finite(xp, data)
+    hidden = plan.hidden
     n0 = data.shape[0]
     n1 = n0 if cd else chains.shape[0]
     # the clamped rows and the free chains live in one array: the final weighted pass over
     # both needs no concatenation (the hidden columns of the clamped rows get E[h | v])
     both = xp.empty((n0 + n1, program.n_columns), dtype=program.dtype)
     state = both[:n0]
-    for L in hidden:
-        state[:, L.sl] = 0
+    if plan.zero_hidden:  # statistics of the hidden columns are computed: keep them finite
+        for L in hidden:
+            state[:, L.sl] = 0
     _place_visible(program, state, data)
     T = program.statistic(state)
     pos_fields = {L.index: program.field(T, L) for L in hidden}
     # kinds whose statistics are affine in the state (binary, spin, softmax): a summed unit
     # contributes the statistics of its mean, so both phases go through one weighted pass
-    linear = all(L.ops.linear_in_state for L in hidden)
+    linear = plan.linear
     if linear:
-        pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width) for L in hidden}
+        # the 0/1 layers give up their input (their mean is computed in its memory)
+        pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width, consume=L.index in plan.bernoulli) for L in hidden}
     if cd:
         chains = both[n0:]
-        ids = {L.index for L in hidden}
-        first = {p.layer.index for p in program.blocks[0] if p.start == 0 and p.stop == p.layer.n}
-        if all(L.index in first for L in program.layers if L.index not in ids):
-            # the sweep's first block redraws every other layer from the hidden units alone
-            # (whole layers in one block have no couplings among them): copy nothing else
-            for L in program.layers:
-                if L.index not in ids and not program._identity_statistic:
-                    chains[:, L.sl] = state[:, L.sl]  # statistics must stay finite
-        else:
+        if plan.copy_all:
             chains[...] = state
+        else:  # the sweep's first block redraws every other layer from the hidden units alone
+            for sl in plan.copy_slices:
+                chains[:, sl] = state[:, sl]  # statistics must stay finite
         Tc = program.statistic(chains)
         for L in hidden:
-            vals = getattr(L.ops.d, "values", ())
-            if linear and not L.kind.onehot and tuple(vals) == (0, 1):
+            if L.index in plan.bernoulli:
                 # a 0/1 unit from its mean: the same uniforms and the same draw as
                 # update_part, without computing the sigmoid a second time
                 xp.less(program._uniform(rng)(pos_mean[L.index].shape), pos_mean[L.index], out=chains[:, L.sl])
             else:
                 program.update_part(chains, Tc, Part(L, 0, L.n), rng, x=pos_fields[L.index].copy())
     if not linear:  # the clamped phase's statistics now: the free phase may reuse the field arrays
-        grad = program.sufficient_stats(state, summed=summed, fields=pos_fields, out=out)
+        grad = program.sufficient_stats(state, summed=plan.summed, fields=pos_fields, out=out)
     Tc = program.statistic(chains)
-    ids = {L.index for L in hidden}
-    blocks = program.blocks
-    free_last = max((i for i, b in enumerate(blocks) if any(p.layer.index not in ids for p in b)), default=-1)
-    reuse = mean_field and all(i > free_last for i, b in enumerate(blocks) if any(p.layer.index in ids for p in b))
+    reuse = plan.reuse
     neg_fields = {}
     for sweep in range(sweeps):
         last = sweep == sweeps - 1
-        for part in (p for b in blocks for p in b):
-            if last and reuse and part.layer.index in ids:
+        for part, is_hidden in plan.parts:
+            if last and reuse and is_hidden:
                 x = program.field(Tc, part.layer)  # E[h | v] of the free chains needs this input
                 neg_fields[part.layer.index] = x
                 if not cd:  # CD discards its chains: the last hidden draw is not needed
@@ -299,15 +284,76 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
         for L in hidden:
             both[:n0, L.sl] = pos_mean[L.index]
             if mean_field:
-                both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width)
-        w = xp.concatenate([xp.full(n0, scale / n0, dtype=program.dtype), xp.full(n1, -scale / n1, dtype=program.dtype)])
-        return program.sufficient_stats(both, weights=w, out=out), chains
-    work = program._scratch.get("training_gradient")
-    if work is None:
-        work = program._scratch["training_gradient"] = {k: xp.empty_like(v) for k, v in program.params.items()}
-    neg = program.sufficient_stats(chains, summed=summed if mean_field else None, fields=neg_fields or None, out=work)
-    for k in grad:
-        grad[k] -= neg[k]
-        if scale != 1.0:
-            grad[k] *= scale
+                both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width, consume=True)
+        w = plan.weights(n0, n1, scale)
+        grad = program.sufficient_stats(both, weights=w, out=out)
+    else:
+        work = program._scratch.get("training_gradient")
+        if work is None:
+            work = program._scratch["training_gradient"] = {k: xp.empty_like(v) for k, v in program.params.items()}
+        neg = program.sufficient_stats(chains, summed=plan.summed if mean_field else None, fields=neg_fields or None, out=work)
+        for k in grad:
+            grad[k] -= neg[k]
+            if scale != 1.0:
+                grad[k] *= scale
     return grad, chains
+
+
+def _check_finite(xp, data):
+    """Refuse NaN and infinite data. One dot product (a BLAS pass, several times faster
+    than a sum) is finite for finite data unless it overflows: the exact checks run only then."""
+    flat = data.reshape(-1)
+    if not np.isfinite(float(xp.dot(flat, flat))):
+        if bool(xp.any(xp.isnan(data))):
+            raise ValueError("training_gradient: data has missing values (NaN); use sampled_gradient with init='data'")
+        if not bool(xp.all(xp.isfinite(data))):
+            raise ValueError("training_gradient: data has infinite values")
+
+
+class _Plan:
+    """What :func:`training_gradient` decides from the model's structure alone, once."""
+
+    def __init__(self, program, cd, mean_field):
+        found = _summed_layers(program)
+        if found is None:
+            raise ValueError("training_gradient: needs hidden units that are conditionally independent given the visible ones, whole layers of them; use sampled_gradient")
+        self.hidden, self.summed = found
+        self.blocks = program.blocks
+        ids = {L.index for L in self.hidden}
+        self.linear = all(L.ops.linear_in_state for L in self.hidden)
+        self.bernoulli = {L.index for L in self.hidden if self.linear and not L.kind.onehot and tuple(getattr(L.ops.d, "values", ())) == (0, 1)}
+        self.zero_hidden = not (self.linear and program._identity_statistic)
+        first = {p.layer.index for p in program.blocks[0] if p.start == 0 and p.stop == p.layer.n}
+        # whole layers in the first block have no couplings among them: when every non-hidden
+        # layer is there, it is redrawn from the hidden units alone and nothing else is copied
+        self.copy_all = not all(L.index in first for L in program.layers if L.index not in ids)
+        self.copy_slices = [] if program._identity_statistic else [L.sl for L in program.layers if L.index not in ids]
+        self.parts = [(p, p.layer.index in ids) for b in program.blocks for p in b]
+        free_last = max((i for i, b in enumerate(program.blocks) if any(p.layer.index not in ids for p in b)), default=-1)
+        self.reuse = mean_field and all(i > free_last for i, b in enumerate(program.blocks) if any(p.layer.index in ids for p in b))
+        self.xp, self.dtype = program.xp, program.dtype
+        self._w = {}
+
+    def weights(self, n0, n1, scale):
+        key = (n0, n1, scale)
+        w = self._w.get(key)
+        if w is None:
+            if len(self._w) > 8:
+                self._w.clear()
+            xp, dt = self.xp, self.dtype
+            w = self._w[key] = xp.concatenate([xp.full(n0, scale / n0, dtype=dt), xp.full(n1, -scale / n1, dtype=dt)])
+        return w
+
+
+def _training_plan(program, cd, mean_field):
+    """The cached :class:`_Plan`; rebuilt when the blocks change, or every call when the
+    hidden units' independence depends on weight values (not only on the structure)."""
+    key = ("training_plan", cd, mean_field)
+    plan = program._scratch.get(key)
+    if plan is not None and plan.blocks is program.blocks:
+        return plan
+    plan = _Plan(program, cd, mean_field)
+    hidden = ~program.visible_mask
+    if not hidden.any() or program._structural.get(hidden.tobytes()) is True:
+        program._scratch[key] = plan
+    return plan

@@ -31,7 +31,7 @@ True
 
 import numpy as np
 
-from .backend import as_generator, to_host
+from .backend import as_generator, to_host, uniform_into
 from .errors import ModelError
 
 __all__ = ["Program", "Part", "Layer", "Coupling"]
@@ -130,11 +130,18 @@ class _SparseIn:
         self.values_of = values_of
         self.entry = xp.asarray(entry.astype(idx_t))
         vals = values_of()
-        self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray(src_idx.astype(idx_t)), xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, src_layer.cols))
-        self.src, self.xp = src_layer, xp
+        # only the source columns some entry reads are gathered (a checkerboard colour reads
+        # the other colour's half of the lattice)
+        lo = int(src_idx.min()) if src_idx.size else 0
+        hi = int(src_idx.max()) + 1 if src_idx.size else 0
+        self.cols = slice(src_layer.offset + lo, src_layer.offset + hi)
+        self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray((src_idx - lo).astype(idx_t)), xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, hi - lo))
+        self.xp = xp
         self.uniform = None  # the value every entry holds, when they are all equal
 
-    def apply(self, T):
+    def refresh(self):
+        """Gather the current weights into the matrix (a no-op when none changed: checked
+        by a min and a max when all are equal, as on a plain lattice)."""
         vals = self.values_of()
         lo, hi = vals.min(), vals.max()
         if lo == hi:  # uniform couplings (a plain lattice): no gather, and none at all if unchanged
@@ -144,7 +151,13 @@ class _SparseIn:
         else:
             self.xp.take(vals, self.entry, out=self.M.data)
             self.uniform = None
-        return (self.M @ T[:, self.src.sl].T).T
+
+    def apply(self, T):
+        self.refresh()
+        # the product wants the chains as columns; the input comes back chains-major and
+        # contiguous, so the conditional and the draw after it run on contiguous arrays
+        return self.xp.ascontiguousarray((self.M @ self.xp.ascontiguousarray(T[:, self.cols].T)).T)
+
 
 class Program:
     """A compiled model; see the module docstring. Built by :func:`graphmrf.compile`."""
@@ -632,11 +645,7 @@ class Program:
             buf = self._scratch.get(shape)
             if buf is None:
                 buf = self._scratch[shape] = self.xp.empty(shape, dtype=dtype)
-            try:
-                rng.random(dtype=dtype, out=buf)
-            except TypeError:  # a generator without out=
-                return rng.random(shape, dtype=dtype)
-            return buf
+            return uniform_into(rng, buf)
 
         return draw
 

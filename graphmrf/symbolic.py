@@ -314,7 +314,7 @@ class _Numeric:
         """E[g(s) | x] per column for g given as a function of a state array."""
         return self._expect_many([(values_fn, x_free)], x, p, beta, width)[0]
 
-    def _expect_many(self, fns, x, p, beta, width):
+    def _expect_many(self, fns, x, p, beta, width, consume=False):
         """E[g(s) | x] for several ``(g, x_free)`` from one conditional.
 
         ``x_free`` says g does not depend on x: it is then evaluated on one row (the
@@ -323,10 +323,15 @@ class _Numeric:
         probability itself. Functions with the same map share one array.
         """
         xp = self.xp
-        cond = self.conditional(x, p, beta, width)
+        consume = consume and all(entry[1] for entry in fns)  # no g reads x afterwards
+        cond = self.conditional(x, p, beta, width, consume=consume)
         if not self.kind.onehot and len(self.d.values) == 2:
             # two values: g(v0) + sigmoid(logit) (g(v1) - g(v0)), no softmax over a new axis
-            p1 = cond["logits"][..., 0] * 0.5
+            if consume:  # the logits are x's memory or fresh: ours to overwrite
+                p1 = cond["logits"][..., 0]
+                p1 *= 0.5
+            else:
+                p1 = cond["logits"][..., 0] * 0.5
             xp.tanh(p1, out=p1)
             p1 += 1
             p1 *= 0.5
@@ -400,12 +405,13 @@ class _Numeric:
         res = self._expect_many(fns, x, p, beta, width)
         return res[0], dict(zip(names, res[1:]))
 
-    def expected_state(self, x, p, beta, width):
-        """E[s | x] per column (category probabilities for one-hot)."""
+    def expected_state(self, x, p, beta, width, consume=False):
+        """E[s | x] per column (category probabilities for one-hot). With ``consume=True``
+        the caller gives up ``x``: a two-valued kind's mean is then computed in its memory."""
         if self.kind.support == "real":
             return self._call(self._mean, x, x, beta, p, x)
         two = not self.kind.onehot and len(self.d.values) == 2
-        return self._expect_many([(lambda s: s, True, tuple(float(v) for v in self.d.values) if two else None)], x, p, beta, width)[0]
+        return self._expect_many([(lambda s: s, True, tuple(float(v) for v in self.d.values) if two else None)], x, p, beta, width, consume=consume)[0]
 
     def expected_score(self, x, p, beta, width):
         """E[-dE/dtheta | x] per column, for each parameter."""

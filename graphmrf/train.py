@@ -280,6 +280,8 @@ def fit(
         persistent = program.random_state(chains, seed=rng) if persistent is None else xp.array(persistent, dtype=program.dtype, copy=True)
     fast = rule != "exact" and _fast_path(program, data)
     grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()} if fast else None
+    batch_buf = xp.empty((min(bs, n),) + data.shape[1:], dtype=program.dtype) if fast else None
+    fmax = float(np.finfo(program.dtype).max)
     scratch = {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
     bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
     hist = History()
@@ -308,25 +310,27 @@ def fit(
             k_now = k_at(epoch)
             if k_now < 1:
                 raise ValueError(f"k: epoch {epoch}: expected at least one sweep; got {k_now}")
-            order = to_host(rng.permutation(n)) if bs < n else np.arange(n)
-            for b0 in range(0, n, bs):
-                batch = data[xp.asarray(order[b0 : b0 + bs])]
-                with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
+            order = xp.asarray(to_host(rng.permutation(n)) if bs < n else np.arange(n))
+            with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
+                for b0 in range(0, n, bs):
+                    rows = order[b0 : b0 + bs]
+                    # the fast path copies its batch: one buffer takes every batch's rows
+                    batch = xp.take(data, rows, axis=0, out=batch_buf[: rows.shape[0]]) if fast else data[rows]
                     grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field, lr)
-                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, scaled=fast)
-                if bad is not None:
-                    raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
-                # apply: the step becomes the velocity, and the old velocity array the next
-                # batch's gradient buffer (no weight-sized allocation per batch)
-                for key, v in program.params.items():
-                    d = grad[key]
-                    v += d
-                    if fast:
-                        grad_buf[key] = velocity[key]
-                    velocity[key] = d
-                for key in sigma_keys:
-                    v = program.params[key]
-                    xp.clip(v, log_bounds[0], log_bounds[1], out=v)
+                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=fast)
+                    if bad is not None:
+                        raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+                    # apply: the step becomes the velocity, and the old velocity array the next
+                    # batch's gradient buffer (no weight-sized allocation per batch)
+                    for key, v in program.params.items():
+                        d = grad[key]
+                        v += d
+                        if fast:
+                            grad_buf[key] = velocity[key]
+                        velocity[key] = d
+                    for key in sigma_keys:
+                        v = program.params[key]
+                        xp.clip(v, log_bounds[0], log_bounds[1], out=v)
             if epoch % int(monitor_every) and epoch != epochs:
                 bar.update()
             else:
@@ -341,7 +345,7 @@ def fit(
     return hist
 
 
-def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, scaled=False):
+def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=False):
     """Turn ``grad`` into the parameter steps, in place; return the first parameter whose
     step would make it non-finite (checked before anything is applied), else None.
     ``scaled``: the gradient already carries the factor ``lr``.
@@ -351,7 +355,6 @@ def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, s
     step; only when it nears the largest float are the extremes computed exactly.
     """
     xp = program.xp
-    fmax = float(np.finfo(program.dtype).max)
     for key, v in program.params.items():
         d = grad[key]
         if not scaled:

@@ -305,6 +305,32 @@ def test_training_gradient_refuses_coupled_hidden_units_and_missing_values():
         learn.training_gradient(prog, np.array([[1, np.nan, 0, 1]]), 0)
     with pytest.raises(ValueError, match="infinite values"):
         learn.training_gradient(prog, np.array([[1, np.inf, 0, 1]]), 0)
+    # large finite data overflow the one-product check; the exact check then lets them pass
+    big = np.full((2, 4), 1e30, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        g, _ = learn.training_gradient(prog, big, 0)
+    assert g["v.bias"].shape == (4,)
+
+
+def test_training_plan_follows_new_blocks_and_weight_dependent_independence():
+    # an RBM with a hidden-hidden coupling: the hidden units are independent only while that
+    # weight is zero, so the plan (the structural decisions) must not be kept
+    g = gm.rbm(4, 3, seed=0)
+    g.add_edge("h", "h", weight=np.zeros((3, 3)))
+    prog = gm.compile(g, seed=0)
+    v = np.ones((2, 4))
+    learn.training_gradient(prog, v, 0)
+    assert not any(isinstance(k, tuple) and k[0] == "training_plan" for k in prog._scratch)
+    prog.params["h~h.weight"][0, 1] = prog.params["h~h.weight"][1, 0] = 0.5
+    with pytest.raises(ValueError, match="conditionally independent"):
+        learn.training_gradient(prog, v, 0)
+    # a plain RBM keeps its plan, and rebuilds it when its blocks are replaced
+    prog = gm.compile(gm.rbm(4, 3, seed=0), seed=0)
+    learn.training_gradient(prog, v, 0)
+    plan = prog._scratch[("training_plan", True, True)]
+    prog.blocks = list(reversed(prog.blocks))
+    learn.training_gradient(prog, v, 0)
+    assert prog._scratch[("training_plan", True, True)] is not plan
 
 
 def test_sigma_bounds_keep_learned_gaussian_sigmas_in_range():
