@@ -116,6 +116,9 @@ def uniform_into(rng, out):
     (True, 0.5)
     """
     bg = getattr(rng, "bit_generator", None)
+    if isinstance(out, np.ndarray) and out.flags.f_contiguous and not out.flags.c_contiguous:
+        uniform_into(rng, out.T)  # column-major: fill its (contiguous) transpose
+        return out
     if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous:
         try:
             return rng.random(dtype=out.dtype, out=out)

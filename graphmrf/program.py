@@ -37,6 +37,11 @@ from .errors import ModelError
 __all__ = ["Program", "Part", "Layer", "Coupling"]
 
 
+def _column_major(a):
+    """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
+    return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+
+
 class Part:
     """Units ``start:stop`` of one layer that are updated together in a block."""
 
@@ -154,9 +159,11 @@ class _SparseIn:
 
     def apply(self, T):
         self.refresh()
-        # the product wants the chains as columns; the input comes back chains-major and
-        # contiguous, so the conditional and the draw after it run on contiguous arrays
-        return self.xp.ascontiguousarray((self.M @ self.xp.ascontiguousarray(T[:, self.cols].T)).T)
+        # the product wants the chains as columns. A column-major state (what sample() keeps
+        # for sparse models) is that already, and the input comes back in the same layout;
+        # a row-major one is transposed in and out, so what follows runs on contiguous arrays
+        x = (self.M @ self.xp.ascontiguousarray(T[:, self.cols].T)).T
+        return x if _column_major(T) else self.xp.ascontiguousarray(x)
 
 
 class Program:
@@ -579,6 +586,8 @@ class Program:
         pp = self._part_params.get(key)
         if pp is None:  # views into the parameter arrays: in-place updates show through
             pp = self._part_params[key] = L.p(part.columns)
+        if _column_major(x):
+            pp = self._spread_params(key, pp, x)
         cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
         if L.children and children:
             xp = self.xp
@@ -592,6 +601,24 @@ class Program:
                 cond = {"logits": cond["logits"] + beta * (ct[..., 1:] - ct[..., :1])}
             del xp
         return cond
+
+    def _spread_params(self, key, pp, x):
+        """The part's per-unit parameters repeated over the chains in ``x``'s column-major
+        layout: adding a row to a column-major array runs one short loop per unit, adding
+        an array of the same layout runs at full speed. Kept while the parameters equal
+        their snapshot (compared each call: one pass over the units, not the chains)."""
+        xp = self.xp
+        key = ("spread", key, x.shape)
+        held = self._scratch.get(key)
+        if held is not None and all(xp.array_equal(held[0][k], v) for k, v in pp.items() if k in held[0]):
+            return held[1]
+        snap = {k: v.copy() for k, v in pp.items() if getattr(v, "shape", ()) == x.shape[1:]}
+        spread = dict(pp)
+        for k, v in snap.items():
+            spread[k] = xp.empty(x.shape, dtype=x.dtype, order="F")
+            spread[k][...] = v
+        self._scratch[key] = (snap, spread)
+        return spread
 
     def part_columns(self, part):
         """Absolute column slice of a part."""
@@ -615,7 +642,7 @@ class Program:
         old = state[:, cs]
         if mode == "sample":
             direct = keep is None and not count  # nothing to compare against: draw into the state
-            new = L.ops.draw(cond, self._uniform(rng), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None, consume=True)
+            new = L.ops.draw(cond, self._uniform(rng, "F" if _column_major(old) else "C"), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None, consume=True)
             if new is old:
                 if T is not state:
                     T[:, cs] = L.ops.statistic(new, L.p(part.columns))
@@ -637,14 +664,16 @@ class Program:
             T[:, cs] = L.ops.statistic(new, L.p(part.columns))
         return changed
 
-    def _uniform(self, rng):
-        """Uniform draws into a reused scratch buffer per shape (no fresh memory per block)."""
+    def _uniform(self, rng, order="C"):
+        """Uniform draws into a reused scratch buffer per shape and memory layout (no fresh
+        memory per block; the layout of the state they are compared with)."""
         dtype = self.dtype
 
         def draw(shape):
-            buf = self._scratch.get(shape)
+            key = shape if order == "C" else (shape, order)
+            buf = self._scratch.get(key)
             if buf is None:
-                buf = self._scratch[shape] = self.xp.empty(shape, dtype=dtype)
+                buf = self._scratch[key] = self.xp.empty(shape, dtype=dtype, order=order)
             return uniform_into(rng, buf)
 
         return draw

@@ -302,3 +302,18 @@ def test_fast_float32_uniforms_are_uniform_on_numpys_grid_and_reproducible():
     np.testing.assert_array_equal(mt, np.random.Generator(np.random.MT19937(3)).random(5, dtype=np.float32))
     f64 = uniform_into(np.random.default_rng(3), np.empty(5))
     np.testing.assert_array_equal(f64, np.random.default_rng(3).random(5))
+
+
+def test_column_major_states_give_the_same_conditionals_after_parameter_updates():
+    # a column-major state takes the part's per-unit parameters spread over the chains
+    # (a cached copy); an in-place parameter update must show through at once
+    prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3, field=0.2), seed=0, dtype=np.float64)
+    s = prog.random_state(4, seed=0)
+    part = prog.blocks[0][0]
+    bias = next(k for k in prog.params if k.endswith(".bias"))
+    for value in (0.2, -0.7):
+        prog.params[bias][...] = np.linspace(value, 1.0, prog.params[bias].size)
+        row = prog._part_conditional(s, s, part, 0.5)["logits"]
+        f = np.asfortranarray(s)
+        col = prog._part_conditional(f, f, part, 0.5)["logits"]
+        np.testing.assert_allclose(col, row, rtol=1e-12)

@@ -122,8 +122,11 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
         mask = clamp
     kept, energy = [], []
     own = isinstance(method, str) and method != "ancestral"
+    # block Gibbs on sparse couplings keeps the chains column-major while it runs: each
+    # part's input is then one sparse product with no transposes (the result is row-major)
+    layout = "F" if method == "gibbs" and program.backend.name == "numpy" and chains > 1 and program.couplings and all(c.sparse for c in program.couplings) else "C"
     if own:  # the built-in sweeps overwrite a state that this function owns
-        state = xp.array(state, dtype=program.dtype, copy=True)
+        state = xp.array(state, dtype=program.dtype, copy=True, order=layout)
     with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
         for t in range(1, n_sweeps + 1):
             if own:
@@ -136,4 +139,6 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
                 kept.append(state.copy() if own else state)
             bar.update(**({"energy": float(to_host(xp.mean(info.energy)))} if record_energy else {}))
     samples = xp.stack(kept) if kept else xp.zeros((0, chains, program.n_columns), dtype=program.dtype)
+    if layout == "F":
+        state = xp.ascontiguousarray(state)
     return Samples(samples, xp.stack(energy) if record_energy else None, state, mask)
