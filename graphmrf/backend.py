@@ -98,6 +98,7 @@ def as_generator(seed, backend=_NUMPY):
 # bit generators whose raw output is 64 random bits (MT19937's raw output is 32 bits)
 _RAW64 = tuple(getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "SFC64", "Philox") if hasattr(np.random, n))
 _F32_STEP = np.float32(2.0**-24)
+_FEW = 4096  # below this many, the three passes cost more than NumPy's own float32 draw
 
 
 def uniform_into(rng, out):
@@ -107,8 +108,8 @@ def uniform_into(rng, out):
     from 32-bit words ``r``, but with the words taken two at a time from the generator's
     64-bit output -- the sampler's hottest draw, about 1.7x faster than
     ``rng.random(dtype=np.float32)`` (whose word at a time goes through a buffered path).
-    Every other case (float64, CuPy, a generator with 32-bit raw output) is
-    ``rng.random(out=out)``.
+    Every other case (float64, CuPy, a generator with 32-bit raw output, fewer than
+    4096 values) is ``rng.random(out=out)``.
 
     >>> import numpy as np
     >>> u = uniform_into(np.random.default_rng(0), np.empty(100_000, np.float32))
@@ -119,7 +120,7 @@ def uniform_into(rng, out):
     if isinstance(out, np.ndarray) and out.flags.f_contiguous and not out.flags.c_contiguous:
         uniform_into(rng, out.T)  # column-major: fill its (contiguous) transpose
         return out
-    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous:
+    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous or out.size < _FEW:
         try:
             return rng.random(dtype=out.dtype, out=out)
         except TypeError:  # a generator without out=

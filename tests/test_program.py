@@ -295,8 +295,8 @@ def test_fast_float32_uniforms_are_uniform_on_numpys_grid_and_reproducible():
     # both 32-bit halves of every 64-bit word are used, and independent of each other:
     # the lag-1 correlation of 2^20 uniforms has sd 1/1024; the bound is 5 sd
     assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 5 / 1024
-    odd = uniform_into(np.random.default_rng(7), np.empty(1001, np.float32))  # an odd count
-    np.testing.assert_array_equal(odd, u[:1001])
+    odd = uniform_into(np.random.default_rng(7), np.empty(5001, np.float32))  # an odd count
+    np.testing.assert_array_equal(odd, u[:5001])
     # other generators and dtypes take NumPy's own draw
     mt = uniform_into(np.random.Generator(np.random.MT19937(3)), np.empty(5, np.float32))
     np.testing.assert_array_equal(mt, np.random.Generator(np.random.MT19937(3)).random(5, dtype=np.float32))
