@@ -211,7 +211,8 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     written into ``out`` (a dict shaped like ``params``) when given, and the work arrays
     are reused between calls: no weight-sized allocation per mini-batch. ``scale``
     multiplies the gradient (a training loop passes its learning rate: the product then
-    costs nothing).
+    costs nothing). CD's returned chains are a view of that reused work array: the next
+    call overwrites them (copy them to keep them).
 
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(6, 4, seed=0), seed=0)
@@ -232,7 +233,9 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     n1 = n0 if cd else chains.shape[0]
     # the clamped rows and the free chains live in one array: the final weighted pass over
     # both needs no concatenation (the hidden columns of the clamped rows get E[h | v])
-    both = xp.empty((n0 + n1, program.n_columns), dtype=program.dtype)
+    both = program._scratch.get(("training_gradient", n0 + n1))  # kept for the next batch
+    if both is None:
+        both = program._scratch[("training_gradient", n0 + n1)] = xp.empty((n0 + n1, program.n_columns), dtype=program.dtype)
     state = both[:n0]
     if plan.zero_hidden:  # statistics of the hidden columns are computed: keep them finite
         for L in hidden:
