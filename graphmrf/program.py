@@ -29,6 +29,8 @@ True
 True
 """
 
+import threading
+
 import numpy as np
 
 from .backend import as_generator, to_host, uniform_into
@@ -143,19 +145,22 @@ class _SparseIn:
         self.M = backend.sparse.csr_matrix((vals[self.entry], xp.asarray((src_idx - lo).astype(idx_t)), xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, hi - lo))
         self.xp = xp
         self.uniform = None  # the value every entry holds, when they are all equal
+        self.held = None  # the values the matrix holds, when they are not all equal
 
     def refresh(self):
-        """Gather the current weights into the matrix (a no-op when none changed: checked
-        by a min and a max when all are equal, as on a plain lattice)."""
+        """Gather the current weights into the matrix. Nothing is written when none
+        changed (a min and a max tell when all are equal, as on a plain lattice; a copy of
+        the values otherwise), so threads sampling at once only read the matrix."""
+        xp = self.xp
         vals = self.values_of()
         lo, hi = vals.min(), vals.max()
         if lo == hi:  # uniform couplings (a plain lattice): no gather, and none at all if unchanged
             if self.uniform != lo:
                 self.M.data.fill(lo)
-                self.uniform = lo
-        else:
-            self.xp.take(vals, self.entry, out=self.M.data)
-            self.uniform = None
+                self.uniform, self.held = lo, None
+        elif self.held is None or not bool(xp.array_equal(self.held, vals)):
+            xp.take(vals, self.entry, out=self.M.data)
+            self.uniform, self.held = None, vals.copy()
 
     def apply(self, T):
         self.refresh()
@@ -670,7 +675,8 @@ class Program:
         dtype = self.dtype
 
         def draw(shape):
-            key = shape if order == "C" else (shape, order)
+            # per thread: sample() may run groups of chains in parallel threads
+            key = (shape, order, threading.get_ident())
             buf = self._scratch.get(key)
             if buf is None:
                 buf = self._scratch[key] = self.xp.empty(shape, dtype=dtype, order=order)

@@ -271,9 +271,11 @@ def test_uniform_sparse_couplings_follow_in_place_updates():
     prog = gm.compile(gm.ising(4, periodic=True, coupling=0.3), dtype=np.float64)
     s = prog.random_state(5, seed=0)
     key = "units[spin]~units[spin].weight"
-    for new in (0.3, 0.9, None, 0.9):
-        if new is None:
-            prog.params[key][::2] = -0.2  # non-uniform, then uniform again at the cached value
+    for new in (0.3, 0.9, -0.2, 0.5, 0.9):
+        if new < 0:
+            prog.params[key][::2] = new  # non-uniform, then non-uniform otherwise (the held
+        elif new == 0.5:  # copy of the values must notice), then uniform again at the cached value
+            prog.params[key][1::2] = new
         else:
             prog.params[key][:] = new
         fresh = gm.compile(prog.to_graph(), dtype=np.float64)
