@@ -211,8 +211,9 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     written into ``out`` (a dict shaped like ``params``) when given, and the work arrays
     are reused between calls: no weight-sized allocation per mini-batch. ``scale``
     multiplies the gradient (a training loop passes its learning rate: the product then
-    costs nothing). CD's returned chains are a view of that reused work array: the next
-    call overwrites them (copy them to keep them).
+    costs nothing). The returned chains are a view of that reused work array: with CD
+    the next call overwrites them (copy them to keep them); with PCD passing them back
+    continues them without a copy (the array passed in is advanced too).
 
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(6, 4, seed=0), seed=0)
@@ -241,14 +242,19 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
         for L in hidden:
             state[:, L.sl] = 0
     _place_visible(program, state, data)
-    T = program.statistic(state)
-    pos_fields = {L.index: program.field(T, L) for L in hidden}
     # kinds whose statistics are affine in the state (binary, spin, softmax): a summed unit
     # contributes the statistics of its mean, so both phases go through one weighted pass
     linear = plan.linear
-    if linear:
-        # the 0/1 layers give up their input (their mean is computed in its memory)
-        pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width, consume=L.index in plan.bernoulli) for L in hidden}
+    # PCD whose sweep ends with the hidden layers: the clamped rows' hidden input is computed
+    # with the chains' last hidden update, as one matrix product over all the rows
+    fuse = plan.fuse and not cd
+    pos_mean = {}
+    if not fuse:
+        T = program.statistic(state)
+        pos_fields = {L.index: program.field(T, L) for L in hidden}
+        if linear:
+            # the 0/1 layers give up their input (their mean is computed in its memory)
+            pos_mean = {L.index: L.ops.expected_state(pos_fields[L.index], L.params, 1.0, L.width, consume=L.index in plan.bernoulli) for L in hidden}
     if cd:
         chains = both[n0:]
         if plan.copy_all:
@@ -264,6 +270,16 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
                 xp.less(program._uniform(rng)(pos_mean[L.index].shape), pos_mean[L.index], out=chains[:, L.sl])
             else:
                 program.update_part(chains, Tc, Part(L, 0, L.n), rng, x=pos_fields[L.index].copy())
+    caller = None
+    if not cd and linear:
+        # the persistent chains live in the work array's free rows and are returned there:
+        # a caller that passes back the returned chains (fit does) costs no copy at all;
+        # other arrays are copied in, and the advanced chains copied back into them
+        rows = both[n0:]
+        if not _same_array(chains, rows):
+            rows[...] = chains
+            caller = chains
+        chains = rows
     if not linear:  # the clamped phase's statistics now: the free phase may reuse the field arrays
         grad = program.sufficient_stats(state, summed=plan.summed, fields=pos_fields, out=out)
     Tc = program.statistic(chains)
@@ -272,7 +288,16 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     for sweep in range(sweeps):
         last = sweep == sweeps - 1
         for part, is_hidden in plan.parts:
-            if last and reuse and is_hidden:
+            if last and fuse and is_hidden:
+                L = part.layer
+                x_all = program.field(program.statistic(both), L)
+                pos_mean[L.index] = L.ops.expected_state(x_all[:n0], L.params, 1.0, L.width, consume=L.index in plan.bernoulli)
+                x = x_all[n0:]
+                if mean_field:
+                    neg_fields[L.index] = x
+                    x = x.copy()
+                program.update_part(chains, Tc, part, rng, x=x)
+            elif last and reuse and is_hidden:
                 x = program.field(Tc, part.layer)  # E[h | v] of the free chains needs this input
                 neg_fields[part.layer.index] = x
                 if not cd:  # CD discards its chains: the last hidden draw is not needed
@@ -282,8 +307,6 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     if mean_field and not reuse:
         neg_fields = {L.index: program.field(Tc, L) for L in hidden}
     if linear:
-        if not cd:
-            both[n0:] = chains
         for L in hidden:
             both[:n0, L.sl] = pos_mean[L.index]
             if mean_field:
@@ -299,7 +322,16 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
             grad[k] -= neg[k]
             if scale != 1.0:
                 grad[k] *= scale
+    if caller is not None:
+        caller[...] = chains
     return grad, chains
+
+
+def _same_array(a, b):
+    """True when ``a`` and ``b`` are the same memory with the same layout (NumPy only)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    return a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
 
 def _check_finite(xp, data):
@@ -333,7 +365,11 @@ class _Plan:
         self.copy_slices = [] if program._identity_statistic else [L.sl for L in program.layers if L.index not in ids]
         self.parts = [(p, p.layer.index in ids) for b in program.blocks for p in b]
         free_last = max((i for i, b in enumerate(program.blocks) if any(p.layer.index not in ids for p in b)), default=-1)
-        self.reuse = mean_field and all(i > free_last for i, b in enumerate(program.blocks) if any(p.layer.index in ids for p in b))
+        last_hidden = all(i > free_last for i, b in enumerate(program.blocks) if any(p.layer.index in ids for p in b))
+        self.reuse = mean_field and last_hidden
+        # the hidden layers, whole, close the sweep: their input can take the clamped rows too
+        whole = all(p.start == 0 and p.stop == p.layer.n for p, h in self.parts if h)
+        self.fuse = self.linear and last_hidden and whole and bool(self.hidden)
         self.xp, self.dtype = program.xp, program.dtype
         self._w = {}
 

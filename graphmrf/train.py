@@ -340,6 +340,8 @@ def fit(
                 bar.update(**({main: round(float(rec[main]), 4)} if main else {}))
             for cb in callbacks:
                 cb(program, hist)
+    if persistent is not None:  # the chains may live in a work array the next call reuses
+        persistent = xp.array(persistent, copy=True)
     hist.persistent = persistent
     hist.state = {"velocity": velocity, "persistent": persistent}
     return hist

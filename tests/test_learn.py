@@ -264,6 +264,29 @@ def test_training_gradient_is_clamped_minus_free_statistics_of_its_chains(rule, 
     assert ch.shape[0] == (5 if rule == "pcd" else 8)
     for k in g:
         np.testing.assert_allclose(g[k], pos[k] - neg[k], atol=1e-12)
+    if rule == "pcd":  # the array passed in is advanced too
+        np.testing.assert_array_equal(chains, ch)
+
+
+def test_pcd_chains_passed_back_continue_like_a_copy_of_them():
+    # the returned chains live in a work array; passing them back (as fit does) must equal
+    # passing a copy, and the copy must not be touched by later calls
+    prog = _random_rbm()
+    v = np.random.default_rng(0).integers(0, 2, (8, 6)).astype(float)
+    runs = []
+    for pass_back in (True, False):
+        chains = prog.random_state(5, seed=2)
+        rng = np.random.default_rng(1)
+        grads = []
+        for _ in range(3):
+            g, ch = learn.training_gradient(prog, v, rng, chains=chains)
+            grads.append({k: x.copy() for k, x in g.items()})
+            chains = ch if pass_back else ch.copy()
+        runs.append((grads, chains.copy()))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
 
 
 @pytest.mark.parametrize("mean_field", [False, True])
