@@ -39,6 +39,14 @@ from .errors import ModelError
 __all__ = ["Program", "Part", "Layer", "Coupling"]
 
 
+def weighted_outer(xp, Ta, Tb, w, out=None):
+    """``sum_n w_n Ta[n]^T Tb[n]``: one matrix product, the weights (a number or a column)
+    scaling the narrower side (fewer multiplications)."""
+    if Ta.shape[1] <= Tb.shape[1]:
+        return xp.matmul((Ta * w).T, Tb, out=out)
+    return xp.matmul(Ta.T, Tb * w, out=out)
+
+
 def _column_major(a):
     """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
     return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
@@ -793,11 +801,7 @@ class Program:
                 res[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
                 continue
             G = out[c.key] if out is not None and c.type != "lateral" else None
-            if uniform:  # the 1/n scales the narrower side, not the product
-                G = xp.matmul((Ta * (1.0 / n)).T, Tb, out=G) if Ta.shape[1] <= Tb.shape[1] else xp.matmul(Ta.T, Tb * (1.0 / n), out=G)
-            else:
-                # the weights scale the narrower side (fewer multiplications)
-                G = xp.matmul((Ta * w[:, None]).T, Tb, out=G) if Ta.shape[1] <= Tb.shape[1] else xp.matmul(Ta.T, Tb * w[:, None], out=G)
+            G = weighted_outer(xp, Ta, Tb, (1.0 / n) if uniform else w[:, None], out=G)
             if c.type == "lateral":
                 G = G - xp.diag(xp.diag(G))
                 G = 0.5 * (G + G.T)

@@ -329,7 +329,7 @@ class _Numeric:
         cond = self.conditional(x, p, beta, width, consume=consume)
         if not self.kind.onehot and len(self.d.values) == 2:
             # two values: g(v0) + sigmoid(logit) (g(v1) - g(v0)), no softmax over a new axis
-            if consume:  # the logits are x's memory or fresh: ours to overwrite
+            if consume and cond["logits"].flags.writeable:  # x's memory or fresh: ours to overwrite
                 p1 = cond["logits"][..., 0]
                 p1 *= 0.5
             else:
@@ -412,8 +412,22 @@ class _Numeric:
         the caller gives up ``x``: a two-valued kind's mean is then computed in its memory."""
         if self.kind.support == "real":
             return self._call(self._mean, x, x, beta, p, x)
-        two = not self.kind.onehot and len(self.d.values) == 2
-        return self._expect_many([(lambda s: s, True, tuple(float(v) for v in self.d.values) if two else None)], x, p, beta, width, consume=consume)[0]
+        if self.kind.onehot or len(self.d.values) != 2:
+            return self._expect_many([(lambda s: s, True, None)], x, p, beta, width, consume=consume)[0]
+        # two values: v0 + sigmoid(logit) (v1 - v0), the sigmoid as (1 + tanh(z / 2)) / 2
+        z = self.conditional(x, p, beta, width, consume=consume)["logits"][..., 0]
+        xp = self.xp
+        if consume and z.flags.writeable:  # the logits are x's memory or fresh: ours to overwrite
+            z *= 0.5
+        else:
+            z = z * 0.5
+        xp.tanh(z, out=z)
+        lo, hi = self.d.values
+        z += 1
+        z *= 0.5 * (hi - lo)
+        if lo:
+            z += lo
+        return z
 
     def expected_score(self, x, p, beta, width):
         """E[-dE/dtheta | x] per column, for each parameter."""
