@@ -247,7 +247,7 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     linear = plan.linear
     # PCD whose sweep ends with the hidden layers: the clamped rows' hidden input is computed
     # with the chains' last hidden update, as one matrix product over all the rows
-    fuse = plan.fuse and not cd
+    fuse = plan.fuse and not cd and sweeps >= 1
     pos_mean = {}
     if not fuse:
         T = program.statistic(state)

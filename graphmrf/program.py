@@ -47,6 +47,11 @@ def weighted_outer(xp, Ta, Tb, w, out=None):
     return xp.matmul(Ta.T, Tb * w, out=out)
 
 
+# per-unit parameters are spread over the chains (see Program._spread_params) only up to
+# this many entries per array: larger runs add them by broadcasting, with no copy
+_SPREAD_MAX = 1 << 22
+
+
 def _column_major(a):
     """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
     return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
@@ -599,7 +604,7 @@ class Program:
         pp = self._part_params.get(key)
         if pp is None:  # views into the parameter arrays: in-place updates show through
             pp = self._part_params[key] = L.p(part.columns)
-        if _column_major(x):
+        if _column_major(x) and x.size <= _SPREAD_MAX:
             pp = self._spread_params(key, pp, x)
         cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
         if L.children and children:
@@ -683,7 +688,7 @@ class Program:
         dtype = self.dtype
 
         def draw(shape):
-            # per thread: sample() may run groups of chains in parallel threads
+            # per thread: one program may be sampled from several threads at once
             key = (shape, order, threading.get_ident())
             buf = self._scratch.get(key)
             if buf is None:
