@@ -32,7 +32,7 @@ import numpy as np
 
 from . import exact
 from .backend import as_generator
-from .program import Part, weighted_outer
+from .program import Part
 from .samplers.gibbs import block_gibbs
 
 __all__ = ["exact_gradient", "sampled_gradient", "positive_phase", "negative_phase", "training_gradient", "Phase"]
@@ -311,16 +311,7 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
             both[:n0, L.sl] = pos_mean[L.index]
             if mean_field:
                 both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width, consume=True)
-        w = plan.weights(n0, n1, scale)
-        if plan.direct is None:
-            grad = program.sufficient_stats(both, weights=w, out=out)
-        else:  # every statistic a weighted column sum or a weighted outer product: no general pass
-            grad = {} if out is None else out
-            for key, a, b in plan.direct:
-                if b is None:
-                    grad[key] = xp.matmul(w, both[:, a], out=grad.get(key))
-                else:
-                    grad[key] = weighted_outer(xp, both[:, a], both[:, b], w[:, None], out=grad.get(key))
+        grad = program.sufficient_stats(both, weights=plan.weights(n0, n1, scale), out=out)
     else:
         work = program._scratch.get("training_gradient")
         if work is None:
@@ -378,16 +369,6 @@ class _Plan:
         # the hidden layers, whole, close the sweep: their input can take the clamped rows too
         whole = all(p.start == 0 and p.stop == p.layer.n for p, h in self.parts if h)
         self.fuse = self.linear and last_hidden and whole and bool(self.hidden)
-        # the statistics of an RBM-like model: each parameter's is the weighted sum of its
-        # layer's columns (a bias of binary or spin units) or a weighted outer product of
-        # two layers (a dense coupling); anything else goes through sufficient_stats
-        direct = []
-        for L in program.layers:
-            for k in L.params:
-                direct.append((f"{L.name}.{k}", L.sl, None) if k in L.ops._score_is_state and program._identity_statistic else None)
-        for c in program.couplings:
-            direct.append((c.key, c.a.sl, c.b.sl) if c.type == "undirected" and not c.sparse and program._identity_statistic else None)
-        self.direct = None if None in direct else direct
         self.xp, self.dtype = program.xp, program.dtype
         self._w = {}
 

@@ -214,7 +214,7 @@ class Program:
         self.rng = as_generator(seed, backend)
         self._incoming = {}
         self._scratch = {}
-        self._structural = {}  # column mask -> independence that no weight value can change
+        self._structural = {}  # answers no weight value can change: independence per column mask, "direct stats"
         self._part_params = {}
         from .kinds import S as _S
 
@@ -751,6 +751,17 @@ class Program:
         n = state.shape[0]
         uniform = weights is None
         w = xp.full(n, 1.0 / n, dtype=state.dtype) if uniform else xp.asarray(weights, dtype=state.dtype)
+        direct = self._direct_stats()
+        if direct is not None and (summed is None or not summed.any()):
+            # every statistic is a weighted column sum or a weighted outer product of two
+            # layers (an RBM's): no general pass
+            res = {} if out is None else out
+            for key, a, b in direct:
+                if b is None:
+                    res[key] = xp.matmul(w, state[:, a], out=res.get(key))
+                else:
+                    res[key] = weighted_outer(xp, state[:, a], state[:, b], w[:, None], out=res.get(key))
+            return res
         T = self.statistic(state)
         summed_x, summed_es = {}, {}
         if summed is not None and summed.any():
@@ -817,6 +828,22 @@ class Program:
             if v is not out[k]:
                 out[k][...] = v
         return out
+
+    def _direct_stats(self):
+        """``[(key, columns a, columns b or None)]`` when every parameter's statistic is a
+        column sum of its layer's states (the bias of a binary or spin unit) or an outer
+        product of two layers' states (a dense undirected coupling), else None. Structural:
+        computed once."""
+        if "direct stats" not in self._structural:
+            direct = []
+            for L in self.layers:
+                for k in L.params:
+                    direct.append((f"{L.name}.{k}", L.sl, None) if k in L.ops._score_is_state and not L.directed and not L.children else None)
+            for c in self.couplings:
+                direct.append((c.key, c.a.sl, c.b.sl) if c.type == "undirected" and not c.sparse else None)
+            ok = self._identity_statistic and None not in direct
+            self._structural["direct stats"] = direct if ok else None
+        return self._structural["direct stats"]
 
     # ------------------------------------------------------------------ checks
     def _verify_blocks(self):
