@@ -39,7 +39,7 @@ from .errors import ModelError
 __all__ = ["Program", "Part", "Layer", "Coupling"]
 
 
-def weighted_outer(xp, Ta, Tb, w, out=None):
+def _weighted_outer(xp, Ta, Tb, w, out=None):
     """``sum_n w_n Ta[n]^T Tb[n]``: one matrix product, the weights (a number or a column)
     scaling the narrower side (fewer multiplications)."""
     if Ta.shape[1] <= Tb.shape[1]:
@@ -760,7 +760,7 @@ class Program:
                 if b is None:
                     res[key] = xp.matmul(w, state[:, a], out=res.get(key))
                 else:
-                    res[key] = weighted_outer(xp, state[:, a], state[:, b], w[:, None], out=res.get(key))
+                    res[key] = _weighted_outer(xp, state[:, a], state[:, b], w[:, None], out=res.get(key))
             return res
         T = self.statistic(state)
         summed_x, summed_es = {}, {}
@@ -817,7 +817,7 @@ class Program:
                 res[c.key] = w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])
                 continue
             G = out[c.key] if out is not None and c.type != "lateral" else None
-            G = weighted_outer(xp, Ta, Tb, (1.0 / n) if uniform else w[:, None], out=G)
+            G = _weighted_outer(xp, Ta, Tb, (1.0 / n) if uniform else w[:, None], out=G)
             if c.type == "lateral":
                 G = G - xp.diag(xp.diag(G))
                 G = 0.5 * (G + G.T)

@@ -149,6 +149,18 @@ def stable_softplus(xp, z):
     return a
 
 
+def _sigmoid(xp, z, scale=1.0, own=False):
+    """``scale * sigmoid(z)`` as ``scale * (1 + tanh(z / 2)) / 2``: stable for every z, four
+    passes. Computed in ``z``'s memory when ``own`` (the caller gives it up and it is
+    writeable), else in one fresh array."""
+    p = z if own and z.flags.writeable else xp.empty_like(z)
+    xp.multiply(z, 0.5, out=p)
+    xp.tanh(p, out=p)
+    p += 1
+    p *= 0.5 * scale
+    return p
+
+
 def _lambdify(expr, args, xp):
     global lambdify_calls
     lambdify_calls += 1
@@ -329,14 +341,7 @@ class _Numeric:
         cond = self.conditional(x, p, beta, width, consume=consume)
         if not self.kind.onehot and len(self.d.values) == 2:
             # two values: g(v0) + sigmoid(logit) (g(v1) - g(v0)), no softmax over a new axis
-            if consume and cond["logits"].flags.writeable:  # x's memory or fresh: ours to overwrite
-                p1 = cond["logits"][..., 0]
-                p1 *= 0.5
-            else:
-                p1 = cond["logits"][..., 0] * 0.5
-            xp.tanh(p1, out=p1)
-            p1 += 1
-            p1 *= 0.5
+            p1 = _sigmoid(xp, cond["logits"][..., 0], own=consume)  # x's memory or fresh: ours
             out, maps = [], []
             for entry in fns:
                 fn, x_free = entry[:2]
@@ -416,18 +421,11 @@ class _Numeric:
             return self._expect_many([(lambda s: s, True, None)], x, p, beta, width, consume=consume)[0]
         # two values: v0 + sigmoid(logit) (v1 - v0), the sigmoid as (1 + tanh(z / 2)) / 2
         z = self.conditional(x, p, beta, width, consume=consume)["logits"][..., 0]
-        xp = self.xp
-        if consume and z.flags.writeable:  # the logits are x's memory or fresh: ours to overwrite
-            z *= 0.5
-        else:
-            z = z * 0.5
-        xp.tanh(z, out=z)
         lo, hi = self.d.values
-        z += 1
-        z *= 0.5 * (hi - lo)
+        mean = _sigmoid(self.xp, z, scale=hi - lo, own=consume)  # x's memory or fresh: ours
         if lo:
-            z += lo
-        return z
+            mean += lo
+        return mean
 
     def expected_score(self, x, p, beta, width):
         """E[-dE/dtheta | x] per column, for each parameter."""
@@ -504,14 +502,7 @@ class _Numeric:
         vals = self.d.values
         u = uniform(lg.shape[:-1])
         if len(vals) == 2:
-            z = lg[..., 0]
-            # sigmoid(z) = (1 + tanh(z/2)) / 2: stable for any z; computed in z's memory when
-            # the caller gives it up (consume), else in one fresh buffer
-            p1 = z if consume and z.flags.writeable else xp.empty_like(z)
-            xp.multiply(z, 0.5, out=p1)
-            xp.tanh(p1, out=p1)
-            p1 += 1
-            p1 *= 0.5
+            p1 = _sigmoid(xp, lg[..., 0], own=consume)
             if out is None:
                 out = xp.empty(p1.shape, dtype=lg.dtype)
             xp.less(u, p1, out=out)  # the indicator, written as 0/1 straight into out
