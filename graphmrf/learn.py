@@ -230,6 +230,10 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     data = xp.asarray(data, dtype=program.dtype)
     _check_finite(xp, data)
     hidden = plan.hidden
+    if data.ndim != 2 or data.shape[1] != program.visible_columns.size:
+        raise ValueError(f"data: expected shape (examples, {program.visible_columns.size}) (the visible columns); got {tuple(data.shape)}")
+    if not cd:
+        chains = program._check_state(chains, "chains")
     n0 = data.shape[0]
     n1 = n0 if cd else chains.shape[0]
     # the clamped rows and the free chains live in one array: the final weighted pass over

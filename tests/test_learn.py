@@ -328,6 +328,10 @@ def test_training_gradient_refuses_coupled_hidden_units_and_missing_values():
         learn.training_gradient(prog, np.array([[1, np.nan, 0, 1]]), 0)
     with pytest.raises(ValueError, match="infinite values"):
         learn.training_gradient(prog, np.array([[1, np.inf, 0, 1]]), 0)
+    with pytest.raises(ValueError, match=r"data: expected shape \(examples, 4\)"):
+        learn.training_gradient(prog, np.ones((2, 5)), 0)
+    with pytest.raises(ValueError, match=r"chains: expected shape \(chains, 7\)"):
+        learn.training_gradient(prog, np.ones((2, 4)), 0, chains=np.zeros((3, 6)))
     # large finite data overflow the one-product check; the exact check then lets them pass
     big = np.full((2, 4), 1e30, dtype=np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
