@@ -122,9 +122,13 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
         mask = clamp
     kept, energy = [], []
     own = isinstance(method, str) and method != "ancestral"
-    # block Gibbs on sparse couplings keeps the chains column-major while it runs: each
-    # part's input is then one sparse product with no transposes (the result is row-major)
-    layout = "F" if method == "gibbs" and program.backend.name == "numpy" and chains > 1 and program.couplings and all(c.sparse for c in program.couplings) else "C"
+    # the chains are kept column-major while the run lasts where that is faster: for the
+    # one-unit-at-a-time samplers (each update reads and writes one contiguous column) and
+    # for block Gibbs on sparse couplings (each part's input is one sparse product with no
+    # transposes); the returned state is row-major
+    by_unit = method in ("sequential", "random-scan", "metropolis")
+    sparse = method == "gibbs" and bool(program.couplings) and all(c.sparse for c in program.couplings)
+    layout = "F" if program.backend.name == "numpy" and chains > 1 and (by_unit or sparse) else "C"
     if own:  # the built-in sweeps overwrite a state that this function owns
         state = xp.array(state, dtype=program.dtype, copy=True, order=layout)
     with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
