@@ -142,16 +142,21 @@ def test_seeds_two_calls_differ_same_seed_agrees_and_split_equals_unsplit():
     np.testing.assert_array_equal(whole.samples[4:], second.samples)
 
 
-def test_sparse_models_sample_column_major_and_still_continue_exactly():
-    # block Gibbs on sparse couplings runs with the chains column-major (see sample());
-    # the returned state is row-major again, and a run split in two equals the unsplit run
-    prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3), seed=0)
-    assert all(c.sparse for c in prog.couplings)
+@pytest.mark.parametrize("model,method", [("ising", "gibbs"), ("bm", "sequential"), ("bm", "random-scan"), ("bm", "metropolis")])
+def test_column_major_runs_return_row_major_states_and_still_continue_exactly(model, method):
+    # block Gibbs on sparse couplings and the one-unit-at-a-time samplers run with the chains
+    # column-major (see sample()); the returned state is row-major again, and a run split
+    # in two equals the unsplit run
+    if model == "ising":
+        prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3), seed=0)
+        assert all(c.sparse for c in prog.couplings)
+    else:
+        prog = gm.compile(family("bm", seed=2), seed=0)
     init = prog.random_state(5, seed=1)
-    whole = gm.sample(prog, 8, chains=5, init=init, seed=np.random.default_rng(4))
+    whole = gm.sample(prog, 8, chains=5, init=init, method=method, seed=np.random.default_rng(4))
     rng = np.random.default_rng(4)
-    first = gm.sample(prog, 3, chains=5, init=init, seed=rng)
-    second = gm.sample(prog, 5, chains=5, init=first.state, seed=rng)
+    first = gm.sample(prog, 3, chains=5, init=init, method=method, seed=rng)
+    second = gm.sample(prog, 5, chains=5, init=first.state, method=method, seed=rng)
     assert whole.state.flags.c_contiguous and first.state.flags.c_contiguous
     np.testing.assert_array_equal(whole.state, second.state)
     np.testing.assert_array_equal(whole.samples[3:], second.samples)
