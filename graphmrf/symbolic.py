@@ -324,10 +324,6 @@ class _Numeric:
             out = out + (xp.sum(base.reshape(lg.shape), axis=-1) if self.kind.onehot else base)
         return out
 
-    def _expect(self, values_fn, x, p, beta, width, x_free=False):
-        """E[g(s) | x] per column for g given as a function of a state array."""
-        return self._expect_many([(values_fn, x_free)], x, p, beta, width)[0]
-
     def _expect_many(self, fns, x, p, beta, width, consume=False):
         """E[g(s) | x] for several ``(g, x_free)`` from one conditional.
 
