@@ -1,0 +1,350 @@
+"""One argument contract for the public API.
+
+Every public function declares what each of its arguments may be in one table, the way
+scikit-learn's ``_parameter_constraints`` does, and :func:`checked` enforces it before
+the function body runs. A value that breaks its rule raises ``TypeError`` (wrong type)
+or ``ValueError`` (right type, wrong value) in one shape: the function, the argument,
+the rule, and the value it got.
+
+>>> @checked(n_sweeps=Integer(1), beta=BETA, method=Options("gibbs", "metropolis"))
+... def run(n_sweeps, beta=1.0, method="gibbs"):
+...     return n_sweeps
+>>> run(3)
+3
+>>> run(0)
+Traceback (most recent call last):
+...
+ValueError: run: n_sweeps must be an integer >= 1; got 0
+>>> run(5, beta=float("nan"))
+Traceback (most recent call last):
+...
+ValueError: run: beta must be a finite real >= 0; got nan
+>>> run(5, method="gibs")
+Traceback (most recent call last):
+...
+ValueError: run: method must be one of 'gibbs', 'metropolis'; got 'gibs'
+"""
+
+import abc
+import functools
+import inspect
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Constraint",
+    "Integer",
+    "Real",
+    "Options",
+    "Names",
+    "InstanceOf",
+    "Function",
+    "Boolean",
+    "Seed",
+    "AnyOf",
+    "BETA",
+    "PROBABILITY",
+    "COUNT",
+    "checked",
+    "check",
+]
+
+
+class Constraint(abc.ABC):
+    """A rule one argument must follow: :meth:`admits` says whether ``value`` does,
+    ``str(constraint)`` says what is expected ("an integer >= 1")."""
+
+    @abc.abstractmethod
+    def admits(self, value):
+        """Whether ``value`` follows the rule."""
+
+    def kind_ok(self, value):
+        """Whether ``value`` is of a type this rule can admit (decides TypeError vs ValueError)."""
+        return True
+
+
+def _is_int(v):
+    return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_real(v):
+    return isinstance(v, (numbers.Real, np.floating, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+class Integer(Constraint):
+    """An integer (not a bool, not a float) in ``[low, high]``; ``None`` leaves a side open."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def kind_ok(self, value):
+        return _is_int(value)
+
+    def admits(self, value):
+        if not _is_int(value):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def __str__(self):
+        if self.low is not None and self.high is not None:
+            return f"an integer in [{self.low}, {self.high}]"
+        if self.low is not None:
+            return f"an integer >= {self.low}"
+        if self.high is not None:
+            return f"an integer <= {self.high}"
+        return "an integer"
+
+
+class Real(Constraint):
+    """A finite real number (not a bool) between ``low`` and ``high``.
+
+    ``closed`` is "both", "left", "right" or "neither"; a side given as ``None`` is open
+    (but infinity is never admitted).
+    """
+
+    def __init__(self, low=None, high=None, closed="both"):
+        if closed not in ("both", "left", "right", "neither"):
+            raise ValueError(f"closed: expected 'both', 'left', 'right' or 'neither'; got {closed!r}")
+        self.low, self.high, self.closed = low, high, closed
+
+    def kind_ok(self, value):
+        return _is_real(value)
+
+    def admits(self, value):
+        if not _is_real(value):
+            return False
+        v = float(value)
+        if not np.isfinite(v):
+            return False
+        if self.low is not None:
+            if v < self.low or (v == self.low and self.closed in ("right", "neither")):
+                return False
+        if self.high is not None:
+            if v > self.high or (v == self.high and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def __str__(self):
+        lo_in = self.closed in ("both", "left")
+        hi_in = self.closed in ("both", "right")
+        if self.low is not None and self.high is not None:
+            return f"a real in {'[' if lo_in else '('}{self.low}, {self.high}{']' if hi_in else ')'}"
+        if self.low is not None:
+            return f"a finite real {'>=' if lo_in else '>'} {self.low}"
+        if self.high is not None:
+            return f"a finite real {'<=' if hi_in else '<'} {self.high}"
+        return "a finite real"
+
+
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    def __init__(self, *values):
+        self.values = tuple(values)
+
+    def kind_ok(self, value):
+        return isinstance(value, str)
+
+    def admits(self, value):
+        return isinstance(value, str) and value in self.values
+
+    def __str__(self):
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+class Names(Constraint):
+    """A sequence (list or tuple, never a bare string) whose items are names from
+    ``values`` or, when ``functions`` is True, callables."""
+
+    def __init__(self, *values, functions=False):
+        self.values, self.functions = tuple(values), functions
+
+    def kind_ok(self, value):
+        return isinstance(value, (list, tuple))
+
+    def admits(self, value):
+        if not isinstance(value, (list, tuple)):
+            return False
+        return all((isinstance(v, str) and v in self.values) or (self.functions and callable(v)) for v in value)
+
+    def __str__(self):
+        extra = " or functions" if self.functions else ""
+        return "a list of names from " + ", ".join(repr(v) for v in self.values) + extra
+
+
+class InstanceOf(Constraint):
+    """An instance of one of ``types``; ``name`` describes them in messages."""
+
+    def __init__(self, *types, name=None):
+        self.types = types
+        self.name = name or " or ".join(t.__name__ for t in types)
+
+    def kind_ok(self, value):
+        return isinstance(value, self.types)
+
+    def admits(self, value):
+        return isinstance(value, self.types)
+
+    def __str__(self):
+        return f"a {self.name}"
+
+
+class Function(Constraint):
+    """A callable."""
+
+    def kind_ok(self, value):
+        return callable(value)
+
+    def admits(self, value):
+        return callable(value)
+
+    def __str__(self):
+        return "a function"
+
+
+class Boolean(Constraint):
+    """``True`` or ``False`` (NumPy booleans too)."""
+
+    def kind_ok(self, value):
+        return isinstance(value, (bool, np.bool_))
+
+    def admits(self, value):
+        return isinstance(value, (bool, np.bool_))
+
+    def __str__(self):
+        return "True or False"
+
+
+class Seed(Constraint):
+    """``None``, an integer >= 0, or a random Generator (NumPy's or CuPy's)."""
+
+    def kind_ok(self, value):
+        return value is None or _is_int(value) or _is_generator(value)
+
+    def admits(self, value):
+        if value is None or _is_generator(value):
+            return True
+        return _is_int(value) and value >= 0
+
+    def __str__(self):
+        return "None, an integer >= 0 or a random Generator"
+
+
+def _is_generator(value):
+    if isinstance(value, np.random.Generator):
+        return True
+    # CuPy's Generator: checked by name so that CuPy is never imported here
+    t = type(value)
+    return t.__name__ == "Generator" and t.__module__.startswith("cupy")
+
+
+class AnyOf(Constraint):
+    """Any one of several rules; ``None`` among them admits ``None``."""
+
+    def __init__(self, *rules):
+        self.rules = rules
+
+    def kind_ok(self, value):
+        return any(value is None if r is None else r.kind_ok(value) for r in self.rules)
+
+    def admits(self, value):
+        return any(value is None if r is None else r.admits(value) for r in self.rules)
+
+    def __str__(self):
+        return " or ".join("None" if r is None else str(r) for r in self.rules)
+
+
+class _Beta(Constraint):
+    """An inverse temperature: a finite real >= 0, or an array of them (one per chain)."""
+
+    def kind_ok(self, value):
+        return _is_real(value) or hasattr(value, "shape")
+
+    def admits(self, value):
+        if _is_real(value):
+            v = float(value)
+            return np.isfinite(v) and v >= 0
+        if hasattr(value, "shape"):
+            try:
+                from .backend import to_host
+
+                a = np.asarray(to_host(value), dtype=np.float64)
+            except (TypeError, ValueError):
+                return False
+            return bool(a.size) and bool(np.all(np.isfinite(a)) and np.all(a >= 0))
+        return False
+
+    def __str__(self):
+        return "a finite real >= 0"
+
+
+#: an inverse temperature: finite and >= 0 (0 samples uniformly), or one per chain
+BETA = _Beta()
+#: a probability
+PROBABILITY = Real(0.0, 1.0)
+#: a count of things (sweeps, chains, epochs): an integer >= 1
+COUNT = Integer(1)
+
+
+def _show(value):
+    if isinstance(value, float) or isinstance(value, np.floating):
+        return repr(float(value))
+    if hasattr(value, "shape") and not isinstance(value, (str, bytes)):
+        return f"an array of shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check(where, name, value, rule):
+    """Raise unless ``value`` of argument ``name`` follows ``rule``; return ``value``.
+
+    ``TypeError`` when the value's type can never follow the rule, ``ValueError``
+    otherwise; the message names ``where`` (the function), the argument, the rule and
+    the value.
+
+    >>> check("fit", "epochs", -1, COUNT)
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: epochs must be an integer >= 1; got -1
+    >>> check("fit", "monitors", "weight_norm", Names("weight_norm"))
+    Traceback (most recent call last):
+    ...
+    TypeError: fit: monitors must be a list of names from 'weight_norm'; got 'weight_norm'
+    """
+    if rule.admits(value):
+        return value
+    exc = ValueError if rule.kind_ok(value) else TypeError
+    raise exc(f"{where}: {name} must be {rule}; got {_show(value)}")
+
+
+def checked(**table):
+    """Decorate a function so that its arguments are checked against ``table`` (argument
+    name -> :class:`Constraint`) on every call, before its body runs.
+
+    The table is kept on the function as ``__constraints__`` (the property-based contract
+    test reads it). A default value is not checked (it is the author's, and may be a
+    sentinel like ``None`` that the body resolves).
+    """
+
+    def wrap(fn):
+        sig = inspect.signature(fn)
+        unknown = set(table) - set(sig.parameters)
+        if unknown:
+            raise TypeError(f"checked: {fn.__name__} has no argument(s) {sorted(unknown)}")
+        where = fn.__name__
+        defaults = {k: p.default for k, p in sig.parameters.items()}
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            bound = sig.bind(*args, **kwargs)
+            for name, value in bound.arguments.items():
+                rule = table.get(name)
+                if rule is not None and value is not defaults[name]:
+                    check(where, name, value, rule)
+            return fn(*args, **kwargs)
+
+        run.__constraints__ = dict(table)
+        return run
+
+    return wrap
