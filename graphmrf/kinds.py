@@ -70,6 +70,11 @@ class Param:
         Map a graph value to the internal parameter and back (``log`` / ``exp``).
     valid : callable
         Predicate on graph values; ``rule`` is the message when it fails.
+    limit : callable, optional
+        ``limit(dtype) -> (low, high)``: the range of *internal* values with which the
+        energy stays computable in that float type (``log_sigma`` beyond it gives a sigma
+        of 0 or infinity, or an infinite ``1 / sigma**2``). A training step that would
+        leave it is a divergence.
     """
 
     name: str
@@ -79,6 +84,7 @@ class Param:
     from_internal: Callable = _identity
     valid: Callable = _finite
     rule: str = "must be finite"
+    limit: Callable = None
 
     @property
     def symbol(self):
@@ -166,6 +172,13 @@ def _positive(v):
 
 _SIGMA = sp.exp(LOG_SIGMA)
 
+
+def _log_scale_limit(dtype):
+    """``|log sigma|`` up to a quarter of the largest exponent: sigma, 1/sigma**2 and the
+    products of a few of them stay finite and nonzero (float32: sigma in [3e-10, 4e9])."""
+    m = float(np.log(np.finfo(dtype).max)) / 4
+    return (-m, m)
+
 register(Kind("binary", support=(0, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
 register(Kind("spin", support=(-1, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
 register(Kind("softmax", support="onehot", self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
@@ -185,6 +198,7 @@ register(
                 from_internal=np.exp,
                 valid=_positive,
                 rule="must be finite and > 0",
+                limit=_log_scale_limit,
             ),
         ),
     )

@@ -342,10 +342,24 @@ class Program:
             return state
         return xp.array(state, dtype=self.dtype, copy=True)
 
+    def generator(self, seed=None):
+        """The random generator a call with ``seed`` uses: ``seed``'s own (an int gives a
+        fresh one, a Generator is used as is), or this Program's default generator
+        (``compile(..., seed=...)``) when ``seed`` is None. Every sampling and training
+        function draws through this, so two programs compiled with the same seed agree,
+        and consecutive calls on one program continue its stream (they differ).
+
+        >>> import graphmrf as gm
+        >>> a, b = (gm.compile(gm.rbm(3, 2), seed=5) for _ in range(2))
+        >>> bool(a.generator().random() == b.generator().random())
+        True
+        """
+        return self.rng if seed is None else as_generator(seed, self.backend)
+
     def random_state(self, n_chains, seed=None):
         """A state with every unit drawn independently: uniform over a discrete support,
         ``N(bias, sigma^2)`` for real-valued units."""
-        rng = as_generator(seed if seed is not None else self.rng, self.backend)
+        rng = self.generator(seed)
         xp = self.xp
         out = xp.empty((n_chains, self.n_columns), dtype=self.dtype)
         for L in self.layers:

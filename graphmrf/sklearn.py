@@ -94,7 +94,8 @@ class RBM(TransformerMixin, BaseEstimator):
                 raise ValueError(msg)
             import warnings
 
-            warnings.warn(msg, DataRangeWarning, stacklevel=3)
+            warnings.warn(msg + "; the values are clipped to [0, 1]", DataRangeWarning, stacklevel=3)
+            X = np.clip(X, 0, 1)
         return X
 
     def _init(self, X):

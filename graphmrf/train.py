@@ -25,8 +25,11 @@ True
 import numpy as np
 
 from . import exact
-from .backend import as_generator, to_host
+from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, check, checked
+from .backend import to_host
 from .errors import EnumerationTooLargeError, GraphMRFError
+from .program import Program
+from .support import check_data, check_state
 from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
 
@@ -178,9 +181,30 @@ def _fast_path(program, data):
     return _summed_layers(program) is not None and not bool(program.xp.any(program.xp.isnan(data)))
 
 
+@checked(
+    program=InstanceOf(Program),
+    epochs=COUNT,
+    lr=AnyOf(Real(0.0, closed="neither"), Function()),
+    rule=Options(*RULES),
+    k=AnyOf(COUNT, InstanceOf(list, tuple, name="sequence of sweep counts"), Function()),
+    batch_size=AnyOf(None, COUNT),
+    chains=COUNT,
+    momentum=Real(0.0, 1.0, closed="left"),
+    weight_decay=Real(0.0),
+    positive_sweeps=COUNT,
+    monitors=Names(*MONITORS, functions=True),
+    seed=Seed(),
+    progress=AnyOf(None, Boolean()),
+    callbacks=InstanceOf(list, tuple, name="list of functions"),
+    state=AnyOf(None, InstanceOf(dict)),
+    mean_field=AnyOf(None, Boolean()),
+    sigma_bounds=AnyOf(None, InstanceOf(list, tuple, name="pair (low, high)")),
+    monitor_every=COUNT,
+)
 def fit(
     program,
     data,
+    *,
     epochs=10,
     lr=0.1,
     rule="pcd",
@@ -208,6 +232,14 @@ def fit(
     program : Program
         Updated in place.
     data : array (n, visible columns)
+        In the declared order of the visible units, each value in its unit's range
+        (:func:`graphmrf.support.check_data`; binary values in [0, 1] are read as
+        probabilities); NaN marks a missing value (``rule="cd"`` only).
+    epochs : int
+        Passes over the data.
+    lr : float or callable
+        Learning rate, > 0; or a schedule ``lr(epoch) -> float`` (epochs count from 1), as
+        PCD with a decreasing rate needs.
     rule : {"exact", "pcd", "cd"}
     k : int, sequence or callable
         Gibbs sweeps of the free phase per update (CD-k, PCD-k); a sequence gives k per
@@ -218,6 +250,10 @@ def fit(
         each phase averaged over its own rows or chains.
     chains : int
         Persistent chains for PCD (independent of the batch size).
+    momentum : float in [0, 1)
+        Fraction of the last step added to the next one.
+    weight_decay : float >= 0
+        L2 penalty on the couplings (not the biases), applied once per update.
     positive_sweeps : int
         Clamped Gibbs sweeps when the hidden units are coupled to each other.
     monitors : tuple
@@ -236,6 +272,11 @@ def fit(
     monitor_every : int
         Monitors run before training, every ``monitor_every`` epochs and after the last
         one (AIS is costly); the history has one row per monitored epoch.
+    seed : int or Generator, optional
+        Random generator of the sampled phases and the mini-batch order; default: the
+        Program's own (``compile(..., seed=...)``).
+    progress : bool, optional
+        Show a progress bar over epochs (default: for long runs on a terminal).
     callbacks : functions ``(program, history)`` called after every epoch.
     persistent : array (chains, columns), optional
         PCD chains to continue (e.g. from an earlier call's ``history.persistent``); the
@@ -254,9 +295,18 @@ def fit(
         Keep every learned Gaussian sigma in ``[low, high]`` after each step (the log-sigma
         parameters are clipped). Learning sigma is very sensitive to the learning rate; on
         standardised data bounds of about (0.1, 1.1) are the usual advice.
+
+    Returns
+    -------
+    History
+        The monitored quantities per monitored epoch; ``history.state`` continues the run.
+
+    Raises
+    ------
+    DivergenceError
+        When a step would make a parameter non-finite or unusable (a Gaussian sigma of 0
+        or infinity); the last good parameters are kept.
     """
-    if rule not in RULES:
-        raise ValueError(f"rule: expected one of {', '.join(RULES)}; got {rule!r}")
     sigma_keys, log_bounds = [], None
     if sigma_bounds is not None:
         lo, hi = (float(b) for b in sigma_bounds)
@@ -264,10 +314,12 @@ def fit(
             raise ValueError(f"sigma_bounds: expected 0 < low < high < inf; got {sigma_bounds!r}")
         log_bounds = (np.log(lo), np.log(hi))
         sigma_keys = [k for k in program.params if k.endswith(".log_sigma")]
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
     xp = program.xp
-    data = xp.asarray(data, dtype=program.dtype)
+    data = check_data(program, data, missing=True, means=True)  # NaN: absent units, for CD (the rules say)
     n = data.shape[0]
+    if n == 0:
+        raise ValueError("fit: data has no rows")
     bs = n if batch_size is None else int(batch_size)
     coupling_keys = {c.key for c in program.couplings}
     velocity = {key: xp.zeros_like(v) for key, v in program.params.items()}
@@ -277,7 +329,10 @@ def fit(
         if persistent is None and state.get("persistent") is not None:
             persistent = xp.asarray(state["persistent"], dtype=program.dtype)
     if rule == "pcd":  # the chains are advanced in place: never the caller's array
-        persistent = program.random_state(chains, seed=rng) if persistent is None else xp.array(persistent, dtype=program.dtype, copy=True)
+        if persistent is None:
+            persistent = program.random_state(chains, seed=rng)
+        else:
+            persistent = xp.array(check_state(program, persistent, "persistent"), dtype=program.dtype, copy=True)
     fast = rule != "exact" and _fast_path(program, data)
     grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()} if fast else None
     batch_buf = xp.empty((min(bs, n),) + data.shape[1:], dtype=program.dtype) if fast else None
@@ -289,9 +344,7 @@ def fit(
     if "free_energy_gap" in monitors:
         if validation is None:
             raise ValueError("monitors: 'free_energy_gap' needs validation= (held-out visible vectors)")
-        validation = xp.asarray(validation, dtype=program.dtype)
-    if int(monitor_every) < 1:
-        raise ValueError(f"monitor_every: expected a positive number of epochs; got {monitor_every!r}")
+        validation = check_data(program, validation, "validation")
     try:
         start = _monitor(program, data, monitors, validation)
     except EnumerationTooLargeError:
@@ -300,26 +353,37 @@ def fit(
     hist.append(epoch=0, k=None, **start)
     def k_at(epoch):
         if callable(k):
-            return int(k(epoch))
+            return k(epoch)
         if isinstance(k, (list, tuple)):
-            return int(k[min(epoch, len(k)) - 1])
-        return int(k)
+            return k[min(epoch, len(k)) - 1]
+        return k
+
+    def lr_at(epoch):
+        return check(f"fit: epoch {epoch}", "lr", lr(epoch) if callable(lr) else lr, Real(0.0, closed="neither"))
+
+    limits = _limits(program)
 
     with Progress(epochs, f"fit ({rule})", progress) as bar:
         for epoch in range(1, epochs + 1):
-            k_now = k_at(epoch)
-            if k_now < 1:
-                raise ValueError(f"k: epoch {epoch}: expected at least one sweep; got {k_now}")
+            k_now = check(f"fit: epoch {epoch}", "k", k_at(epoch), COUNT)
+            lr_now = lr_at(epoch)
             order = xp.asarray(to_host(rng.permutation(n)) if bs < n else np.arange(n))
             with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
                 for b0 in range(0, n, bs):
                     rows = order[b0 : b0 + bs]
                     # the fast path copies its batch: one buffer takes every batch's rows
                     batch = xp.take(data, rows, axis=0, out=batch_buf[: rows.shape[0]]) if fast else data[rows]
-                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field, lr)
-                    bad = _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=fast)
+                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field, lr_now)
+                    bad = _steps(program, grad, lr_now, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=fast)
                     if bad is not None:
                         raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+                    bad = _outside_limits(program, grad, limits)
+                    if bad is not None:
+                        lo, hi = limits[bad]
+                        raise DivergenceError(
+                            f"fit: epoch {epoch}: parameter {bad!r} would leave its usable range [{lo:.4g}, {hi:.4g}] "
+                            "(a sigma of 0 or infinity); the last good parameters were restored (lower lr?)"
+                        )
                     # apply: the step becomes the velocity, and the old velocity array the next
                     # batch's gradient buffer (no weight-sized allocation per batch)
                     for key, v in program.params.items():
@@ -345,6 +409,28 @@ def fit(
     hist.persistent = persistent
     hist.state = {"velocity": velocity, "persistent": persistent}
     return hist
+
+
+def _limits(program):
+    """``{key: (low, high)}`` for the parameters whose kinds bound their internal values
+    (a Gaussian ``log_sigma``), in the Program's float type."""
+    out = {}
+    for L in program.layers:
+        for p in L.kind.params:
+            if p.limit is not None:
+                out[f"{L.name}.{p.name}"] = p.limit(program.dtype)
+    return out
+
+
+def _outside_limits(program, steps, limits):
+    """The first parameter that the steps would take outside its usable range, else None
+    (a sigma of 0 or infinity is finite in log space but breaks every energy)."""
+    xp = program.xp
+    for key, (lo, hi) in limits.items():
+        new = program.params[key] + steps[key]
+        if new.size and not (float(xp.min(new)) >= lo and float(xp.max(new)) <= hi):
+            return key
+    return None
 
 
 def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=False):

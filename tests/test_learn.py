@@ -79,9 +79,23 @@ def test_divergence_stops_with_the_last_good_parameters():
     """N3: a Gaussian RBM at lr = 1e3 blows up; training stops with finite parameters."""
     prog = gm.compile(gm.rbm(4, 3, visible="gaussian", seed=0))
     data = np.random.default_rng(0).normal(size=(20, 4)) * 3
-    with pytest.raises(gm.DivergenceError, match=r"epoch \d+: parameter '.*' became non-finite; the last good parameters were restored"):
+    with pytest.raises(gm.DivergenceError, match=r"epoch \d+: parameter '.*' (became non-finite|would leave its usable range .*); the last good parameters were restored"):
         gm.fit(prog, data, epochs=50, lr=1e3, rule="pcd", chains=20, seed=0, monitors=())
     assert all(np.all(np.isfinite(v)) for v in prog.params.values())
+
+
+@pytest.mark.parametrize("rule", ["exact", "cd"])
+def test_divergence_guard_catches_a_sigma_of_zero_or_infinity(rule):
+    """A log sigma of +-2e5 is finite but gives sigma = 0 or inf: at lr = 1e6 both the exact
+    rule and CD on a Gaussian RBM stop with DivergenceError, and the kept parameters are
+    ones exact enumeration accepts (a finite log Z)."""
+    prog = gm.compile(gm.rbm(3, 2, visible="gaussian", seed=0, scale=0.3))
+    data = np.random.default_rng(0).normal(size=(30, 3)) * 3
+    with pytest.raises(gm.DivergenceError, match=r"parameter '.*' (became non-finite|would leave its usable range)"):
+        gm.fit(prog, data, epochs=20, lr=1e6, rule=rule, seed=0, monitors=())
+    sigma = np.exp(prog.params["v.log_sigma"].astype(np.float64))
+    assert np.all(np.isfinite(sigma)) and np.all(sigma > 0)
+    assert np.isfinite(gm.exact.log_partition(prog))
 
 
 def test_pcd_and_cd_learn_a_small_distribution():
@@ -403,7 +417,7 @@ def test_saturated_hidden_counts_units_stuck_on_every_vector():
     X = gm.datasets.bars_and_stripes(3)
     prog = gm.compile(gm.rbm(9, 5, seed=0, scale=0.1), dtype=np.float64)
     prog.params["h.bias"][...] = [30.0, -30.0, 0.0, 0.0, 0.0]  # one always on, one dead
-    hist = gm.fit(prog, X, epochs=1, lr=0.0, rule="exact", seed=0, monitors=("saturated_hidden",))
+    hist = gm.fit(prog, X, epochs=1, lr=1e-12, rule="exact", seed=0, monitors=("saturated_hidden",))
     assert hist["saturated_hidden"] == [0.4, 0.4]
 
 

@@ -11,8 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import as_generator, to_host
-from ..errors import ModelError
+from ..arguments import BETA, COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Seed, checked
+from ..backend import to_host
+from ..program import Program
+from ..support import check_state
 from .ancestral import ancestral
 from .clamp import clamp_mask
 from .gibbs import block_gibbs, sequential_gibbs
@@ -62,7 +64,34 @@ class Samples(NamedTuple):
         return self.samples[:, :, program.columns(node)]
 
 
-def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=1.0, clamp=None, init=None, seed=None, progress=None, record_energy=True):
+@checked(
+    program=InstanceOf(Program),
+    n_sweeps=COUNT,
+    chains=COUNT,
+    burn_in=Integer(0),
+    thin=COUNT,
+    method=AnyOf(Options(*METHODS), Function()),
+    beta=BETA,
+    clamp=AnyOf(None, InstanceOf(dict, name="dict {node: value}"), InstanceOf(object, name="boolean mask")),
+    seed=Seed(),
+    progress=AnyOf(None, Boolean()),
+    record_energy=Boolean(),
+)
+def sample(
+    program,
+    n_sweeps,
+    *,
+    chains=1,
+    burn_in=0,
+    thin=1,
+    method="gibbs",
+    beta=1.0,
+    clamp=None,
+    init=None,
+    seed=None,
+    progress=None,
+    record_energy=True,
+):
     """Run ``chains`` Markov chains for ``n_sweeps`` sweeps and keep every ``thin``-th state
     after ``burn_in`` sweeps.
 
@@ -84,37 +113,29 @@ def sample(program, n_sweeps, chains=1, burn_in=0, thin=1, method="gibbs", beta=
     clamp : dict {node: value} or bool mask, optional
         Units held fixed; a dict writes the values into the initial state.
     init : array (chains, columns), optional
-        Initial state (e.g. data, or ``result.state`` to continue); default: every unit
-        drawn independently (:meth:`Program.random_state`).
-    seed : int or Generator
+        Initial state (e.g. data, or ``result.state`` to continue), every entry in its
+        unit's support; default: every unit drawn independently
+        (:meth:`Program.random_state`).
+    seed : int or Generator, optional
         A Generator is used as is, so passing the same one to consecutive calls continues
         its stream: two calls give different samples, and a run split in two equals the
-        unsplit run.
+        unsplit run. Default: the Program's generator (``compile(..., seed=...)``), so
+        two programs compiled with the same seed sample alike.
     progress : bool, optional
         Show a progress bar (default: for long runs on a terminal).
     record_energy : bool
         Record ``E(s)`` after every sweep (``energy`` is None otherwise; one extra pass
         over the couplings per sweep).
     """
-    if isinstance(method, str):
-        if method not in METHODS:
-            raise ModelError(f"method: unknown sampler {method!r}; expected one of {', '.join(METHODS)} or a sweep function")
-        sweep = METHODS[method]
-    else:
-        sweep = method
-    for name, v in (("n_sweeps", n_sweeps), ("chains", chains), ("thin", thin)):
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name}: expected a positive integer; got {v!r}")
-    if burn_in < 0 or int(burn_in) != burn_in:
-        raise ValueError(f"burn_in: expected a non-negative integer; got {burn_in!r}")
-    rng = as_generator(seed, program.backend)
+    sweep = METHODS[method] if isinstance(method, str) else method
+    rng = program.generator(seed)
     xp = program.xp
     if init is None:
         state = program.random_state(chains, seed=rng)
     else:
-        state = xp.asarray(init, dtype=program.dtype)
-        if state.shape != (chains, program.n_columns):
-            raise ValueError(f"init: expected shape ({chains}, {program.n_columns}); got {tuple(state.shape)}")
+        state = check_state(program, init, "init")
+        if state.shape[0] != chains:
+            raise ValueError(f"init: expected shape ({chains}, {program.n_columns}) (chains={chains}); got {tuple(state.shape)}")
     mask = None
     if isinstance(clamp, dict):
         state, mask = clamp_mask(program, state, clamp)
