@@ -27,8 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arguments import BETA, COUNT, InstanceOf, Options, checked
 from .compile import compile as _compile
 from .errors import EnumerationTooLargeError, ModelError
+from .program import Program
+from .support import check_data
 
 __all__ = [
     "log_partition",
@@ -105,6 +108,7 @@ def _all_units(program):
     return [(L, u) for L in program.layers for u in range(L.n)]
 
 
+@checked(program=InstanceOf(Program), max_states=COUNT)
 def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
     """Choose which units to enumerate and which block to sum analytically.
 
@@ -327,6 +331,7 @@ class _LSE:
         return self.m + math.log(self.s)
 
 
+@checked(program=InstanceOf(Program), beta=BETA, max_states=COUNT)
 def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     r"""Exact ``log Z(beta) = log sum_s exp(-beta E(s))`` (states of real units integrated).
 
@@ -345,6 +350,7 @@ def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     return acc.log_total
 
 
+@checked(program=InstanceOf(Program), beta=BETA, max_states=COUNT)
 def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_partition=False):
     """Exact marginal means ``E[s]`` of every node (category probabilities for softmax).
 
@@ -405,6 +411,7 @@ def _visible_units(program):
     return [(L, u) for L, u in _all_units(program) if L.visible[u]]
 
 
+@checked(program=InstanceOf(Program), beta=BETA, max_states=COUNT)
 def distribution(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     """Exact distribution of the visible units, hidden units summed out.
 
@@ -475,6 +482,7 @@ class Table:
         return "\n".join(lines)
 
 
+@checked(program=InstanceOf(Program), beta=BETA, max_states=COUNT)
 def table(program, beta=1.0, max_states=2**16):
     """Enumerate every joint state of a tiny discrete model (no analytic sums).
 
@@ -504,6 +512,7 @@ def table(program, beta=1.0, max_states=2**16):
     return Table(names, states[:, U.cols], neg_e, np.exp(neg_e), p, pv, log_z)
 
 
+@checked(program=InstanceOf(Program), beta=BETA, max_states=COUNT)
 def joint(program, beta=1.0, max_states=2**20):
     """Exact distribution over every discrete unit, real-valued units integrated out.
 
@@ -530,31 +539,12 @@ def joint(program, beta=1.0, max_states=2**20):
 
 
 def _data_rows(program, data):
-    data = np.asarray(data, dtype=np.float64)
-    nv = program.visible_columns.size
-    if data.ndim != 2 or data.shape[1] not in (nv, program.n_columns):
-        raise ValueError(f"data: expected shape (n, {nv}) (visible columns) or (n, {program.n_columns}); got {data.shape}")
-    if data.shape[1] == program.n_columns and nv != program.n_columns:
-        data = data[:, program.visible_columns]
-    for L in program.layers:
-        if not L.kind.discrete or not L.visible.any():
-            continue
-        cols = np.flatnonzero(program.visible_mask[L.sl]) + L.offset
-        pos = np.searchsorted(program.visible_columns, cols)
-        block = data[:, pos]
-        if L.kind.onehot:
-            ok = np.isin(block, (0, 1)).all() and np.all(block.reshape(len(block), -1, L.width).sum(-1) == 1)
-            rule = "one-hot rows"
-        else:
-            ok = np.isin(block, L.kind.support).all()
-            rule = f"values in {tuple(L.kind.support)}"
-        if not ok:
-            raise ValueError(f"data: columns of node {L.name!r} ({L.kind.name}) must hold {rule}")
-    if not np.all(np.isfinite(data)):
-        raise ValueError("data: has NaN or infinite entries")
-    return data
+    """Visible rows checked for exact likelihoods: every value exactly in its unit's
+    support (no fractions, nothing missing), as float64 on the host."""
+    return check_data(program, data, means=False)
 
 
+@checked(program=InstanceOf(Program), reduce=Options("mean", "none"), max_states=COUNT)
 def log_likelihood(program, data, reduce="mean", max_states=DEFAULT_MAX_STATES):
     """Exact log-likelihood ``log p(v) = -F(v) - log Z`` of each row of ``data``.
 
@@ -582,6 +572,7 @@ def _log_unnormalised_visible(program, data, max_states, with_tiles=False):
     return out
 
 
+@checked(program=InstanceOf(Program), max_states=COUNT)
 def log_likelihood_grad(program, data, max_states=DEFAULT_MAX_STATES):
     r"""Exact gradient of the mean log-likelihood with respect to every parameter.
 
@@ -617,6 +608,7 @@ def log_likelihood_grad(program, data, max_states=DEFAULT_MAX_STATES):
     return {k: pos[k] - model[k] for k in model}
 
 
+@checked(program=InstanceOf(Program), reduce=Options("mean", "none"))
 def pseudo_log_likelihood(program, data, reduce="mean"):
     """Exact pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` over every visible unit.
 

@@ -193,10 +193,14 @@ def test_float32_program_is_enumerated_in_float64():
 
 def test_data_outside_the_support_is_refused():
     prog = prog64(family("rbm"))
-    with pytest.raises(ValueError, match=r"data: columns of node 'v' \(binary\) must hold values in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"data: column 0 \(node 'v', unit 0\) holds 0.5 in row 0; binary units take values in \{0, 1\}"):
         exact.log_likelihood(prog, np.full((2, 4), 0.5))
-    with pytest.raises(ValueError, match=r"data: expected shape \(n, 4\)"):
+    with pytest.raises(ValueError, match=r"data: expected shape \(examples, 4\)"):
         exact.log_likelihood(prog, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"holds NaN in row 1"):
+        exact.log_likelihood(prog, np.array([[0, 1, 0, 1], [np.nan, 1, 0, 1]]))
+    with pytest.raises(TypeError, match=r"data: expected an array of real numbers; got dtype complex128"):
+        exact.log_likelihood(prog, np.zeros((2, 4), complex))
 
 
 def test_real_units_in_two_blocks_cannot_be_enumerated():
