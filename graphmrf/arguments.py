@@ -39,6 +39,7 @@ __all__ = [
     "Options",
     "Names",
     "InstanceOf",
+    "SequenceOf",
     "Function",
     "Boolean",
     "Seed",
@@ -173,6 +174,25 @@ class Names(Constraint):
         return "a list of names from " + ", ".join(repr(v) for v in self.values) + extra
 
 
+class SequenceOf(Constraint):
+    """A list or tuple (or 1-d array) of at least ``min_length`` items, each following ``item``."""
+
+    def __init__(self, item, min_length=0):
+        self.item, self.min_length = item, min_length
+
+    def kind_ok(self, value):
+        return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
+
+    def admits(self, value):
+        if not self.kind_ok(value) or len(value) < self.min_length:
+            return False
+        return all(self.item.admits(v) for v in value)
+
+    def __str__(self):
+        least = f"at least {self.min_length} " if self.min_length else ""
+        return f"a sequence of {least}items, each {self.item}"
+
+
 class InstanceOf(Constraint):
     """An instance of one of ``types``; ``name`` describes them in messages."""
 
@@ -296,7 +316,7 @@ def _show(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def check(where, name, value, rule):
+def check(where, name, value, rule, value_error=ValueError):
     """Raise unless ``value`` of argument ``name`` follows ``rule``; return ``value``.
 
     ``TypeError`` when the value's type can never follow the rule, ``ValueError``
@@ -314,13 +334,17 @@ def check(where, name, value, rule):
     """
     if rule.admits(value):
         return value
-    exc = ValueError if rule.kind_ok(value) else TypeError
+    exc = value_error if rule.kind_ok(value) else TypeError
     raise exc(f"{where}: {name} must be {rule}; got {_show(value)}")
 
 
-def checked(**table):
+def checked(raises=ValueError, **table):
     """Decorate a function so that its arguments are checked against ``table`` (argument
     name -> :class:`Constraint`) on every call, before its body runs.
+
+    A value of the wrong type raises ``TypeError``; one of the right type that breaks its
+    rule raises ``raises`` (``ValueError``, or a subclass such as ``ModelError`` for the
+    builders, whose arguments declare a model).
 
     The table is kept on the function as ``__constraints__`` (the property-based contract
     test reads it). A default value is not checked (it is the author's, and may be a
@@ -341,7 +365,7 @@ def checked(**table):
             for name, value in bound.arguments.items():
                 rule = table.get(name)
                 if rule is not None and value is not defaults[name]:
-                    check(where, name, value, rule)
+                    check(where, name, value, rule, raises)
             return fn(*args, **kwargs)
 
         run.__constraints__ = dict(table)

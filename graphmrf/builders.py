@@ -17,10 +17,18 @@ are drawn from ``N(0, scale^2)`` with an explicit seed, biases start at zero or,
 import networkx as nx
 import numpy as np
 
+from .arguments import AnyOf, Boolean, Integer, Options, Real, Seed, SequenceOf, checked
 from .backend import as_generator
 from .errors import ModelError
 
 __all__ = ["ising", "hopfield", "boltzmann", "rbm", "dbm", "sbn", "dbn"]
+
+
+_KINDS = Options("binary", "spin", "gaussian", "softmax")
+_TWO_VALUED = Options("binary", "spin")
+_SIZE = Integer(1)
+_SIZES = SequenceOf(Integer(1), min_length=2)
+_SCALE = Real(0.0)
 
 
 def _rng(seed):
@@ -54,6 +62,7 @@ def _visible_bias(kind, data, n, categories=None):
     raise ModelError(f"data: cannot initialise biases of kind {kind!r} from data")
 
 
+@checked(raises=ModelError, L=_SIZE, periodic=Boolean(), coupling=Real(), field=Real(), kind=_TWO_VALUED)
 def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin"):
     """An L x L square-lattice Ising model ``E = -J sum_<ij> s_i s_j - h sum_i s_i``.
 
@@ -64,8 +73,6 @@ def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin"):
     >>> g.number_of_nodes(), g.number_of_edges(), g.edges[(0, 0), (0, 1)]["weight"]
     (9, 18, 0.5)
     """
-    if L < 1:
-        raise ModelError(f"ising: L must be >= 1; got {L}")
     g = nx.grid_2d_graph(L, L, periodic=periodic and L > 2)
     if periodic and L == 2:
         g = nx.grid_2d_graph(2, 2)
@@ -77,6 +84,7 @@ def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin"):
     return out
 
 
+@checked(raises=ModelError, n=_SIZE, kind=_TWO_VALUED)
 def hopfield(n, weights=None, bias=0.0, kind="spin"):
     """A Hopfield network of ``n`` units: one layer with a lateral coupling matrix.
 
@@ -94,6 +102,7 @@ def hopfield(n, weights=None, bias=0.0, kind="spin"):
     return g
 
 
+@checked(raises=ModelError, n_visible=_SIZE, n_hidden=Integer(0), lateral=Boolean(), kind=_TWO_VALUED, seed=Seed(), scale=_SCALE)
 def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, scale=0.01):
     """A Boltzmann machine with layers ``v`` and ``h`` (when ``n_hidden > 0``).
 
@@ -113,6 +122,16 @@ def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, sca
     return g
 
 
+@checked(
+    raises=ModelError,
+    n_visible=_SIZE,
+    n_hidden=_SIZE,
+    visible=_KINDS,
+    hidden=_KINDS,
+    categories=AnyOf(None, Integer(2)),
+    seed=Seed(),
+    scale=_SCALE,
+)
 def rbm(n_visible, n_hidden, visible="binary", hidden="binary", categories=None, sigma=1.0, seed=None, scale=0.01, data=None):
     """A restricted Boltzmann machine: layers ``v`` and ``h`` joined by one edge.
 
@@ -146,11 +165,10 @@ def rbm(n_visible, n_hidden, visible="binary", hidden="binary", categories=None,
     return g
 
 
+@checked(raises=ModelError, sizes=_SIZES, visible=_KINDS, seed=Seed(), scale=_SCALE)
 def dbm(sizes, visible="binary", seed=None, scale=0.01):
     """A deep Boltzmann machine: layers ``v, h1, ..., hL`` with undirected edges between
     consecutive layers (``sizes`` bottom-up, visible first)."""
-    if len(sizes) < 2:
-        raise ModelError(f"dbm: needs at least two layer sizes; got {list(sizes)}")
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
     g = nx.Graph(name="dbm")
@@ -161,14 +179,13 @@ def dbm(sizes, visible="binary", seed=None, scale=0.01):
     return g
 
 
+@checked(raises=ModelError, sizes=_SIZES, seed=Seed(), scale=_SCALE)
 def sbn(sizes, seed=None, scale=0.01):
     """A sigmoid belief net ``h_L -> ... -> h1 -> v`` (``sizes`` bottom-up, visible first).
 
     ``p(s) = prod_i p(s_i | parents)`` with ``p(s_i = 1 | pa) = sigmoid(b_i + sum_j W_ji s_j)``;
     edge weights have shape (parent size, child size).
     """
-    if len(sizes) < 2:
-        raise ModelError(f"sbn: needs at least two layer sizes; got {list(sizes)}")
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
     g = nx.DiGraph(name="sbn")
@@ -179,6 +196,7 @@ def sbn(sizes, seed=None, scale=0.01):
     return g
 
 
+@checked(raises=ModelError, sizes=_SIZES, visible=_KINDS, seed=Seed(), scale=_SCALE)
 def dbn(sizes, visible="binary", seed=None, scale=0.01):
     """A deep belief net: an RBM on the top two layers over a directed sigmoid net.
 
@@ -186,8 +204,6 @@ def dbn(sizes, visible="binary", seed=None, scale=0.01):
     ``undirected=True`` and a weight of shape (size of h_{L-1}, size of h_L); the
     directed edges point down, ``h_k -> h_{k-1}``.
     """
-    if len(sizes) < 2:
-        raise ModelError(f"dbn: needs at least two layer sizes; got {list(sizes)}")
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
     g = nx.DiGraph(name="dbn")

@@ -98,9 +98,12 @@ def _fmt(node):
 
 def _attr_array(value, shape, where, what):
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value) if not isinstance(value, (str, bytes, bool, np.bool_)) else None
     except (TypeError, ValueError):
-        raise ModelError(f"{where}: {what} must be numeric; got {value!r}") from None
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf":
+        raise ModelError(f"{where}: {what} must be a real number or an array of them; got {value!r}")
+    arr = arr.astype(np.float64)
     try:
         return np.broadcast_to(arr, shape).astype(np.float64)
     except ValueError:
@@ -108,6 +111,21 @@ def _attr_array(value, shape, where, what):
 
 
 _SCALAR = (int, float, np.floating, np.integer)
+
+
+def _weight(value, where):
+    """An edge's weight as a float64 array, or a ModelError naming the edge: strings,
+    complex numbers, objects and ragged nests are not real numbers."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ModelError(f"{where}: weight must be a real number or an array of them; got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"{where}: weight must be a real number or an array of them; got {type(value).__name__}") from None
+    if arr.dtype.kind not in "iuf":
+        shown = repr(value) if arr.ndim == 0 else f"an array of dtype {arr.dtype}"
+        raise ModelError(f"{where}: weight must be a real number or an array of them; got {shown}")
+    return arr.astype(np.float64)
 
 
 def _fast_unit_info(g, node):
@@ -303,9 +321,9 @@ def validate(graph):
         ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
         if Lu.declared:
             shape = (Lu.cols, Lv.cols)
-            W = np.asarray(d["weight"], dtype=np.float64) if not isinstance(d["weight"], str) else None
-            if W is None or W.shape != shape:
-                got = None if W is None else W.shape
+            W = _weight(d["weight"], where)
+            if W.shape != shape:
+                got = W.shape
                 rule = "the endpoint declared first" if not directed else "the source"
                 raise ModelError(f"{where}: weight has shape {got}; expected {shape} (rows index {_fmt(u)}, {rule})")
             if not np.all(np.isfinite(W)):
@@ -321,7 +339,7 @@ def validate(graph):
             sep = "->" if ctype == "directed" else "~"
             couplings.append(CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, weight=W))
         else:
-            W = np.asarray(d["weight"], dtype=np.float64)
+            W = _weight(d["weight"], where)
             shape = (Lu.width, Lv.width)
             if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
                 raise ModelError(f"{where}: weight has shape {W.shape}; expected a scalar" + ("" if shape == (1, 1) else f" or shape {shape}"))
