@@ -16,36 +16,58 @@ influences its own prediction: its value is never read.
 
 import numpy as np
 
-from .backend import as_generator, to_host
+from .arguments import COUNT, Boolean, InstanceOf, Integer, Seed, checked
+from .backend import to_host
 from .errors import ModelError
+from .program import Program
 from .samplers.gibbs import block_gibbs
+from .support import check_data
 
 __all__ = ["impute", "predict_absent"]
 
 
-def impute(program, X, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, return_samples=False):
+@checked(
+    program=InstanceOf(Program),
+    n_sweeps=COUNT,
+    burn_in=Integer(0),
+    chains_per_row=COUNT,
+    seed=Seed(),
+    return_samples=Boolean(),
+)
+def impute(program, X, *, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, return_samples=False):
     """Posterior means of the missing (NaN) visible entries of ``X`` given the observed ones.
 
     Parameters
     ----------
     program : Program
     X : array (n, visible columns) with NaN for missing entries
+        Observed entries must lie exactly in their units' supports (they are clamped).
     n_sweeps, burn_in : int
         Gibbs sweeps per chain, and how many of them are discarded.
     chains_per_row : int
         Independent chains per row (the estimate averages over chains and kept sweeps).
-    seed : int or Generator
+    seed : int or Generator, optional
+        Default: the Program's generator.
     return_samples : bool
         Also return the kept samples of the visible units (kept, n * chains_per_row, visible).
+
+    Returns
+    -------
+    array (n, visible columns)
+        ``X`` with every missing entry replaced by its posterior mean (and the kept
+        samples, with ``return_samples=True``).
+
+    Raises
+    ------
+    ValueError
+        If an observed entry lies outside its unit's support, or ``burn_in >= n_sweeps``.
     """
     xp = program.xp
-    X = np.asarray(to_host(X), dtype=np.float64)
+    X = to_host(check_data(program, X, "X", missing=True, means=False)).astype(np.float64)
     nv = program.visible_columns.size
-    if X.ndim != 2 or X.shape[1] != nv:
-        raise ModelError(f"impute: X has shape {X.shape}; expected (n, {nv}) -- the visible columns")
     if burn_in >= n_sweeps:
-        raise ValueError(f"burn_in: must be smaller than n_sweeps ({n_sweeps}); got {burn_in}")
-    rng = as_generator(seed, program.backend)
+        raise ValueError(f"impute: burn_in must be smaller than n_sweeps ({n_sweeps}); got {burn_in}")
+    rng = program.generator(seed)
     missing = np.isnan(X)
     rows = np.repeat(X, chains_per_row, axis=0)
     miss = np.repeat(missing, chains_per_row, axis=0)
@@ -75,6 +97,7 @@ def impute(program, X, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, 
     return out
 
 
+@checked(program=InstanceOf(Program))
 def predict_absent(program, X, rows, units):
     """Exact ``p(v_unit | observed units of X[row])`` for each ``(row, unit)`` pair, where
     the row's missing units are *absent*: each row is its own RBM over the units it
@@ -116,9 +139,7 @@ def predict_absent(program, X, rows, units):
     couplings = [c for c in program.couplings if Lv in (c.a, c.b)]
     if any(c.a is c.b or not summed[(c.b if c.a is Lv else c.a).sl].all() for c in couplings):
         raise ModelError("predict_absent: the visible units must be coupled to hidden units only")
-    X = np.asarray(to_host(X), dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != Lv.cols:
-        raise ModelError(f"predict_absent: X has shape {X.shape}; expected (n, {Lv.cols}) -- the visible columns")
+    X = to_host(check_data(program, X, "X", missing=True, means=False)).astype(np.float64)
     rows, units = np.asarray(rows, dtype=np.int64), np.asarray(units, dtype=np.int64)
     if rows.shape != units.shape or rows.ndim != 1:
         raise ValueError(f"predict_absent: rows and units must be 1-d of one length; got {rows.shape} and {units.shape}")

@@ -47,8 +47,10 @@ def test_a_missing_entry_never_influences_its_own_prediction():
 
 def test_bad_shapes_and_partial_softmax_units_are_refused():
     prog = gm.compile(family("rbm_softmax", seed=0))
-    with pytest.raises(gm.ModelError, match=r"impute: X has shape \(1, 5\); expected \(n, 6\)"):
+    with pytest.raises(ValueError, match=r"X: expected shape \(examples, 6\) \(the visible columns\); got \(1, 5\)"):
         gm.impute(prog, np.zeros((1, 5)))
     row = np.array([[1.0, 0.0, np.nan, 0.0, 1.0, 0.0]])
-    with pytest.raises(gm.ModelError, match="softmax unit is clamped whole"):
+    with pytest.raises(ValueError, match=r"softmax units take one-hot rows .*, or a whole unit of NaN \(missing\)"):
         gm.impute(prog, row, n_sweeps=5, burn_in=1)
+    with pytest.raises(ValueError, match=r"impute: burn_in must be smaller than n_sweeps"):
+        gm.impute(prog, np.array([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]]), n_sweeps=5, burn_in=5)

@@ -68,7 +68,9 @@ def test_predict_absent_refuses_models_it_cannot_sum():
     with pytest.raises(gm.ModelError, match="discrete visible units"):
         gm.predict_absent(gm.compile(gm.rbm(3, 2, visible="gaussian", seed=0)), np.zeros((1, 3)), np.array([0]), np.array([0]))
     with pytest.raises(ValueError, match="units in"):
-        gm.predict_absent(_softmax_rbm(), np.zeros((1, 12)), np.array([0]), np.array([4]))
+        gm.predict_absent(_softmax_rbm(), np.full((1, 12), np.nan), np.array([0]), np.array([4]))
+    with pytest.raises(ValueError, match=r"X: column 0 \(node 'v', unit 0\) holds \[0., 0., 0.\] in row 0; softmax units take one-hot rows"):
+        gm.predict_absent(_softmax_rbm(), np.zeros((1, 12)), np.array([0]), np.array([0]))
 
 
 def test_ratings_matrix_checks_its_input():
