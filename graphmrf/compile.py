@@ -24,7 +24,8 @@ import itertools
 import networkx as nx
 import numpy as np
 
-from .backend import get_backend
+from .arguments import AnyOf, InstanceOf, Options, Seed, checked
+from .backend import Backend, get_backend
 from .errors import ModelError
 from .program import Part, Program
 from .validate import validate
@@ -97,6 +98,7 @@ def _moralise(graph, edges_directed, edges_undirected):
     return graph
 
 
+@checked(backend=AnyOf(Options("numpy", "cupy"), InstanceOf(Backend)), seed=Seed())
 def compile(graph, backend="numpy", dtype=None, seed=None):
     """Compile a model graph into a Program.
 
@@ -107,10 +109,13 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     backend : {"numpy", "cupy"}
         Where the arrays live.
     dtype : numpy dtype, optional
-        Float type of parameters and states; float32 by default (exact enumeration
-        always works in float64 on its own copy).
+        Float type of parameters and states: float32 (the default) or float64 (exact
+        enumeration always works in float64 on its own copy). float16 is refused: sums
+        over hundreds of units overflow at 65504 and lose every digit past the third.
     seed : int or Generator, optional
-        Default random generator of the Program (``program.rng``).
+        Default random generator of the Program (``program.rng``): every sampling and
+        training function called without a seed draws from it, so two programs compiled
+        with the same seed give the same numbers.
 
     Returns
     -------
@@ -123,9 +128,12 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     """
     spec = validate(graph)
     be = get_backend(backend)
-    dtype = np.dtype(np.float32 if dtype is None else dtype)
-    if dtype.kind != "f":
-        raise ModelError(f"dtype: expected a floating type; got {dtype}")
+    try:
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+    except TypeError:
+        raise TypeError(f"compile: dtype must be float32 or float64; got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise ModelError(f"compile: dtype must be float32 or float64; got {dtype}")
     layers, couplings = spec.layers, spec.couplings
 
     # --- layer-level colouring -------------------------------------------------------

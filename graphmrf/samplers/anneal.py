@@ -9,31 +9,42 @@ model itself is never changed.
 
 import numpy as np
 
+from ..arguments import BETA, COUNT, AnyOf, Boolean, Function, InstanceOf, Real, SequenceOf, checked
 from ..backend import as_generator
+from ..program import Program
+from ..support import check_state
 from .gibbs import block_gibbs
+from .progress import Progress
 
 __all__ = ["anneal", "linear", "geometric"]
 
 
+@checked(beta_start=Real(0.0), beta_end=Real(0.0), n=COUNT)
 def linear(beta_start, beta_end, n):
     """``n`` inverse temperatures evenly spaced from ``beta_start`` to ``beta_end``."""
     return np.linspace(beta_start, beta_end, int(n))
 
 
+@checked(beta_start=Real(0.0, closed="neither"), beta_end=Real(0.0, closed="neither"), n=COUNT)
 def geometric(beta_start, beta_end, n):
     """``n`` inverse temperatures in geometric progression (constant ratio)."""
     return np.geomspace(beta_start, beta_end, int(n))
 
 
-def anneal(program, state, rng, betas, sweep=block_gibbs, clamp=None, progress=None):
+@checked(
+    program=InstanceOf(Program),
+    betas=SequenceOf(BETA, min_length=1),
+    sweep=Function(),
+    progress=AnyOf(None, Boolean()),
+)
+def anneal(program, state, rng, betas, *, sweep=block_gibbs, clamp=None, progress=None):
     """Simulated annealing along ``betas``; returns ``(state, energies)``.
 
     ``energies`` has shape (len(betas), chains): E(s) after each sweep, at beta = 1's
     energy scale (the model's energy, not beta times it).
     """
-    from .progress import Progress
-
     rng = as_generator(rng, program.backend)
+    state = check_state(program, state, "state")
     betas = np.asarray(betas, dtype=np.float64)
     energies = []
     with Progress(len(betas), "anneal", progress) as bar:

@@ -16,21 +16,25 @@ can enter 2-cycles, which is why graphmrf offers it only here, labelled.
 True
 """
 
+from ..arguments import COUNT, InstanceOf, checked
 from ..backend import as_generator
+from ..program import Program
+from ..support import check_state
 from .clamp import as_mask
 from .gibbs import sequential_gibbs
 
 __all__ = ["descend", "synchronous_step"]
 
 
-def descend(program, state, rng, clamp=None, max_sweeps=1000):
+@checked(program=InstanceOf(Program), max_sweeps=COUNT)
+def descend(program, state, rng, *, clamp=None, max_sweeps=1000):
     """Asynchronous zero-temperature updates until no unit changes (or ``max_sweeps``).
 
     Returns ``(state, sweeps)``: the fixed points and the number of sweeps taken.
     """
     rng = as_generator(rng, program.backend)
     xp = program.xp
-    state = xp.array(state, dtype=program.dtype, copy=True)
+    state = xp.array(check_state(program, state, "state"), dtype=program.dtype, copy=True)
     for sweep in range(1, max_sweeps + 1):
         before = state.copy()  # one comparison per sweep, not one per unit update
         state, _ = sequential_gibbs(program, state, rng, clamp=clamp, order="random", mode="max", count=False, inplace=True)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..backend import as_generator
+from ..support import check_state
 from .gibbs import SweepInfo, block_gibbs
 
 __all__ = ["TemperingState", "tempering_init", "tempering_step"]
@@ -28,9 +29,16 @@ def tempering_init(program, betas, states):
     """Start a ladder from ``states`` of shape (R, C, columns) or (C, columns) (copied)."""
     xp = program.xp
     betas = np.asarray(betas, dtype=np.float64)
-    if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] <= 0:
-        raise ValueError(f"betas: expected an increasing ladder of at least two positive values; got {betas.tolist()}")
-    s = xp.asarray(states, dtype=program.dtype)
+    if betas.ndim != 1 or betas.size < 2 or not np.all(np.isfinite(betas)) or np.any(np.diff(betas) <= 0) or betas[0] < 0:
+        raise ValueError(f"tempering_init: betas must be a strictly increasing ladder of at least two finite values >= 0; got {betas.tolist()}")
+    s = xp.asarray(states)
+    if s.ndim == 3:
+        if s.shape[0] != betas.size:
+            raise ValueError(f"tempering_init: states has {s.shape[0]} replicas; expected one per beta ({betas.size})")
+        check_state(program, s.reshape(-1, s.shape[-1]), "states")
+    else:
+        s = check_state(program, s, "states")
+    s = s.astype(program.dtype, copy=False)
     if s.ndim == 2:
         s = xp.broadcast_to(s, (betas.size,) + s.shape)
     return TemperingState(xp.array(s, copy=True), betas, 0)
