@@ -716,9 +716,9 @@ class Program:
         saved = self.blocks
         try:
             self.blocks = [tuple(b) for b in blocks]
-            self._verify_blocks()
-        except AssertionError as exc:
-            raise ModelError(f"blocks: {exc}; units updated in parallel must be conditionally independent") from None
+            self._verify_blocks("blocks")
+        except ModelError as exc:
+            raise ModelError(f"{exc}; every unit must be in exactly one block, and units updated together must be conditionally independent") from None
         finally:
             self.blocks = saved
 
@@ -860,18 +860,18 @@ class Program:
         return self._structural["direct stats"]
 
     # ------------------------------------------------------------------ checks
-    def _verify_blocks(self):
+    def _verify_blocks(self, where="compile"):
         """Every unit in exactly one part; no two units of a block coupled (moral graph)."""
         block_of = [np.full(L.n, -1) for L in self.layers]
         for bi, b in enumerate(self.blocks):
             for p in b:
                 seg = block_of[p.layer.index][p.start : p.stop]
                 if (seg != -1).any():
-                    raise AssertionError(f"compile: units of {p.layer.name!r} are in two blocks")
+                    raise ModelError(f"{where}: units of {p.layer.name!r} are in two blocks")
                 seg[:] = bi
         for L, bo in zip(self.layers, block_of):
             if (bo == -1).any():
-                raise AssertionError(f"compile: units of {L.name!r} are in no block")
+                raise ModelError(f"{where}: units of {L.name!r} are in no block")
 
         def clash(a, b):
             return bool(np.intersect1d(a, b).size)
@@ -882,20 +882,20 @@ class Program:
             if c.sparse:
                 ea, eb = c.rows // c.a.width, c.cols_ // c.b.width
                 if np.any(ua[ea] == ub[eb]):
-                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+                    raise ModelError(f"{where}: a block holds two units coupled by {c.key}")
                 if c.type == "directed":
                     for child, par in zip(eb, ea):
                         parents.setdefault((c.b.index, int(child)), []).append(int(ua[par]))
             elif c.type == "lateral":
                 if np.unique(ua).size != ua.size:
-                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+                    raise ModelError(f"{where}: a block holds two units coupled by {c.key}")
             else:
                 if clash(ua, ub):
-                    raise AssertionError(f"compile: a block holds two units coupled by {c.key}")
+                    raise ModelError(f"{where}: a block holds two units coupled by {c.key}")
                 if c.type == "directed":
                     if np.unique(ua).size != ua.size:
-                        raise AssertionError(f"compile: a block holds two co-parents through {c.key}")
+                        raise ModelError(f"{where}: a block holds two co-parents through {c.key}")
                     parents.setdefault((c.b.index, None), []).extend(ua.tolist())
         for bl in parents.values():
             if len(set(bl)) != len(bl):
-                raise AssertionError("compile: a block holds two parents of one child")
+                raise ModelError(f"{where}: a block holds two parents of one child")

@@ -22,6 +22,8 @@ parameters are checked: a NaN or infinity restores the last good values and rais
 True
 """
 
+import warnings
+
 import numpy as np
 
 from . import exact
@@ -33,9 +35,14 @@ from .support import check_data, check_state
 from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
 
-__all__ = ["fit", "History", "DivergenceError", "RULES", "save_checkpoint", "load_checkpoint"]
+__all__ = ["fit", "History", "DivergenceError", "MonitorWarning", "RULES", "save_checkpoint", "load_checkpoint"]
 
 RULES = ("exact", "pcd", "cd")
+
+
+class MonitorWarning(UserWarning):
+    """A monitor asked of :func:`fit` cannot run (e.g. exact log-likelihood of a model too
+    large to enumerate) and is dropped; the message says which and what to use instead."""
 
 
 class DivergenceError(GraphMRFError, FloatingPointError):
@@ -345,11 +352,18 @@ def fit(
         if validation is None:
             raise ValueError("monitors: 'free_energy_gap' needs validation= (held-out visible vectors)")
         validation = check_data(program, validation, "validation")
-    try:
-        start = _monitor(program, data, monitors, validation)
-    except EnumerationTooLargeError:
-        monitors = [m for m in monitors if m != "log_likelihood"]
-        start = _monitor(program, data, monitors, validation)
+    if "log_likelihood" in monitors:
+        try:
+            exact.plan(program, max_states=exact.DEFAULT_MAX_STATES)
+        except EnumerationTooLargeError as exc:
+            monitors = [m for m in monitors if m != "log_likelihood"]
+            warnings.warn(
+                f"fit: the 'log_likelihood' monitor is dropped: the model is too large to enumerate ({exc}); "
+                "monitor 'ais_log_likelihood' or 'pseudo_log_likelihood' instead",
+                MonitorWarning,
+                stacklevel=3,
+            )
+    start = _monitor(program, data, monitors, validation)
     hist.append(epoch=0, k=None, **start)
     def k_at(epoch):
         if callable(k):
