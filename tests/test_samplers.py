@@ -111,7 +111,7 @@ def test_negative_control_parallel_update_of_neighbours_is_rejected():
     prog = gm.compile(_peaked_bm())
     rep = gm.verify(prog, all_at_once, n_chains=4000, n_sweeps=40, alpha=ALPHA, seed=0)
     assert not rep.passed, str(rep)
-    with pytest.raises(gm.ModelError, match="units updated in parallel must be conditionally independent"):
+    with pytest.raises(gm.ModelError, match="units updated together must be conditionally independent"):
         block_gibbs(prog, prog.random_state(2, seed=0), 0, blocks=[[gm.program.Part(prog.layers[0], 0, 3)]])
 
 
