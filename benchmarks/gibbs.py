@@ -183,8 +183,8 @@ def numpy_floor(prog, chains, repeat=50):
     from graphmrf.backend import uniform_into
 
     part = prog.blocks[0][0]
-    op = prog._incoming_ops(part.layer, part.start, part.stop)[0][1]
-    n = part.stop - part.start
+    op = prog._incoming_ops(part)[0][1]
+    n = part.n
     rng = np.random.default_rng(0)
     u = np.empty((chains, n), np.float32)
     S = np.ascontiguousarray(prog.random_state(chains, seed=0)[:, op.cols].T)

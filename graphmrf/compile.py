@@ -190,42 +190,17 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
             for k, cls in enumerate(_colour(ug)):
                 colour[cls] = k
         n_colours = int(colour.max()) + 1
-        for i in virtual:
-            L = layers[i]
-            own = colour[base[i] : base[i] + L.n]
-            perm = np.lexsort((np.arange(L.n), own)).astype(np.int64)
-            _permute_layer(spec, i, perm)
+        # units keep their declared order (every array a user sees is in that order): a
+        # colour class is a set of units of each virtual layer, a run where it happens to be
         unit_blocks = [[] for _ in range(n_colours)]
         for i in virtual:
-            L = layers[i]
-            cols_ = colour[base[i] + L.original_units]
+            own = colour[base[i] : base[i] + layers[i].n]
             for k in range(n_colours):
-                idx = np.flatnonzero(cols_ == k)
+                idx = np.flatnonzero(own == k)
                 if idx.size:
-                    unit_blocks[k].append(Part(i, int(idx[0]), int(idx[-1]) + 1))
+                    unit_blocks[k].append(Part(i, units=idx))
         blocks.extend(b for b in unit_blocks if b)
 
     program = Program(spec, blocks, be, dtype, seed)
     program._verify_blocks()
     return program
-
-
-def _permute_layer(spec, li, perm):
-    """Reorder the units of virtual layer ``li`` so that new unit j is old unit perm[j]."""
-    L = spec.layers[li]
-    w = L.width
-    col_perm = (perm[:, None] * w + np.arange(w)[None, :]).reshape(-1)
-    inv = np.empty_like(col_perm)
-    inv[col_perm] = np.arange(col_perm.size)
-    L.nodes = [L.nodes[int(u)] for u in perm]
-    L.params = {k: v[col_perm] for k, v in L.params.items()}
-    L.visible = L.visible[perm]
-    L.original_units = perm
-    for j, node in enumerate(L.nodes):
-        spec.unit_index[node] = (li, j)
-    for c in spec.couplings:
-        if c.sparse:
-            if c.a == li:
-                c.rows = inv[c.rows]
-            if c.b == li:
-                c.cols = inv[c.cols]

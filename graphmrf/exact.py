@@ -129,8 +129,7 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
         for b in program.blocks:
             m = np.zeros(program.n_columns, bool)
             for p in b:
-                cs = p.columns
-                m[p.layer.offset + cs.start : p.layer.offset + cs.stop] = True
+                m[program.part_columns(p)] = True
             m &= ~fixed
             if hidden_only:
                 m &= ~program.visible_mask

@@ -361,7 +361,7 @@ class _Plan:
         self.linear = all(L.ops.linear_in_state for L in self.hidden)
         self.bernoulli = {L.index for L in self.hidden if self.linear and not L.kind.onehot and tuple(getattr(L.ops.d, "values", ())) == (0, 1)}
         self.zero_hidden = not (self.linear and program._identity_statistic)
-        first = {p.layer.index for p in program.blocks[0] if p.start == 0 and p.stop == p.layer.n}
+        first = {p.layer.index for p in program.blocks[0] if p.whole}
         # whole layers in the first block have no couplings among them: when every non-hidden
         # layer is there, it is redrawn from the hidden units alone and nothing else is copied
         self.copy_all = not all(L.index in first for L in program.layers if L.index not in ids)
@@ -371,7 +371,7 @@ class _Plan:
         last_hidden = all(i > free_last for i, b in enumerate(program.blocks) if any(p.layer.index in ids for p in b))
         self.reuse = mean_field and last_hidden
         # the hidden layers, whole, close the sweep: their input can take the clamped rows too
-        whole = all(p.start == 0 and p.stop == p.layer.n for p, h in self.parts if h)
+        whole = all(p.whole for p, h in self.parts if h)
         self.fuse = self.linear and last_hidden and whole and bool(self.hidden)
         self.xp, self.dtype = program.xp, program.dtype
         self._w = {}

@@ -58,22 +58,71 @@ def _column_major(a):
 
 
 class Part:
-    """Units ``start:stop`` of one layer that are updated together in a block."""
+    """Units of one layer that are updated together in a block: a run ``start:stop``
+    (``Part(layer, start, stop)``) or any sorted set of unit indices
+    (``Part(layer, units=[0, 2, 5])``, what the colouring of a unit-level graph gives,
+    since units keep their declared order)."""
 
-    __slots__ = ("layer", "start", "stop")
+    __slots__ = ("layer", "units")
 
-    def __init__(self, layer, start, stop):
-        self.layer, self.start, self.stop = layer, start, stop
+    def __init__(self, layer, start=0, stop=None, units=None):
+        if units is not None:
+            idx = np.unique(np.asarray(units, dtype=np.int64))
+            if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # a run: a slice, a view
+                units = slice(int(idx[0]), int(idx[-1]) + 1)
+            else:
+                units = idx
+        else:
+            units = slice(int(start), int(layer.n if stop is None else stop))
+        self.layer, self.units = layer, units
+
+    @property
+    def contiguous(self):
+        """True when the units are one run (their columns are a slice, views not copies)."""
+        return isinstance(self.units, slice)
+
+    @property
+    def start(self):
+        return self.units.start if self.contiguous else int(self.units[0])
+
+    @property
+    def stop(self):
+        return self.units.stop if self.contiguous else int(self.units[-1]) + 1
+
+    @property
+    def n(self):
+        """Number of units."""
+        return self.units.stop - self.units.start if self.contiguous else int(self.units.size)
+
+    @property
+    def whole(self):
+        """True when the part is its whole layer."""
+        return self.contiguous and self.units.start == 0 and self.units.stop == self.layer.n
+
+    @property
+    def indices(self):
+        """The unit indices as an int array."""
+        return np.arange(self.units.start, self.units.stop) if self.contiguous else self.units
 
     @property
     def columns(self):
-        """Column slice of this part, relative to its layer."""
+        """Columns of this part, relative to its layer: a slice, or an int array."""
         w = self.layer.width
-        return slice(self.start * w, self.stop * w)
+        if self.contiguous:
+            return slice(self.units.start * w, self.units.stop * w)
+        return (self.units[:, None] * w + np.arange(w)[None, :]).reshape(-1)
+
+    @property
+    def key(self):
+        """A hashable identity (layer index and units), for caches."""
+        u = (self.units.start, self.units.stop) if self.contiguous else self.units.tobytes()
+        return (getattr(self.layer, "index", self.layer), u)
 
     def __repr__(self):
         name = getattr(self.layer, "name", self.layer)
-        return f"Part({name!r}, {self.start}, {self.stop})"
+        if self.contiguous:
+            return f"Part({name!r}, {self.units.start}, {self.units.stop})"
+        return f"Part({name!r}, units={self.units.tolist()})"
 
 
 class Layer:
@@ -204,7 +253,7 @@ class Program:
         for c in self.couplings:
             if c.type == "directed":
                 c.a.children.append(c)
-        self.blocks = [tuple(Part(self.layers[p.layer], p.start, p.stop) for p in b) for b in blocks]
+        self.blocks = [tuple(Part(self.layers[p.layer], units=p.indices) for p in b) for b in blocks]
         self.params = {}
         for L in self.layers:
             for k, v in L.params.items():
@@ -385,60 +434,64 @@ class Program:
         return T
 
     # ------------------------------------------------------------------ fields
-    def _incoming_ops(self, layer, start, stop):
-        key = (layer.index, start, stop)
+    def _incoming_ops(self, part):
+        key = part.key
         if key in self._incoming:
             return self._incoming[key]
-        w = layer.width
-        c0, c1 = start * w, stop * w
+        layer = part.layer
+        cols = part.columns
+        # position of each of the layer's columns within the part (-1: not in it)
+        pos = np.full(layer.cols, -1, dtype=np.int64)
+        pos[cols] = np.arange(part.n * layer.width)
         ops = []
         for c in self.couplings:
             if c.type == "directed" and c.b is not layer:
                 continue
-            if not c.sparse:
+            if not c.sparse:  # layer nodes: their parts are runs, so W's slices are views
                 if c.type == "lateral":  # symmetric: a unit's input reads its row (contiguous)
                     if c.a is layer:
-                        ops.append(("dense_a", c, c.a))
+                        ops.append(("dense_a", c, c.a, cols))
                     continue
                 if c.b is layer:
-                    ops.append(("dense_b", c, c.a))
+                    ops.append(("dense_b", c, c.a, cols))
                 if c.a is layer and c.type == "undirected":
-                    ops.append(("dense_a", c, c.b))
+                    ops.append(("dense_a", c, c.b, cols))
                 continue
             # sparse: both directions of an undirected coupling feed one CSR matrix when
             # they share a source layer (lateral couplings always do)
             pieces = {}
             if c.b is layer:
-                sel = (c.cols_ >= c0) & (c.cols_ < c1)
-                pieces.setdefault(c.a.index, []).append((c.cols_[sel] - c0, c.rows[sel], np.flatnonzero(sel)))
+                sel = pos[c.cols_] >= 0
+                pieces.setdefault(c.a.index, []).append((pos[c.cols_[sel]], c.rows[sel], np.flatnonzero(sel)))
             if c.a is layer and c.type != "directed":
-                sel = (c.rows >= c0) & (c.rows < c1)
-                pieces.setdefault(c.b.index, []).append((c.rows[sel] - c0, c.cols_[sel], np.flatnonzero(sel)))
+                sel = pos[c.rows] >= 0
+                pieces.setdefault(c.b.index, []).append((pos[c.rows[sel]], c.cols_[sel], np.flatnonzero(sel)))
             for src_index, parts in pieces.items():
                 dest = np.concatenate([p[0] for p in parts])
                 if dest.size:
                     src = np.concatenate([p[1] for p in parts])
                     entry = np.concatenate([p[2] for p in parts])
-                    ops.append(("sparse", _SparseIn(lambda c=c: c.values, dest, src, entry, c1 - c0, self.layers[src_index], self.backend)))
+                    n_dest = part.n * layer.width
+                    ops.append(("sparse", _SparseIn(lambda c=c: c.values, dest, src, entry, n_dest, self.layers[src_index], self.backend)))
         self._incoming[key] = ops
         return ops
 
-    def field(self, T, layer, start=0, stop=None):
-        """Coupling input ``x`` of units ``start:stop`` of ``layer`` given statistics ``T``.
+    def field(self, T, layer):
+        """Coupling input ``x`` of the units of ``layer`` (a Layer, or a Part of one) given
+        statistics ``T``.
 
         ``x_i = sum_j W_ij T(s_j)`` over undirected neighbours and lateral partners, and
         over directed parents; a directed child's influence is not part of ``x``.
         """
-        stop = layer.n if stop is None else stop
-        c0, c1 = start * layer.width, stop * layer.width
+        part = layer if isinstance(layer, Part) else Part(layer, 0, layer.n)
         x = None
-        for op in self._incoming_ops(layer, start, stop):
+        for op in self._incoming_ops(part):
             if op[0] == "dense_b":
-                _, c, src = op
-                term = T[:, src.sl] @ c.W[:, c0:c1]
+                _, c, src, cols = op
+                term = T[:, src.sl] @ c.W[:, cols]
             elif op[0] == "dense_a":
-                _, c, src = op
-                term = T[:, src.sl] @ c.W[c0:c1, :].T
+                _, c, src, cols = op
+                term = T[:, src.sl] @ c.W[cols, :].T
             else:
                 term = op[1].apply(T)
             if x is None:
@@ -446,7 +499,7 @@ class Program:
             else:
                 x += term
         if x is None:
-            x = self.xp.zeros((T.shape[0], c1 - c0), dtype=T.dtype)
+            x = self.xp.zeros((T.shape[0], part.n * part.layer.width), dtype=T.dtype)
         return x
 
     # ------------------------------------------------------------------ energies
@@ -579,7 +632,7 @@ class Program:
         if not L.kind.discrete:
             raise ModelError(f"node {L.name!r}: {L.kind.name} units with directed children have no closed-form conditional")
         cs = part.columns
-        n_part = part.stop - part.start
+        n_part = part.n
         cur = T[:, L.sl][:, cs].reshape(T.shape[0], n_part, L.width)
         out = []
         for vals in values:  # vals: (width,) state of one unit
@@ -588,7 +641,7 @@ class Program:
             tot = 0
             for c in L.children:
                 C = c.b
-                Wp = c.dense()[L.sl.start - L.offset + cs.start : L.sl.start - L.offset + cs.stop].reshape(n_part, L.width, C.cols)
+                Wp = c.dense()[cs].reshape(n_part, L.width, C.cols)
                 xc = self.field(T, C)
                 xn = xc[:, None, :] + xp.einsum("cnw,nwj->cnj", dT, Wp)
                 sc = state[:, C.sl][:, None, :]
@@ -613,11 +666,13 @@ class Program:
     def _part_conditional(self, state, T, part, beta, children=True, x=None):
         L = part.layer
         if x is None:
-            x = self.field(T, L, part.start, part.stop)
-        key = (L.index, part.start, part.stop)
+            x = self.field(T, part)
+        key = part.key
         pp = self._part_params.get(key)
-        if pp is None:  # views into the parameter arrays: in-place updates show through
-            pp = self._part_params[key] = L.p(part.columns)
+        if pp is None:
+            pp = L.p(part.columns)
+            if part.contiguous:  # views into the parameter arrays: in-place updates show through
+                self._part_params[key] = pp
         if _column_major(x) and x.size <= _SPREAD_MAX:
             pp = self._spread_params(key, pp, x)
         cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
@@ -653,9 +708,11 @@ class Program:
         return spread
 
     def part_columns(self, part):
-        """Absolute column slice of a part."""
+        """Columns of a part in a state: a slice, or an int array for a set of units."""
         cs = part.columns
-        return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
+        if part.contiguous:
+            return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
+        return part.layer.offset + cs
 
     def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False, x=None):
         """Redraw the units of ``part`` in place; keep ``T`` (the statistics) in step.
@@ -673,7 +730,8 @@ class Program:
         cond = self._part_conditional(state, T, part, beta, children, x=x)
         old = state[:, cs]
         if mode == "sample":
-            direct = keep is None and not count  # nothing to compare against: draw into the state
+            # nothing to compare against: draw into the state (a view, for a run of units)
+            direct = keep is None and not count and part.contiguous
             new = L.ops.draw(cond, self._uniform(rng, "F" if _column_major(old) else "C"), lambda sh: rng.standard_normal(sh, dtype=self.dtype), L.width, out=old if direct else None, consume=True)
             if new is old:
                 if T is not state:
@@ -732,8 +790,7 @@ class Program:
             L = part.layer
             cond = self._part_conditional(state, T, part, beta)
             new = L.ops.draw(cond, lambda s: rng.random(s, dtype=self.dtype), lambda s: rng.standard_normal(s, dtype=self.dtype), L.width)
-            cs = part.columns
-            state[:, L.offset + cs.start : L.offset + cs.stop] = new
+            state[:, self.part_columns(part)] = new
         return state
 
     # ------------------------------------------------------------------ statistics
@@ -865,10 +922,10 @@ class Program:
         block_of = [np.full(L.n, -1) for L in self.layers]
         for bi, b in enumerate(self.blocks):
             for p in b:
-                seg = block_of[p.layer.index][p.start : p.stop]
-                if (seg != -1).any():
+                bo = block_of[p.layer.index]
+                if (bo[p.units] != -1).any():
                     raise ModelError(f"{where}: units of {p.layer.name!r} are in two blocks")
-                seg[:] = bi
+                bo[p.units] = bi
         for L, bo in zip(self.layers, block_of):
             if (bo == -1).any():
                 raise ModelError(f"{where}: units of {L.name!r} are in no block")

@@ -248,22 +248,29 @@ def validate(graph):
                     raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); {_fmt(end)} is a single unit")
     undirected_nodes = {n for e in undirected_edges for n in e}
 
-    # Layers: declared nodes in order; single units grouped by (kind, width) into virtual layers.
+    # Layers, in the declared order of the nodes (states and data keep that order): a layer
+    # node is a layer; consecutive single units of one kind form a "virtual layer" (a run:
+    # units of another kind declared in between start a new one, named with a count).
     layers, unit_index = [], {}
-    virtual = {}
+    runs = {}
+    current = None
     for node in graph.nodes:
         kind, declared, n, width, params, vis = infos[node]
         is_directed = directed and node not in undirected_nodes
         if declared:
+            current = None
             unit_index[node] = (len(layers), 0)
             layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed))
         else:
             key = (kind.name, width)
-            if key not in virtual:
-                virtual[key] = len(layers)
+            if current != key:
+                current = key
+                runs[key] = runs.get(key, 0) + 1
                 name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
+                if runs[key] > 1:
+                    name += str(runs[key])
                 layers.append(LayerSpec(name, [], False, kind, 0, width, {p: [] for p in params}, [], is_directed))
-            li = virtual[key]
+            li = len(layers) - 1
             L = layers[li]
             unit_index[node] = (li, L.n)
             L.nodes.append(node)

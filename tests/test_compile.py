@@ -29,7 +29,7 @@ def test_directed_nets_are_coloured_on_the_moral_graph():
     where = {}
     for b, block in enumerate(prog.blocks):
         for p in block:
-            for u in range(p.start, p.stop):
+            for u in p.indices:
                 where[p.layer.nodes[u] if not p.layer.declared else (p.layer.name, u)] = b
     assert where["truck"] != where["earthquake"]
     assert len(prog.blocks) == 3
@@ -44,7 +44,7 @@ def test_every_unit_in_exactly_one_block_and_blocks_independent():
         seen = np.zeros(prog.n_columns, int)
         for block in prog.blocks:
             for p in block:
-                seen[p.layer.offset + p.columns.start : p.layer.offset + p.columns.stop] += 1
+                seen[prog.part_columns(p)] += 1
         assert np.all(seen == 1)
 
 

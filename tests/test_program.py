@@ -131,7 +131,7 @@ def test_block_conditionals_match_the_joint(name):
                 values = [np.eye(L.width)[k] for k in range(L.width)]
             else:
                 values = [np.array([v]) for v in L.kind.support]
-            for j, u in enumerate(range(part.start, part.stop)):
+            for j, u in enumerate(part.indices):
                 c0 = L.offset + u * L.width
                 ne = []
                 for val in values:
@@ -168,7 +168,7 @@ def test_sample_block_draws_from_the_conditional():
         for part, c in zip(block, cond):
             L = part.layer
             probs = L.ops.probabilities(c)[0]
-            for j, u in enumerate(range(part.start, part.stop)):
+            for j, u in enumerate(part.indices):
                 cols = new[:, L.offset + u * L.width : L.offset + (u + 1) * L.width]
                 if L.kind.onehot:
                     assert np.all(cols.sum(1) == 1)

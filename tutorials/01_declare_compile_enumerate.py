@@ -43,7 +43,7 @@ g.add_edge("h1", "h2", weight=-1.0)
 prog = gm.compile(g, dtype=np.float64)
 print(prog)
 for i, block in enumerate(prog.blocks):
-    print(f"block {i}:", [p.layer.nodes[u] for p in block for u in range(p.start, p.stop)])
+    print(f"block {i}:", [p.layer.nodes[u] for p in block for u in p.indices])
 
 # %% [markdown]
 # ## The lecture's table

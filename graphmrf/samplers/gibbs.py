@@ -144,8 +144,7 @@ class _Fields:
         self.live = True
 
     def input(self, part):
-        L = part.layer
-        return self.x[L.index][:, part.start * L.width : part.stop * L.width].copy()
+        return self.x[part.layer.index][:, part.columns].copy()
 
     def moved(self, part, dT):
         xp = self.program.xp
@@ -156,8 +155,8 @@ class _Fields:
         if rows.size * 16 > dT.shape[0]:
             self.live = False
             return
-        c0, c1 = part.start * L.width, part.stop * L.width
+        cols = part.columns
         d = dT[rows]
         for dst, W, side in self.out[L.index]:
-            w_u = W[c0:c1, :] if side == "rows" else W[:, c0:c1].T
+            w_u = W[cols, :] if side == "rows" else W[:, cols].T
             self.x[dst][rows] += d @ w_u
