@@ -98,40 +98,45 @@ def as_generator(seed, backend=_NUMPY):
 # bit generators whose raw output is 64 random bits (MT19937's raw output is 32 bits)
 _RAW64 = tuple(getattr(np.random, n) for n in ("PCG64", "PCG64DXSM", "SFC64", "Philox") if hasattr(np.random, n))
 _F32_STEP = np.float32(2.0**-24)
-_FEW = 4096  # below this many, the three passes cost more than NumPy's own float32 draw
 
 
 def uniform_into(rng, out):
     """Fill ``out`` with uniforms on [0, 1) from ``rng``; return ``out``.
 
-    float32 on NumPy: the mapping NumPy's own float32 draw uses, ``(r >> 8) * 2**-24``
-    from 32-bit words ``r``, but with the words taken two at a time from the generator's
-    64-bit output -- the sampler's hottest draw, about 1.7x faster than
-    ``rng.random(dtype=np.float32)`` (whose word at a time goes through a buffered path).
-    Every other case (float64, CuPy, a generator with 32-bit raw output, fewer than
-    4096 values) is ``rng.random(out=out)``.
+    The stream does not depend on the dtype: with a NumPy generator whose raw output is 64
+    bits (``default_rng``'s PCG64, SFC64, Philox), a float32 ``out`` gets, from each 64-bit
+    word ``r``, ``(r >> 40) * 2**-24`` -- the float64 draw ``(r >> 11) * 2**-53`` of the
+    same word rounded down to float32's grid of 2^-24 (exact in float32). Both dtypes take
+    one word per value, so a float32 run follows the float64 run of the same seed: every
+    comparison ``u < p`` agrees unless ``p`` lies within about 2^-24 of ``u``. Every other
+    case (float64, CuPy, a generator with 32-bit raw output) is ``rng.random(out=out)``.
 
     >>> import numpy as np
     >>> u = uniform_into(np.random.default_rng(0), np.empty(100_000, np.float32))
     >>> bool(u.min() >= 0 and u.max() < 1), round(float(u.mean()), 2)
     (True, 0.5)
+    >>> u64 = np.random.default_rng(0).random(100_000)
+    >>> bool(np.array_equal(u, np.floor(u64 * 2**24) / 2**24))
+    True
     """
     bg = getattr(rng, "bit_generator", None)
     if isinstance(out, np.ndarray) and out.flags.f_contiguous and not out.flags.c_contiguous:
         uniform_into(rng, out.T)  # column-major: fill its (contiguous) transpose
         return out
-    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous or out.size < _FEW:
+    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64):
         try:
             return rng.random(dtype=out.dtype, out=out)
         except TypeError:  # a generator without out=
             out[...] = rng.random(out.shape, dtype=out.dtype)
             return out
-    n = out.size
-    words = bg.random_raw((n + 1) // 2).view(np.uint32)[:n]
-    np.right_shift(words, 8, out=words)  # 24 random bits: exactly representable in float32
-    flat = out.reshape(-1)
-    flat[...] = words.view(np.int32)
+    target = out if out.flags.c_contiguous else np.empty(out.shape, np.float32)
+    flat = target.reshape(-1)
+    words = bg.random_raw(flat.size)
+    np.right_shift(words, 40, out=words)  # the top 24 bits: exactly representable in float32
+    flat[...] = words.view(np.int64)  # (int64 converts faster than uint64)
     flat *= _F32_STEP
+    if target is not out:
+        out[...] = target
     return out
 
 

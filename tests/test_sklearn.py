@@ -78,3 +78,21 @@ def test_gibbs_and_sample_give_binary_vectors():
     assert v.shape == (3, 64) and set(np.unique(v)) <= {0.0, 1.0}
     s = rbm.sample(4, n_sweeps=10, random_state=0)
     assert s.shape == (4, 64) and set(np.unique(s)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("shape", [1, 5, 4095, 4096, 5001, (37, 129)])
+def test_float32_uniforms_are_the_float64_draws_rounded_down_to_the_float32_grid(shape):
+    from graphmrf.backend import uniform_into
+
+    for order in ("C", "F"):
+        rng32, rng64 = np.random.default_rng(11), np.random.default_rng(11)
+        u32 = uniform_into(rng32, np.empty(shape, np.float32, order=order))
+        u64 = uniform_into(rng64, np.empty(shape, np.float64, order=order))
+        np.testing.assert_array_equal(u32, np.floor(u64 * 2.0**24) / 2.0**24)
+        assert u32.max() < 1
+        # one 64-bit word per value in both dtypes: the generators are left in the same state
+        assert rng32.bit_generator.state == rng64.bit_generator.state
+    # a strided (neither C nor F contiguous) float32 array takes the same numbers, in order
+    strided = np.empty((8, 10), np.float32)[:, ::2]
+    uniform_into(np.random.default_rng(4), strided)
+    np.testing.assert_array_equal(strided.ravel(), np.floor(np.random.default_rng(4).random(40) * 2.0**24) / 2.0**24)
