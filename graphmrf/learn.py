@@ -311,11 +311,16 @@ def training_gradient(program, data, rng, sweeps=1, chains=None, mean_field=None
     if mean_field and not reuse:
         neg_fields = {L.index: program.field(Tc, L) for L in hidden}
     if linear:
+        drawn = []  # PCD chains keep their sampled hidden units: the means serve the weighted pass only
         for L in hidden:
             both[:n0, L.sl] = pos_mean[L.index]
             if mean_field:
+                if not cd:
+                    drawn.append((L.sl, both[n0:, L.sl].copy()))
                 both[n0:, L.sl] = L.ops.expected_state(neg_fields[L.index], L.params, 1.0, L.width, consume=True)
         grad = program.sufficient_stats(both, weights=plan.weights(n0, n1, scale), out=out)
+        for sl, units in drawn:
+            both[n0:, sl] = units
     else:
         work = program._scratch.get("training_gradient")
         if work is None:
