@@ -13,18 +13,14 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
-from graphmrf import learn  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
+from graphmrf import learn
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 
 # %% [markdown]
 # ## The lecture's machine: clamped against free statistics
@@ -66,8 +62,7 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("exact log-likelihood per image")
 ax.legend(fontsize=7)
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "04_bars_and_stripes.png"), dpi=90)
-plt.close(fig)
+show(fig, "04_bars_and_stripes")
 for label, ll in curves.items():
     print(f"{label:<22} final exact log-likelihood {ll[-1]:.3f}")
 
@@ -95,5 +90,4 @@ ax.set_xlabel("inverse temperature beta")
 ax.set_ylabel("mean energy")
 ax.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "04_annealing.png"), dpi=90)
-plt.close(fig)
+show(fig, "04_annealing")

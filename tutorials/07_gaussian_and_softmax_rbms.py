@@ -9,17 +9,13 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -43,8 +39,7 @@ ax.plot(raw[:, 0], raw[:, 1], ".", ms=2, alpha=0.4, label="data")
 ax.plot(samples[:, 0], samples[:, 1], ".", ms=2, alpha=0.4, label="RBM samples")
 ax.legend()
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "07_gaussian_rbm.png"), dpi=90)
-plt.close(fig)
+show(fig, "07_gaussian_rbm")
 
 # %% [markdown]
 # ## A softmax RBM for ratings with missing entries
