@@ -203,7 +203,8 @@ def recall(program, probes, rng=None, max_sweeps=100):
     """
     from .samplers.dynamics import descend
 
-    states, sweeps = descend(program, program.xp.asarray(probes, dtype=program.dtype), as_generator(rng, program.backend), max_sweeps=max_sweeps)
+    probes = program.xp.asarray(probes, dtype=program.dtype)
+    states, sweeps = descend(program, probes, as_generator(rng, program.backend), max_sweeps=max_sweeps)
     return to_host(states).astype(np.float64), sweeps
 
 
@@ -212,7 +213,7 @@ def _memory_layer(program, where):
     layers = program.layers
     if len(layers) != 1 or len(layers[0].kind.support) != 2 or layers[0].width != 1:
         got = ", ".join(f"{L.name!r} ({L.kind.name})" for L in layers)
-        raise ValueError(f"{where}: program must be a Hopfield net (one layer of spin or binary units); got layers {got}")
+        raise ValueError(f"{where}: program must be a Hopfield net (one layer of spin or binary units); got {got}")
     return layers[0]
 
 
@@ -384,12 +385,16 @@ def attractors(program, patterns, *, n_probes=200, max_order=3, seed=None, max_s
     if X.ndim != 2 or X.shape[1] != L.n:
         raise ValueError(f"attractors: patterns must have shape (M, {L.n}) for this net; got shape {X.shape}")
     if not np.isin(X, (lo, hi)).all():
-        raise ValueError(f"attractors: patterns must hold only the net's values {lo:g} and {hi:g}; got values {np.unique(X)[:6].tolist()}")
+        got = np.unique(X)[:6].tolist()
+        raise ValueError(f"attractors: patterns must hold only the net's values {lo:g} and {hi:g}; got values {got}")
     S = np.where(X == hi, 1.0, -1.0)  # +-1 view of the patterns
     M, N = S.shape
     n_cand = 2 * M + sum(math.comb(M, k) * 2**k for k in range(3, min(max_order, M) + 1, 2))
     if n_cand > MAX_CANDIDATES:
-        raise ValueError(f"attractors: max_order={max_order} with {M} patterns makes {n_cand} candidate states; the limit is {MAX_CANDIDATES}: lower max_order")
+        raise ValueError(
+            f"attractors: max_order={max_order} with {M} patterns makes {n_cand} candidate states; "
+            f"the limit is {MAX_CANDIDATES}: lower max_order"
+        )
     to_units = lambda sigma: np.where(sigma > 0, hi, lo)  # noqa: E731
 
     # 1. the known families, deduplicated (a mixture can coincide with a pattern in a small net)
@@ -421,7 +426,9 @@ def attractors(program, patterns, *, n_probes=200, max_order=3, seed=None, max_s
     o_states = np.array([v[0] for v in other.values()]).reshape(-1, N)
     all_sigma = np.concatenate([sigma[known], o_states])
     states = to_units(all_sigma)
-    energies = to_host(program.energy(program.xp.asarray(states, dtype=program.dtype))).astype(np.float64) if len(states) else np.zeros(0)
+    energies = np.zeros(0)
+    if len(states):
+        energies = to_host(program.energy(program.xp.asarray(states, dtype=program.dtype))).astype(np.float64)
     order = np.concatenate([np.arange(len(known)), len(known) + np.argsort(energies[len(known) :], kind="stable")])
     nonzero = np.count_nonzero(C[known], axis=1)
     kinds = np.where(nonzero > 1, "mixture", np.where(C[known].sum(axis=1) > 0, "pattern", "reversed"))

@@ -124,7 +124,8 @@ def tiles(rows, shape, ncols=None, ax=None, title=None, cmap="gray_r", pad=1):
         lo, hi = r.min(), r.max()
         img = (r - lo) / (hi - lo) if hi > lo else np.zeros_like(r)
         y, x = divmod(i, ncols)
-        canvas[pad + y * (h + pad) : pad + y * (h + pad) + h, pad + x * (w + pad) : pad + x * (w + pad) + w] = img.reshape(h, w)
+        top, left = pad + y * (h + pad), pad + x * (w + pad)
+        canvas[top : top + h, left : left + w] = img.reshape(h, w)
     if ax is None:
         _, ax = plt.subplots(figsize=(ncols * 0.6 + 1, nrows * 0.6 + 1))
     ax.imshow(canvas, cmap=cmap, interpolation="nearest")

@@ -92,7 +92,8 @@ def test_zero_one_energy_is_the_spin_energy_scaled_by_n_over_4():
     W, _ = memory.weights(s01, "hebb01")
     states = np.where(np.random.default_rng(9).random((50, 30)) < 0.5, -1.0, 1.0)
     # E_01(s) = (N/4) E_hebb(2s - 1) + (1/8) sum_ij w_ij, as the docstring says
-    np.testing.assert_allclose(bin_.energy((states + 1) / 2), 30 / 4 * spin.energy(states) + W.sum() / 8, rtol=0, atol=1e-9)
+    expected = 30 / 4 * spin.energy(states) + W.sum() / 8
+    np.testing.assert_allclose(bin_.energy((states + 1) / 2), expected, rtol=0, atol=1e-9)
 
 
 def hebb_energy(sigma, xi):
@@ -167,7 +168,7 @@ def test_attractors_refuse_what_is_not_a_hopfield_net_or_too_many_candidates():
 def test_bad_patterns_and_rules_are_refused():
     with pytest.raises(gm.ModelError, match="spin patterns must hold -1 and \\+1"):
         memory.weights(np.array([[0.0, 1.0]]))
-    with pytest.raises(ValueError, match="weights: rule must be one of 'hebb', 'hebb01', 'storkey', 'pseudoinverse'; got 'oja'"):
+    with pytest.raises(ValueError, match="weights: rule must be one of 'hebb', 'hebb01', .*; got 'oja'"):
         memory.weights(np.ones((1, 3)), "oja")
     with pytest.raises(ValueError, match="capacity: loads must be finite reals > 0"):
         memory.capacity(10, [0.1, -0.2])

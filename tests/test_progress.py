@@ -44,6 +44,15 @@ def test_the_default_shows_a_bar_on_a_terminal_only_for_long_runs(capsys, monkey
     assert capsys.readouterr().err == ""
 
 
+def test_in_a_notebook_without_widgets_the_bar_is_text_on_stdout(capsys, monkeypatch):
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets fails
+    monkeypatch.setattr(progress, "LONG_RUN", 0.01)
+    run(3, None, pause=0.11)  # the default shows bars in a notebook (no terminal needed)
+    out, err = capsys.readouterr()
+    assert "demo:" in out and err == ""
+
+
 def test_progress_accepts_booleans_only():
     with pytest.raises(TypeError, match="progress must be True, False or None; got 'yes'"):
         progress.Progress(3, "demo", "yes")

@@ -43,7 +43,8 @@ def test_a_tutorial_executed_as_a_notebook_shows_its_figures_inline(tmp_path, mo
     monkeypatch.setenv("GRAPHMRF_FIGURES", str(tmp_path))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own (inline) backend
     monkeypatch.setenv("PYTHONPATH", ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))  # this checkout's graphmrf
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    resources = {"metadata": {"path": str(tmp_path)}}  # the kernel's working folder
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources=resources).execute()
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

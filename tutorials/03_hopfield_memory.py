@@ -78,7 +78,8 @@ print("energy along asynchronous sweeps:", np.round(energies, 3))
 assert all(b <= a + 1e-6 for a, b in zip(energies, energies[1:]))
 pair = gm.compile(gm.hopfield(2, weights=np.array([[0.0, -1.0], [-1.0, 0.0]])))
 s = np.array([[1.0, 1.0]])
-print("synchronous updates of two anti-coupled units:", s.tolist(), "->", gm.samplers.synchronous_step(pair, s).tolist(), "-> ...")
+after = gm.samplers.synchronous_step(pair, s)
+print("synchronous updates of two anti-coupled units:", s.tolist(), "->", after.tolist(), "-> ...")
 
 # %% [markdown]
 # ## The lecture's rule for 0/1 units
@@ -101,7 +102,8 @@ zero_one_net = gm.compile(memory.store(s01, "hebb01"))
 out_spin, _ = memory.recall(spin_net, probes, 5)
 out_01, _ = memory.recall(zero_one_net, (probes + 1) / 2, 5)
 print("0/1 net and +-1 net recall the same states:", np.array_equal((out_spin + 1) / 2, out_01))
-print("letters recalled by the Hebb rule:", int(np.sum(np.all(out_spin == xi, axis=1))), "of", len(xi), "(the letters are correlated)")
+n_right = int(np.sum(np.all(out_spin == xi, axis=1)))
+print(f"letters recalled by the Hebb rule: {n_right} of {len(xi)} (the letters are correlated)")
 
 # %% [markdown]
 # ## Spurious states
@@ -126,7 +128,8 @@ colour = {"pattern": "C0", "reversed": "C1", "mixture": "C2", "other": "C3"}
 for k, kind in enumerate(colour):
     sel = found.kinds == kind
     if sel.any():
-        ax.scatter(np.full(sel.sum(), k), found.energies[sel], s=20 + 200 * found.hits[sel] / found.n_probes, color=colour[kind], alpha=0.7)
+        size = 20 + 200 * found.hits[sel] / found.n_probes
+        ax.scatter(np.full(sel.sum(), k), found.energies[sel], s=size, color=colour[kind], alpha=0.7)
 ax.axhline(-N3 / 2, ls="--", color="k", lw=0.7, label="-N/2")
 ax.axhline(-3 * N3 / 8, ls=":", color="k", lw=0.7, label="-3N/8")
 ax.legend(fontsize=8, loc="upper left")
@@ -178,5 +181,6 @@ show(fig, "03_capacity")
 
 # %%
 small = gm.compile(memory.store(xi[:2, :10], "hebb"))
-report = gm.verify(small, "sequential", n_chains=2000 if FAST else 10000, n_sweeps=30, beta=2.0, seed=0, stationarity=(1,))
+n_chains = 2000 if FAST else 10000
+report = gm.verify(small, "sequential", n_chains=n_chains, n_sweeps=30, beta=2.0, seed=0, stationarity=(1,))
 print("stochastic Hopfield net at beta = 2:", "matches the exact distribution" if report.passed else "FAILED")

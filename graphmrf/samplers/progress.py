@@ -10,7 +10,8 @@ Every long-running public function (``fit``, ``sample``, ``anneal``, AIS, ...) t
 * ``True``: a bar from the first step, wherever standard error goes.
 * ``False``: never a bar.
 
-In a notebook the bar is a widget when ipywidgets is installed, text otherwise.
+In a notebook the bar is a widget when ipywidgets is installed, text on the cell's
+standard output otherwise.
 
 >>> with Progress(3, "demo", enabled=False) as bar:
 ...     for step in range(3):
@@ -40,19 +41,21 @@ def in_notebook():
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _bar_class():
+def _bar():
+    """The tqdm class to use here, and the stream it writes to."""
     if in_notebook():
         try:
             import ipywidgets  # noqa: F401  (tqdm.notebook warns and degrades without it)
         except ImportError:
-            pass
-        else:
-            from tqdm.notebook import tqdm
+            from tqdm.std import tqdm
 
-            return tqdm
+            return tqdm, sys.stdout  # a notebook shows stderr as an alarm: text bars go to stdout
+        from tqdm.notebook import tqdm
+
+        return tqdm, sys.stdout
     from tqdm.std import tqdm
 
-    return tqdm
+    return tqdm, sys.stderr
 
 
 class Progress:
@@ -78,7 +81,8 @@ class Progress:
 
     def __init__(self, total, desc, enabled=None):
         if enabled is not None:
-            if not (isinstance(enabled, bool) or (type(enabled).__module__ == "numpy" and "bool" in type(enabled).__name__)):
+            numpy_bool = type(enabled).__module__ == "numpy" and "bool" in type(enabled).__name__
+            if not (isinstance(enabled, bool) or numpy_bool):
                 raise TypeError(f"progress must be True, False or None; got {enabled!r}")
             enabled = bool(enabled)
         self.n = 0
@@ -91,7 +95,8 @@ class Progress:
             delay = LONG_RUN
         else:
             delay = 0.0
-        self.bar = _bar_class()(total=total, desc=desc, leave=False, delay=delay, file=sys.stderr)
+        tqdm, stream = _bar()
+        self.bar = tqdm(total=total, desc=desc, leave=False, delay=delay, file=stream)
 
     def __enter__(self):
         return self
