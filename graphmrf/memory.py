@@ -412,7 +412,9 @@ def attractors(program, patterns, *, n_probes=200, max_order=3, seed=None, max_s
     if n_probes:
         rng = as_generator(seed)
         probes = to_units(np.where(rng.random((n_probes, N)) < 0.5, -1.0, 1.0))
-        final, _ = recall(program, probes, rng, max_sweeps=max_sweeps)
+        # the descent draws its unit orders on the program's backend (a CuPy net needs a CuPy generator)
+        order_rng = rng if program.backend.name == "numpy" else int(rng.integers(2**62))
+        final, _ = recall(program, probes, order_rng, max_sweeps=max_sweeps)
         final = final[is_fixed_point(program, final)]
         ends, counts = np.unique(np.where(final == hi, 1.0, -1.0), axis=0, return_counts=True)
         for state, count in zip(ends, counts):
