@@ -7,9 +7,17 @@
 (19, 28)
 """
 
+import io
+import os
+
 import numpy as np
 
-__all__ = ["tiles", "filters", "training_curves"]
+from .samplers.progress import in_notebook
+
+__all__ = ["show", "tiles", "filters", "training_curves"]
+
+#: the environment variable naming a folder where :func:`show` saves every figure
+FIGURES_VARIABLE = "GRAPHMRF_FIGURES"
 
 
 def _plt():
@@ -18,6 +26,86 @@ def _plt():
     except ImportError as exc:
         raise ImportError("plots need matplotlib: pip install 'graphmrf[plot]'") from exc
     return plt
+
+
+def show(fig, name, *, directory=None, dpi=100):
+    """Show a finished figure wherever the code runs, then close it.
+
+    One call for scripts, notebooks and CI alike:
+
+    * saved as ``directory/name.png`` when ``directory`` is given or the environment
+      variable ``GRAPHMRF_FIGURES`` names a folder (created if missing);
+    * displayed inline (as a PNG, whatever matplotlib's backend) in a Jupyter notebook;
+    * left open in an interactive matplotlib session (``plt.ion()``), whose windows show it;
+    * otherwise (a plain script, a test) closed without a word -- never ``plt.show()``,
+      which blocks a script and warns under the non-interactive Agg backend.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure or Axes
+        The figure (an Axes stands for its figure).
+    name : str
+        A file name without a folder; ``.png`` is added when it has no extension.
+    directory : str or path, optional
+        Where to save it (default: ``$GRAPHMRF_FIGURES``, and nowhere when unset).
+    dpi : int
+        Resolution of the saved and displayed image.
+
+    Returns
+    -------
+    str or None
+        The path written, or None when nothing was saved.
+
+    Raises
+    ------
+    TypeError
+        ``fig`` is not a matplotlib Figure or Axes.
+    ValueError
+        ``name`` is empty or names a folder.
+
+    Examples
+    --------
+    >>> import tempfile, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [1, 0])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = show(fig, "line", directory=folder)
+    ...     os.path.basename(path), os.path.exists(path)
+    ('line.png', True)
+    >>> plt.fignum_exists(fig.number)
+    False
+    """
+    plt = _plt()
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    if isinstance(fig, Axes):
+        fig = fig.figure
+    if not isinstance(fig, Figure):
+        raise TypeError(f"show: fig must be a matplotlib Figure or Axes; got {type(fig).__name__}")
+    if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+        raise ValueError(f"show: name must be a file name without a folder; got {name!r}")
+    if not os.path.splitext(name)[1]:
+        name += ".png"
+    if directory is None:
+        directory = os.environ.get(FIGURES_VARIABLE) or None
+    path = None
+    if directory is not None:
+        os.makedirs(directory, exist_ok=True)
+        path = os.path.join(os.fspath(directory), name)
+        fig.savefig(path, dpi=dpi)
+    if in_notebook():
+        from IPython.display import Image, display
+
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=dpi)
+        display(Image(data=png.getvalue(), format="png"))
+    elif plt.isinteractive() and getattr(fig, "number", None) is not None and plt.fignum_exists(fig.number):
+        return path  # an interactive session's window shows it; closing it would hide it
+    plt.close(fig)
+    return path
 
 
 def tiles(rows, shape, ncols=None, ax=None, title=None, cmap="gray_r", pad=1):
@@ -36,7 +124,8 @@ def tiles(rows, shape, ncols=None, ax=None, title=None, cmap="gray_r", pad=1):
         lo, hi = r.min(), r.max()
         img = (r - lo) / (hi - lo) if hi > lo else np.zeros_like(r)
         y, x = divmod(i, ncols)
-        canvas[pad + y * (h + pad) : pad + y * (h + pad) + h, pad + x * (w + pad) : pad + x * (w + pad) + w] = img.reshape(h, w)
+        top, left = pad + y * (h + pad), pad + x * (w + pad)
+        canvas[top : top + h, left : left + w] = img.reshape(h, w)
     if ax is None:
         _, ax = plt.subplots(figsize=(ncols * 0.6 + 1, nrows * 0.6 + 1))
     ax.imshow(canvas, cmap=cmap, interpolation="nearest")

@@ -12,7 +12,9 @@
 # In graphmrf a model *is* a networkx graph: nodes are units (or layers of units) with a
 # `kind`, edges are couplings with a `weight`. Run this file as a script
 # (`python tutorials/01_declare_compile_enumerate.py`) or open it as a notebook
-# (jupytext reads the `# %%` cells).
+# (`pip install "graphmrf[notebooks]"`; jupytext reads the `# %%` cells). Figures go through
+# `graphmrf.plots.show`: inline in a notebook, saved to the folder named by the environment
+# variable `GRAPHMRF_FIGURES` when it is set; `GRAPHMRF_FAST=1` runs a quick version.
 
 # %%
 import os
@@ -21,9 +23,9 @@ import networkx as nx
 import numpy as np
 
 import graphmrf as gm
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
 
 g = nx.Graph(name="lecture")
 for name, visible in [("v1", True), ("v2", True), ("h1", False), ("h2", False)]:
@@ -79,10 +81,7 @@ print("gradient of the couplings:", np.round(grad["units[binary]~units[binary].w
 # ## Plot p(v)
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(4, 3))
 labels = ["".join(str(int(x)) for x in s) for s in states]
@@ -91,9 +90,7 @@ ax.set_xlabel("visible state v1 v2")
 ax.set_ylabel("p(v)")
 ax.set_title(f"lecture Boltzmann machine, Z = {np.exp(table.log_z):.2f}")
 fig.tight_layout()
-os.makedirs(FIGURES, exist_ok=True)
-fig.savefig(os.path.join(FIGURES, "01_lecture_p_v.png"), dpi=100)
-plt.close(fig)
+show(fig, "01_lecture_p_v")
 
 # %% [markdown]
 # ## Larger models: what is summed and what is enumerated

@@ -13,18 +13,14 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
-from graphmrf import learn  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
+from graphmrf import learn
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 
 # %% [markdown]
 # ## The lecture's machine: clamped against free statistics
@@ -40,7 +36,10 @@ key = "units[binary]~units[binary].weight"
 exact = learn.exact_gradient(lecture, data)[key]
 grad, pos, neg = learn.sampled_gradient(lecture, np.repeat(data, 2000, axis=0), 0, sweeps=50, positive_sweeps=20)
 for e, (u, v, _, _) in enumerate(lecture.couplings[0].edges):
-    print(f"w({u},{v}): clamped {pos.stats[key][e]:.3f}  free {neg.stats[key][e]:.3f}  sampled gradient {grad[key][e]:+.3f}  exact {exact[e]:+.3f}")
+    print(
+        f"w({u},{v}): clamped {pos.stats[key][e]:.3f}  free {neg.stats[key][e]:.3f}  "
+        f"sampled gradient {grad[key][e]:+.3f}  exact {exact[e]:+.3f}"
+    )
 
 # %% [markdown]
 # ## Learning bars and stripes, with and without hidden units
@@ -57,7 +56,8 @@ for label, nh in [("no hidden units", 0), ("4 hidden units", 4)]:
     prog = gm.compile(gm.boltzmann(9, nh, lateral=True, seed=0, scale=0.5), dtype=np.float64)
     curves[label] = gm.fit(prog, X, epochs=epochs, lr=0.5, rule="exact", monitors=("log_likelihood",))["log_likelihood"]
 pcd = gm.compile(gm.boltzmann(9, 4, lateral=True, seed=0, scale=0.5), dtype=np.float64)
-curves["4 hidden units, PCD"] = gm.fit(pcd, X, epochs=epochs, lr=0.05, rule="pcd", k=5, chains=500, seed=0, monitors=("log_likelihood",))["log_likelihood"]
+hist = gm.fit(pcd, X, epochs=epochs, lr=0.05, rule="pcd", k=5, chains=500, seed=0, monitors=("log_likelihood",))
+curves["4 hidden units, PCD"] = hist["log_likelihood"]
 fig, ax = plt.subplots(figsize=(5, 3.4))
 for label, ll in curves.items():
     ax.plot(ll, label=f"{label}: {ll[-1]:.3f}")
@@ -66,8 +66,7 @@ ax.set_xlabel("epoch")
 ax.set_ylabel("exact log-likelihood per image")
 ax.legend(fontsize=7)
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "04_bars_and_stripes.png"), dpi=90)
-plt.close(fig)
+show(fig, "04_bars_and_stripes")
 for label, ll in curves.items():
     print(f"{label:<22} final exact log-likelihood {ll[-1]:.3f}")
 
@@ -87,7 +86,8 @@ for n in (3, 30, 300):
     betas = gm.samplers.geometric(0.05, 5.0, n)
     s, E = gm.samplers.anneal(glass, glass.random_state(200, seed=2), 3, betas, sweep=gm.samplers.sequential_gibbs)
     rate = float(np.mean(np.isclose(glass.energy(s), e_min)))
-    ax.plot(betas, np.asarray(E).mean(axis=1), ".-" if n < 300 else "-", label=f"{n} sweeps: ground state in {rate:.0%}")
+    style = ".-" if n < 300 else "-"
+    ax.plot(betas, np.asarray(E).mean(axis=1), style, label=f"{n} sweeps: ground state in {rate:.0%}")
     print(f"{n:>4} sweeps: ground state found by {rate:.0%} of 200 runs")
 ax.axhline(e_min, color="k", ls="--", lw=0.8)
 ax.set_xscale("log")
@@ -95,5 +95,4 @@ ax.set_xlabel("inverse temperature beta")
 ax.set_ylabel("mean energy")
 ax.legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "04_annealing.png"), dpi=90)
-plt.close(fig)
+show(fig, "04_annealing")

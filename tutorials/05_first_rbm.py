@@ -9,17 +9,13 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 
 X, y = gm.datasets.digits(binarize="threshold")
 train, test = X[:1400], X[1400:]
@@ -59,8 +55,7 @@ print(f"held-out exact log-likelihood: {gm.exact.log_likelihood(prog, test):.2f}
 # %%
 axes = gm.plots.training_curves(hist, ["log_likelihood", "reconstruction_error", "weight_norm"])
 axes[0].figure.tight_layout()
-axes[0].figure.savefig(os.path.join(FIGURES, "05_training_curves.png"), dpi=90)
-plt.close(axes[0].figure)
+show(axes[0].figure, "05_training_curves")
 
 # %% [markdown]
 # ## Is it healthy? Overfitting and parameter health
@@ -96,8 +91,7 @@ gm.plots.filters(prog, (8, 8), ax=a)
 run = gm.sample(prog, n_sweeps=50 if FAST else 1000, chains=16, seed=1)
 gm.plots.tiles(np.asarray(run.state)[:, prog.columns("v")], (8, 8), ax=b, title="samples (fantasy particles)")
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "05_filters_and_samples.png"), dpi=90)
-plt.close(fig)
+show(fig, "05_filters_and_samples")
 
 # %% [markdown]
 # ## Partition function: exact against AIS

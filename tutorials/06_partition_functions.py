@@ -11,17 +11,13 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 
 X, _ = gm.datasets.digits(binarize="threshold")
 prog = gm.compile(gm.rbm(64, 12, data=X, seed=0))
@@ -52,8 +48,7 @@ ax.set_xscale("log")
 ax.set_xlabel("AIS steps")
 ax.set_ylabel("AIS log Z - exact log Z")
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "06_ais_bias.png"), dpi=90)
-plt.close(fig)
+show(fig, "06_ais_bias")
 
 # %% [markdown]
 # ## Pitfall 2: the base model matters

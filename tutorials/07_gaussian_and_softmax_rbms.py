@@ -9,17 +9,13 @@
 # %%
 import os
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import graphmrf as gm  # noqa: E402
+import graphmrf as gm
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
-FIGURES = os.environ.get("GRAPHMRF_FIGURES", "figures")
-os.makedirs(FIGURES, exist_ok=True)
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -36,15 +32,16 @@ Z, mean, std = gm.datasets.standardize(raw)
 gauss = gm.compile(gm.rbm(2, 6, visible="gaussian", seed=0, scale=0.5), dtype=np.float64)
 # lr 0.1 learns slowly but surely; lr 0.5 blows the scales up (try it): Gaussian RBMs need care
 hist = gm.fit(gauss, Z, epochs=40 if FAST else 300, lr=0.1, rule="exact", monitors=("log_likelihood",))
-print(f"Gaussian RBM: exact log-likelihood {hist['log_likelihood'][0]:.3f} -> {hist['log_likelihood'][-1]:.3f}; learned sigma {np.round(gauss.get('v', 'sigma'), 3)}")
+ll = hist["log_likelihood"]
+sigma = np.round(gauss.get("v", "sigma"), 3)
+print(f"Gaussian RBM: exact log-likelihood {ll[0]:.3f} -> {ll[-1]:.3f}; learned sigma {sigma}")
 samples = np.asarray(gm.sample(gauss, n_sweeps=200, chains=1500, seed=1).state)[:, :2] * std + mean
 fig, ax = plt.subplots(figsize=(4, 4))
 ax.plot(raw[:, 0], raw[:, 1], ".", ms=2, alpha=0.4, label="data")
 ax.plot(samples[:, 0], samples[:, 1], ".", ms=2, alpha=0.4, label="RBM samples")
 ax.legend()
 fig.tight_layout()
-fig.savefig(os.path.join(FIGURES, "07_gaussian_rbm.png"), dpi=90)
-plt.close(fig)
+show(fig, "07_gaussian_rbm")
 
 # %% [markdown]
 # ## A softmax RBM for ratings with missing entries
@@ -71,7 +68,8 @@ def one_hot(r, mask):
 train = one_hot(ratings, observed)
 soft = gm.compile(gm.rbm(n_items, 12, visible="softmax", categories=K, seed=0))
 gm.fit(soft, train, epochs=10 if FAST else 60, lr=0.05, rule="cd", batch_size=20, seed=0, monitors=())
-filled = gm.impute(soft, train, n_sweeps=60 if FAST else 300, burn_in=10 if FAST else 50, chains_per_row=2 if FAST else 5, seed=1)
+sweeps, burn_in, per_row = (60, 10, 2) if FAST else (300, 50, 5)
+filled = gm.impute(soft, train, n_sweeps=sweeps, burn_in=burn_in, chains_per_row=per_row, seed=1)
 expected = (filled.reshape(n_users, n_items, K) * np.arange(1, K + 1)).sum(-1)
 truth = ratings[held_out]
 rmse_rbm = np.sqrt(np.mean((expected[held_out] - truth) ** 2))
