@@ -144,3 +144,28 @@ def test_digits_accuracy_at_least_that_of_logistic_regression():
     net = dsn.fit(X, np.eye(10)[y], n_modules=3, n_hidden=100, seed=0)
     accuracy = [float((Y.argmax(axis=1) == yt).mean()) for Y in net.outputs(Xt)]
     assert accuracy[-1] >= 0.975 and min(accuracy) > 0.9
+
+
+# -- the scikit-learn adapter ------------------------------------------------------------
+sklearn = pytest.importorskip("sklearn")
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from graphmrf.sklearn import DSNClassifier  # noqa: E402
+
+
+@parametrize_with_checks([DSNClassifier(n_modules=2, n_hidden=20, max_iter=5, random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_classifier_probabilities_keep_the_predicted_class_and_survive_pickling():
+    import pickle
+
+    X, y, Xt, yt = _digits_split()
+    clf = DSNClassifier(n_modules=2, n_hidden=50, random_state=0).fit(X, y)
+    P = clf.predict_proba(Xt)
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-12)
+    np.testing.assert_array_equal(clf.classes_[P.argmax(axis=1)], clf.predict(Xt))
+    assert clf.score(Xt, yt) > 0.95 and 0 < clf.temperature_ < np.inf
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(Xt), P)

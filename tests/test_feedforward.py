@@ -309,3 +309,28 @@ def test_fine_tuning_a_pretrained_autoencoder_lowers_its_reconstruction_loss():
     assert net.loss(X, X) - floor < 0.8 * before and hist["loss"][-1] < hist["loss"][0]
     with pytest.raises(ValueError, match=r"momentum does not apply to method 'cg'; got momentum=0.5"):
         ff.fit(net, X, X, method="cg", momentum=0.5)
+
+
+# -- the scikit-learn adapter ------------------------------------------------------------
+sklearn = pytest.importorskip("sklearn")
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from graphmrf.sklearn import FeedForwardClassifier  # noqa: E402
+
+
+@parametrize_with_checks([FeedForwardClassifier(hidden_layer_sizes=(10,), max_iter=20, batch_size=20, random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_classifier_with_early_stopping_on_digits():
+    import pickle
+
+    X, y = gm.datasets.digits()
+    clf = FeedForwardClassifier(hidden_layer_sizes=(64,), learning_rate=0.5, max_iter=200, batch_size=50, early_stopping=True, patience=5, random_state=0)
+    clf.fit(X[:1400], y[:1400])
+    assert clf.n_iter_ < 200 and clf.history_.best_epoch == clf.n_iter_ - 5  # stopped early
+    assert clf.score(X[1400:], y[1400:]) > 0.9
+    P = clf.predict_proba(X[1400:])
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-12)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X[1400:]), P)
