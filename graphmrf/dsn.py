@@ -51,6 +51,8 @@ True
 import time
 
 import numpy as np
+import scipy.linalg
+import scipy.optimize
 
 from .arguments import COUNT, AnyOf, Boolean, Options, Real, Seed, checked
 from .backend import as_generator, get_backend, to_host
@@ -73,8 +75,6 @@ def _gram_solve(A, B, lam, where, eps, n):
     """Solve ``(A + lam I) U = B`` for the symmetric positive semi-definite ``A`` (float64,
     on the host; a sum of ``n`` products rounded to ``eps``), refusing a singular system
     with a message that names ``lam``."""
-    import scipy.linalg
-
     L = A.shape[0]
     if lam == 0:
         # rank to the precision A was computed in (float32 rounding hides exact zeros)
@@ -167,7 +167,9 @@ def output_weights(H, T, lam=0.0, *, intercept=True):
 
 
 def _objective(xp, Z, T, W, b, lam, intercept, where, need_grad=True):
-    H = _sigmoid(xp, Z @ W + b)
+    H = Z @ W
+    H += b
+    H = _sigmoid(xp, H)
     U, c = _closed_form(xp, H, T, lam, intercept, where)
     R = H @ U
     R += c
@@ -264,7 +266,9 @@ class DSN:
 
     def _module_output(self, k, Z):
         p = self.params
-        H = _sigmoid(self.xp, Z @ p[f"m{k}.weight"] + p[f"m{k}.bias"])
+        H = Z @ p[f"m{k}.weight"]
+        H += p[f"m{k}.bias"]
+        H = _sigmoid(self.xp, H)
         Y = H @ p[f"m{k}.output_weight"]
         Y += p[f"m{k}.output_bias"]
         return Y
@@ -395,8 +399,6 @@ class _OutOfTime(Exception):
 def _train_module(xp, Z, T, W0, b0, lam, iterations, method, deadline, dtype):
     """Minimise the module objective over (W, b) with scipy from (W0, b0); returns the best
     (W, b) met (never worse than the start) and the number of evaluations."""
-    from scipy.optimize import minimize
-
     n_in, L = W0.shape
     n = Z.shape[0]
     best = {"E": np.inf, "x": None}
@@ -421,7 +423,7 @@ def _train_module(xp, Z, T, W0, b0, lam, iterations, method, deadline, dtype):
         options = {"maxiter": int(iterations), "gtol": 0.0}
         if method == "L-BFGS-B":
             options["ftol"] = 0.0
-        minimize(f, x0, jac=True, method=method, options=options)
+        scipy.optimize.minimize(f, x0, jac=True, method=method, options=options)
     except _OutOfTime:
         pass
     x = best["x"]

@@ -513,11 +513,12 @@ def fit(network, X, Y, *, epochs=10, lr=0.1, batch_size=None, momentum=0.0, weig
             losses = []
             try:
                 with _quiet(network):  # a diverging step is caught below, not by a warning
+                    lr_now = rate(epoch) if method == "sgd" else None
                     for b0 in range(0, n, bs):
                         rows = xp.asarray(order[b0 : b0 + bs])
                         Xb, Tb = (X, T) if bs == n else (X[rows], T[rows])
                         if method == "sgd":
-                            losses.append(_sgd_step(network, Xb, Tb, rate(epoch), momentum, weight_decay, velocity, weights))
+                            losses.append(_sgd_step(network, Xb, Tb, lr_now, momentum, weight_decay, velocity, weights))
                         else:
                             losses.append(_cg_group(network, Xb, Tb, weight_decay, line_searches, weights))
                     record = {"epoch": epoch, "loss": float(np.mean(losses))}
