@@ -89,7 +89,9 @@ def _gram_solve(A, B, lam, where, eps, n):
     try:
         factor = scipy.linalg.cho_factor(M, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
-        raise ValueError(f"{where}: lam={lam}: H^T H + lam I ({L}x{L}) is not positive definite in floating point; use a larger lam") from None
+        raise ValueError(
+            f"{where}: lam={lam}: H^T H + lam I ({L}x{L}) is not positive definite in floating point; use a larger lam"
+        ) from None
     return scipy.linalg.cho_solve(factor, B, check_finite=False)
 
 
@@ -242,6 +244,7 @@ class DSN:
     ``"m{k}.output_bias"`` (``c``). ``history`` has one row per module trained.
     """
 
+    @checked(n_in=COUNT, n_out=COUNT)
     def __init__(self, n_in, n_out, *, backend="numpy", dtype=np.float32):
         self.n_in, self.n_out = int(n_in), int(n_out)
         self.backend = get_backend(backend)
@@ -252,7 +255,10 @@ class DSN:
         self.history = History()
 
     def __repr__(self):
-        return f"DSN({self.n_in} -> {self.n_out}, modules={self.n_modules}, hidden={self.hidden_sizes}, backend={self.backend.name!r}, dtype={self.dtype})"
+        return (
+            f"DSN({self.n_in} -> {self.n_out}, modules={self.n_modules}, hidden={self.hidden_sizes}, "
+            f"backend={self.backend.name!r}, dtype={self.dtype})"
+        )
 
     @property
     def n_modules(self):
@@ -302,7 +308,22 @@ class DSN:
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
 )
-def fit(X, T, *, n_modules=3, n_hidden=100, lam=1.0, iterations=10, method="L-BFGS-B", time_budget=None, seed=None, progress=None, network=None, backend="numpy", dtype=np.float32):
+def fit(
+    X,
+    T,
+    *,
+    n_modules=3,
+    n_hidden=100,
+    lam=1.0,
+    iterations=10,
+    method="L-BFGS-B",
+    time_budget=None,
+    seed=None,
+    progress=None,
+    network=None,
+    backend="numpy",
+    dtype=np.float32,
+):
     r"""Train a deep stacking network on inputs ``X`` and targets ``T``, module by module.
 
     Each module: ``W, b`` start from the module below (the first from
@@ -381,13 +402,21 @@ def fit(X, T, *, n_modules=3, n_hidden=100, lam=1.0, iterations=10, method="L-BF
                 b0 = to_host(network.params[f"m{k - 1}.bias"]).astype(np.float64)
             W, b, evals = _train_module(xp, Z, T, W0, b0, float(lam), iterations, method, deadline, dt)
             E, U, c, H = _objective(xp, Z, T, W, b, float(lam), True, "fit", need_grad=False)
-            network.params.update({f"m{k}.weight": W, f"m{k}.bias": b, f"m{k}.output_weight": U, f"m{k}.output_bias": c})
+            network.params.update(
+                {f"m{k}.weight": W, f"m{k}.bias": b, f"m{k}.output_weight": U, f"m{k}.output_bias": c}
+            )
             network.hidden_sizes.append(int(W.shape[1]))
             Y = H @ U
             Y += c
             outs.append(Y)
             R = (Y - T).astype(np.float64)
-            network.history.append(module=k, objective=E / n, squared_error=0.5 * float(xp.vdot(R, R)) / n, evaluations=evals, seconds=time.perf_counter() - t0)
+            network.history.append(
+                module=k,
+                objective=E / n,
+                squared_error=0.5 * float(xp.vdot(R, R)) / n,
+                evaluations=evals,
+                seconds=time.perf_counter() - t0,
+            )
             bar.update(objective=round(E / n, 5))
     return network
 

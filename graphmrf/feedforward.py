@@ -173,14 +173,24 @@ class Network:
         params=InstanceOf(dict, name="dict of arrays"),
         seed=Seed(),
     )
-    def __init__(self, sizes, activations, *, names=None, loss=None, params=None, backend="numpy", dtype=np.float32, seed=None):
+    def __init__(
+        self, sizes, activations, *, names=None, loss=None, params=None, backend="numpy", dtype=np.float32, seed=None
+    ):
         sizes = list(sizes)
-        if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        if len(sizes) < 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in sizes
+        ):
             raise ValueError(f"Network: sizes must be two or more integers >= 1 (input width first); got {sizes!r}")
         if len(activations) != len(sizes) - 1:
-            raise ValueError(f"Network: activations must have one entry per layer ({len(sizes) - 1}); got {len(activations)}")
+            raise ValueError(
+                f"Network: activations must have one entry per layer ({len(sizes) - 1}); got {len(activations)}"
+            )
         names = [f"h{i}" for i in range(1, len(sizes))] if names is None else list(names)
-        if len(names) != len(sizes) - 1 or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        if (
+            len(names) != len(sizes) - 1
+            or len(set(names)) != len(names)
+            or not all(isinstance(n, str) and n for n in names)
+        ):
             raise ValueError(f"Network: names must be {len(sizes) - 1} distinct non-empty strings; got {names!r}")
         self.layers = [Dense(n, int(a), int(b), f) for n, a, b, f in zip(names, sizes[:-1], sizes[1:], activations)]
         out = self.layers[-1]
@@ -188,7 +198,10 @@ class Network:
             raise ValueError(f"Network: a softmax output needs at least 2 units; layer {out.name!r} has {out.n_out}")
         self.loss_function = _DEFAULT_LOSS[out.activation] if loss is None else loss
         if self.loss_function == "cross_entropy" and out.activation == "linear":
-            raise ValueError(f"Network: loss 'cross_entropy' needs a sigmoid or softmax output; layer {out.name!r} is linear (use 'squared_error')")
+            raise ValueError(
+                f"Network: loss 'cross_entropy' needs a sigmoid or softmax output; layer {out.name!r} is linear "
+                "(use 'squared_error')"
+            )
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"Network: dtype must be float32 or float64; got {self.dtype}")
@@ -203,7 +216,7 @@ class Network:
         unknown = sorted(set(given) - set(known))
         if unknown:
             raise ValueError(f"Network: params has unknown key(s) {unknown}; expected keys among {sorted(known)}")
-        rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
+        rng = as_generator(seed)
         params = {}
         for L in self.layers:
             bound = np.sqrt((2.0 if L.activation == "sigmoid" else 6.0) / (L.n_in + L.n_out))
@@ -223,7 +236,10 @@ class Network:
 
     def __repr__(self):
         body = " -> ".join(f"{L.name}: {L.activation} {L.n_out}" for L in self.layers)
-        return f"Network({self.layers[0].n_in} -> {body}, loss={self.loss_function!r}, backend={self.backend.name!r}, dtype={self.dtype})"
+        return (
+            f"Network({self.layers[0].n_in} -> {body}, loss={self.loss_function!r}, "
+            f"backend={self.backend.name!r}, dtype={self.dtype})"
+        )
 
     @property
     def n_in(self):
@@ -239,7 +255,9 @@ class Network:
         if not hasattr(X, "shape"):
             X = np.asarray(X)
         if X.ndim != 2:
-            raise ValueError(f"{where}: X must be a 2-d array (examples, {self.n_in} features); got shape {tuple(X.shape)}")
+            raise ValueError(
+                f"{where}: X must be a 2-d array (examples, {self.n_in} features); got shape {tuple(X.shape)}"
+            )
         if X.shape[1] != self.n_in:
             raise ValueError(f"{where}: X has {X.shape[1]} columns; layer {self.layers[0].name!r} takes {self.n_in}")
         if X.shape[0] < 1:
@@ -261,12 +279,19 @@ class Network:
             labels = to_host(Y)
             if labels.dtype.kind == "f":
                 if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
-                    raise ValueError(f"{where}: Y as class labels must be integers in [0, {out.n_out}); got non-integer values")
+                    raise ValueError(
+                        f"{where}: Y as class labels must be integers in [0, {out.n_out}); got non-integer values"
+                    )
             elif labels.dtype.kind not in "iu":
-                raise ValueError(f"{where}: Y as class labels must be integers in [0, {out.n_out}); got dtype {labels.dtype}")
+                raise ValueError(
+                    f"{where}: Y as class labels must be integers in [0, {out.n_out}); got dtype {labels.dtype}"
+                )
             bad = np.flatnonzero((labels < 0) | (labels >= out.n_out))
             if bad.size:
-                raise ValueError(f"{where}: Y as class labels must be integers in [0, {out.n_out}) (layer {out.name!r} has {out.n_out} units); got {labels[bad[0]]} at row {bad[0]}")
+                raise ValueError(
+                    f"{where}: Y as class labels must be integers in [0, {out.n_out}) (layer {out.name!r} has "
+                    f"{out.n_out} units); got {labels[bad[0]]} at row {bad[0]}"
+                )
             T = xp.zeros((n, out.n_out), dtype=self.dtype)
             T[xp.arange(n), xp.asarray(labels.astype(np.int64))] = 1
             return T
@@ -313,7 +338,9 @@ class Network:
         """
         X = self._inputs(X, "forward")
         if upto is not None and upto not in [L.name for L in self.layers]:
-            raise ValueError(f"forward: upto must be a layer name, one of {[L.name for L in self.layers]}; got {upto!r}")
+            raise ValueError(
+                f"forward: upto must be a layer name, one of {[L.name for L in self.layers]}; got {upto!r}"
+            )
         return self._forward(X, upto)[0][-1]
 
     def activations(self, X):
@@ -411,7 +438,24 @@ def _split_validation(network, validation, where):
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
 )
-def fit(network, X, Y, *, epochs=10, lr=0.1, batch_size=None, momentum=0.0, weight_decay=0.0, method="sgd", line_searches=3, validation=None, patience=None, seed=None, progress=None, callbacks=()):
+def fit(
+    network,
+    X,
+    Y,
+    *,
+    epochs=10,
+    lr=0.1,
+    batch_size=None,
+    momentum=0.0,
+    weight_decay=0.0,
+    method="sgd",
+    line_searches=3,
+    validation=None,
+    patience=None,
+    seed=None,
+    progress=None,
+    callbacks=(),
+):
     r"""Train ``network`` on ``(X, Y)``, updating ``network.params`` in place.
 
     The objective is the mean loss plus ``weight_decay / 2 * sum_l ||W_l||^2`` (weights
@@ -528,11 +572,16 @@ def fit(network, X, Y, *, epochs=10, lr=0.1, batch_size=None, momentum=0.0, weig
                         if not np.isfinite(record["validation_loss"]):
                             raise _Diverged("the validation loss")
                         if network.layers[-1].activation == "softmax":
-                            record["validation_accuracy"] = float((acts[-1].argmax(axis=1) == val[1].argmax(axis=1)).mean())
+                            record["validation_accuracy"] = float(
+                                (acts[-1].argmax(axis=1) == val[1].argmax(axis=1)).mean()
+                            )
             except _Diverged as bad:
                 for key, v in params.items():
                     v[...] = last_good[key]
-                raise DivergenceError(f"{where}: epoch {epoch}: {bad} became non-finite; the parameters of epoch {epoch - 1} were restored (lower lr?)") from None
+                raise DivergenceError(
+                    f"{where}: epoch {epoch}: {bad} became non-finite; the parameters of epoch {epoch - 1} "
+                    "were restored (lower lr?)"
+                ) from None
             hist.append(**record)
             if val is not None:
                 if record["validation_loss"] < best:
@@ -612,7 +661,9 @@ def _cg_group(network, X, T, weight_decay, line_searches, weights):
         return loss, g
 
     x0 = np.concatenate([to_host(params[k]).ravel() for k in keys]).astype(np.float64)
-    res = minimize(objective, x0, jac=True, method="CG", options={"maxiter": int(line_searches), "gtol": 0.0})  # exactly line_searches iterations
+    res = minimize(
+        objective, x0, jac=True, method="CG", options={"maxiter": int(line_searches), "gtol": 0.0}
+    )  # exactly line_searches iterations
     if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
         raise _Diverged("the conjugate-gradient search")
     unpack(res.x)
@@ -632,11 +683,18 @@ def _rbm_parts(program, i):
         raise ValueError(f"programs[{i}]: expected an RBM with layers 'v' and 'h' (gm.rbm); got layers {names}")
     v, h = program.layer_of("v"), program.layer_of("h")
     if h.kind.name not in _HIDDEN_ACTIVATION:
-        raise ValueError(f"programs[{i}]: hidden units of kind {h.kind.name!r} cannot be unrolled; expected 'binary' (sigmoid) or 'gaussian' (linear)")
+        raise ValueError(
+            f"programs[{i}]: hidden units of kind {h.kind.name!r} cannot be unrolled; "
+            "expected 'binary' (sigmoid) or 'gaussian' (linear)"
+        )
     W = np.asarray(program.get(("v", "h"), "weight"), dtype=np.float64).reshape(v.cols, h.cols)
 
     def sigma(L, node):
-        return np.asarray(program.get(node, "sigma"), dtype=np.float64).reshape(-1) if L.kind.name == "gaussian" else np.ones(L.cols)
+        return (
+            np.asarray(program.get(node, "sigma"), dtype=np.float64).reshape(-1)
+            if L.kind.name == "gaussian"
+            else np.ones(L.cols)
+        )
 
     b_v = np.asarray(program.get("v", "bias"), dtype=np.float64).reshape(-1)
     b_h = np.asarray(program.get("h", "bias"), dtype=np.float64).reshape(-1)
@@ -645,12 +703,16 @@ def _rbm_parts(program, i):
 
 def _check_stack(programs, where):
     if not isinstance(programs, (list, tuple)) or not programs:
-        raise TypeError(f"{where}: programs must be a non-empty list of compiled RBMs (bottom first); got {type(programs).__name__}")
+        raise TypeError(
+            f"{where}: programs must be a non-empty list of compiled RBMs (bottom first); got {type(programs).__name__}"
+        )
     parts = [_rbm_parts(p, i) for i, p in enumerate(programs)]
     for i in range(1, len(parts)):
         below, here = parts[i - 1][2].shape[1], parts[i][2].shape[0]
         if below != here:
-            raise ValueError(f"{where}: programs[{i}] has {here} visible units; programs[{i - 1}] has {below} hidden units")
+            raise ValueError(
+                f"{where}: programs[{i}] has {here} visible units; programs[{i - 1}] has {below} hidden units"
+            )
     return parts
 
 
@@ -702,12 +764,14 @@ def from_rbms(programs, n_classes=None, *, seed=None, backend=None, dtype=None):
     sizes, acts, params = _encoder(parts)
     names = [f"h{i}" for i in range(1, len(parts) + 1)]
     if n_classes is not None:
-        rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
+        rng = as_generator(seed)
         params["out.weight"] = rng.normal(0.0, 0.01, size=(sizes[-1], n_classes))
         params["out.bias"] = np.zeros(n_classes)
         sizes, acts, names = sizes + [n_classes], acts + ["softmax"], names + ["out"]
     first = programs[0]
-    return Network(sizes, acts, names=names, params=params, backend=backend or first.backend, dtype=dtype or first.dtype)
+    return Network(
+        sizes, acts, names=names, params=params, backend=backend or first.backend, dtype=dtype or first.dtype
+    )
 
 
 def autoencoder(programs, *, backend=None, dtype=None):
@@ -734,8 +798,9 @@ def autoencoder(programs, *, backend=None, dtype=None):
     --------
     >>> import graphmrf as gm
     >>> rbms = [gm.compile(gm.rbm(8, 4, seed=0)), gm.compile(gm.rbm(4, 2, hidden="gaussian", seed=1))]
-    >>> autoencoder(rbms)
-    Network(8 -> h1: sigmoid 4 -> h2: linear 2 -> d2: sigmoid 4 -> d1: sigmoid 8, loss='cross_entropy', backend='numpy', dtype=float32)
+    >>> autoencoder(rbms)  # doctest: +NORMALIZE_WHITESPACE
+    Network(8 -> h1: sigmoid 4 -> h2: linear 2 -> d2: sigmoid 4 -> d1: sigmoid 8,
+            loss='cross_entropy', backend='numpy', dtype=float32)
     """
     parts = _check_stack(programs, "autoencoder")
     sizes, acts, params = _encoder(parts)
@@ -743,11 +808,16 @@ def autoencoder(programs, *, backend=None, dtype=None):
     for i in range(len(parts), 0, -1):
         vk, hk, W, b_v, b_h, s_v, s_h = parts[i - 1]
         if vk not in ("binary", "gaussian"):
-            raise ValueError(f"autoencoder: programs[{i - 1}] has visible units of kind {vk!r}; the decoder needs 'binary' (sigmoid) or 'gaussian' (linear)")
+            raise ValueError(
+                f"autoencoder: programs[{i - 1}] has visible units of kind {vk!r}; "
+                "the decoder needs 'binary' (sigmoid) or 'gaussian' (linear)"
+            )
         params[f"d{i}.weight"] = W.T / s_h[:, None] * s_v[None, :]
         params[f"d{i}.bias"] = b_v
         sizes.append(W.shape[0])
         acts.append("sigmoid" if vk == "binary" else "linear")
         names.append(f"d{i}")
     first = programs[0]
-    return Network(sizes, acts, names=names, params=params, backend=backend or first.backend, dtype=dtype or first.dtype)
+    return Network(
+        sizes, acts, names=names, params=params, backend=backend or first.backend, dtype=dtype or first.dtype
+    )

@@ -243,7 +243,9 @@ def _classes(estimator, y):
     check_classification_targets(y)
     estimator.classes_, index = np.unique(y, return_inverse=True)
     if estimator.classes_.size < 2:
-        raise ValueError(f"y: a classifier needs samples of at least 2 classes; got 1 class ({estimator.classes_[0]!r})")
+        raise ValueError(
+            f"y: a classifier needs samples of at least 2 classes; got 1 class ({estimator.classes_[0]!r})"
+        )
     return index
 
 
@@ -305,7 +307,21 @@ class FeedForwardClassifier(_Classifier):
     (a DBN-DNN unrolls pretrained RBMs there).
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), learning_rate=0.1, momentum=0.9, weight_decay=0.0, batch_size=100, max_iter=50, method="sgd", early_stopping=False, validation_fraction=0.1, patience=10, verbose=0, random_state=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=0.0,
+        batch_size=100,
+        max_iter=50,
+        method="sgd",
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        verbose=0,
+        random_state=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -336,7 +352,9 @@ class FeedForwardClassifier(_Classifier):
             perm = np.random.default_rng(seed).permutation(X.shape[0])
             n_val = max(1, int(round(self.validation_fraction * X.shape[0])))
             if n_val >= X.shape[0]:
-                raise ValueError(f"validation_fraction: {self.validation_fraction} of {X.shape[0]} samples leaves none to train on")
+                raise ValueError(
+                    f"validation_fraction: {self.validation_fraction} of {X.shape[0]} samples leaves none to train on"
+                )
             validation, rows = (X[perm[:n_val]], index[perm[:n_val]]), perm[n_val:]
         momentum = self.momentum if self.method == "sgd" else 0.0
         self.history_ = _ff.fit(
@@ -368,7 +386,15 @@ class FeedForwardClassifier(_Classifier):
         state = self.__dict__.copy()
         if "network_" in state:
             net = state["network_"]
-            state["network_"] = ("graphmrf.feedforward.Network", [L.n_in for L in net.layers] + [net.n_out], [L.activation for L in net.layers], [L.name for L in net.layers], net.loss_function, {k: np.asarray(v) for k, v in net.params.items()}, str(net.dtype))
+            state["network_"] = (
+                "graphmrf.feedforward.Network",
+                [L.n_in for L in net.layers] + [net.n_out],
+                [L.activation for L in net.layers],
+                [L.name for L in net.layers],
+                net.loss_function,
+                {k: np.asarray(v) for k, v in net.params.items()},
+                str(net.dtype),
+            )
         return state
 
     def __setstate__(self, state):
@@ -421,7 +447,17 @@ class DSNClassifier(_Classifier):
         X, y = self._check_Xy(X, y)
         index = _classes(self, y)
         T = np.eye(self.classes_.size, dtype=np.float32)[index]
-        self.network_ = _dsn.fit(X, T, n_modules=self.n_modules, n_hidden=self.n_hidden, lam=self.lam, iterations=self.max_iter, time_budget=self.time_budget, seed=self._seed(), progress=bool(self.verbose))
+        self.network_ = _dsn.fit(
+            X,
+            T,
+            n_modules=self.n_modules,
+            n_hidden=self.n_hidden,
+            lam=self.lam,
+            iterations=self.max_iter,
+            time_budget=self.time_budget,
+            seed=self._seed(),
+            progress=bool(self.verbose),
+        )
         self.n_iter_ = int(sum(self.network_.history["evaluations"]))  # objective evaluations, all modules
         self.temperature_ = _temperature(np.asarray(self.network_.predict(X), dtype=np.float64), index)
         return self
@@ -439,7 +475,14 @@ class DSNClassifier(_Classifier):
         state = self.__dict__.copy()
         if "network_" in state:
             net = state["network_"]
-            state["network_"] = ("graphmrf.dsn.DSN", net.n_in, net.n_out, list(net.hidden_sizes), {k: np.asarray(v) for k, v in net.params.items()}, str(net.dtype))
+            state["network_"] = (
+                "graphmrf.dsn.DSN",
+                net.n_in,
+                net.n_out,
+                list(net.hidden_sizes),
+                {k: np.asarray(v) for k, v in net.params.items()},
+                str(net.dtype),
+            )
         return state
 
     def __setstate__(self, state):

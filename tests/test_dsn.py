@@ -99,7 +99,9 @@ def test_adding_a_module_does_not_raise_the_training_objective():
 def test_a_singular_gram_matrix_without_regularisation_is_refused_by_name():
     H, T = _hidden(L=3)
     H[:, 2] = H[:, 0]  # two identical hidden units: H^T H has rank 2
-    with pytest.raises(ValueError, match=r"output_weights: lam=0 and the hidden activations' Gram matrix H\^T H \(3x3\) has rank 2 < 3"):
+    with pytest.raises(
+        ValueError, match=r"output_weights: lam=0 and the hidden activations' Gram matrix H\^T H \(3x3\) has rank 2 < 3"
+    ):
         dsn.output_weights(H, T, lam=0.0)
     U, _ = dsn.output_weights(H, T, lam=1e-3)  # regularised: fine
     assert np.all(np.isfinite(U))

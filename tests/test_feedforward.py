@@ -10,7 +10,13 @@ from graphmrf import feedforward as ff
 from graphmrf.backend import to_host
 
 # (output activation, loss): every pair the module defines
-PAIRS = [("sigmoid", "cross_entropy"), ("sigmoid", "squared_error"), ("softmax", "cross_entropy"), ("softmax", "squared_error"), ("linear", "squared_error")]
+PAIRS = [
+    ("sigmoid", "cross_entropy"),
+    ("sigmoid", "squared_error"),
+    ("softmax", "cross_entropy"),
+    ("softmax", "squared_error"),
+    ("linear", "squared_error"),
+]
 
 
 def _targets(rng, activation, loss, n, k, labels):
@@ -24,13 +30,23 @@ def _targets(rng, activation, loss, n, k, labels):
     return rng.normal(size=(n, k))
 
 
-@pytest.mark.parametrize("activation,loss,labels", [p + (False,) for p in PAIRS] + [("softmax", "cross_entropy", True), ("softmax", "squared_error", True)])
+@pytest.mark.parametrize(
+    "activation,loss,labels",
+    [p + (False,) for p in PAIRS] + [("softmax", "cross_entropy", True), ("softmax", "squared_error", True)],
+)
 def test_backpropagation_equals_central_differences(activation, loss, labels, backend):
     """Every parameter's derivative, through hidden layers of every activation (sigmoid,
     softmax, linear), matches central differences in float64 to 1e-6 relative; softmax
     outputs with class labels and with probability targets."""
     rng = np.random.default_rng(1)
-    net = ff.Network([4, 5, 4, 3, 3], ["sigmoid", "softmax", "linear", activation], loss=loss, backend=backend, dtype=np.float64, seed=2)
+    net = ff.Network(
+        [4, 5, 4, 3, 3],
+        ["sigmoid", "softmax", "linear", activation],
+        loss=loss,
+        backend=backend,
+        dtype=np.float64,
+        seed=2,
+    )
     for v in net.params.values():  # biases away from zero, weights of order one
         v[...] = net.xp.asarray(rng.normal(0, 1, v.shape))
     X = rng.normal(size=(7, 4))
@@ -165,7 +181,9 @@ def test_divergence_restores_the_last_good_epoch_and_names_the_epoch():
     rng = np.random.default_rng(0)
     X, y = rng.random((30, 4)), rng.integers(0, 3, 30)
     net = ff.Network([4, 5, 3], ["sigmoid", "softmax"], seed=1)
-    with pytest.raises(gm.DivergenceError, match=r"fit: epoch 3: .* non-finite; the parameters of epoch 2 were restored"):
+    with pytest.raises(
+        gm.DivergenceError, match=r"fit: epoch 3: .* non-finite; the parameters of epoch 2 were restored"
+    ):
         ff.fit(net, X, y, epochs=5, lr=lambda e: 0.1 if e < 3 else 1e38, batch_size=10, seed=4)
     ref = ff.Network([4, 5, 3], ["sigmoid", "softmax"], seed=1)
     ff.fit(ref, X, y, epochs=2, lr=0.1, batch_size=10, seed=4)
@@ -222,7 +240,9 @@ def test_bad_input_is_named():
 def _random_rbm(n_v, n_h, visible, hidden, seed):
     """An RBM with every parameter away from its default (biases, scales, weights)."""
     rng = np.random.default_rng(seed)
-    g = gm.rbm(n_v, n_h, visible=visible, hidden=hidden, seed=seed, scale=0.3 if "gaussian" not in (visible, hidden) else 0.1)
+    g = gm.rbm(
+        n_v, n_h, visible=visible, hidden=hidden, seed=seed, scale=0.3 if "gaussian" not in (visible, hidden) else 0.1
+    )
     for node, n in (("v", n_v), ("h", n_h)):
         g.nodes[node]["bias"] = rng.normal(0, 1, n)
         if g.nodes[node]["kind"] == "gaussian":
@@ -240,12 +260,17 @@ def _conditional_mean(program, layer, given, values):
     return mean.reshape(values.shape[0], -1)
 
 
-@pytest.mark.parametrize("visible,hidden", [("binary", "binary"), ("gaussian", "binary"), ("binary", "gaussian"), ("gaussian", "gaussian")])
+@pytest.mark.parametrize(
+    "visible,hidden", [("binary", "binary"), ("gaussian", "binary"), ("binary", "gaussian"), ("gaussian", "gaussian")]
+)
 def test_unrolled_layers_compute_each_rbms_p_h_given_v(visible, hidden):
     """D1: layer i's activations are RBM i's p(h | v) (its mean for gaussian hidden
     units) on the layer below's activations; the autoencoder's decoder layers are the
     RBMs' E[v | h] with transposed weights and the visible biases."""
-    rbms = [_random_rbm(7, 5, visible, hidden, 0), _random_rbm(5, 4, "binary" if hidden == "binary" else "gaussian", "binary", 1)]
+    rbms = [
+        _random_rbm(7, 5, visible, hidden, 0),
+        _random_rbm(5, 4, "binary" if hidden == "binary" else "gaussian", "binary", 1),
+    ]
     rng = np.random.default_rng(2)
     X = rng.random((6, 7)) if visible == "binary" else rng.normal(size=(6, 7))
     net = ff.from_rbms(rbms, n_classes=3, seed=0)
@@ -271,7 +296,9 @@ def test_unrolling_starts_from_exactly_the_pretrained_float32_parameters():
     assert net.dtype == np.float32
     np.testing.assert_array_equal(net.params["h1.weight"], prog.params["v~h.weight"])
     np.testing.assert_array_equal(net.params["h1.bias"], prog.params["h.bias"])
-    np.testing.assert_allclose(net.activations(X)[0], _conditional_mean(prog, "h", "v", X.astype(np.float32)), rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        net.activations(X)[0], _conditional_mean(prog, "h", "v", X.astype(np.float32)), rtol=2e-6, atol=1e-7
+    )
 
 
 def test_unrolling_refuses_what_it_cannot_unroll():
@@ -302,7 +329,17 @@ def test_fine_tuning_a_pretrained_autoencoder_lowers_its_reconstruction_loss():
     p1 = gm.compile(gm.rbm(64, 32, seed=0, data=X))
     gm.fit(p1, X, epochs=10, lr=0.1, momentum=0.5, rule="cd", batch_size=20, monitors=(), seed=0)
     p2 = gm.compile(gm.rbm(32, 8, hidden="gaussian", seed=1, scale=0.1))
-    gm.fit(p2, ff.from_rbms([p1]).forward(X), epochs=10, lr=0.01, momentum=0.5, rule="cd", batch_size=20, monitors=(), seed=0)
+    gm.fit(
+        p2,
+        ff.from_rbms([p1]).forward(X),
+        epochs=10,
+        lr=0.01,
+        momentum=0.5,
+        rule="cd",
+        batch_size=20,
+        monitors=(),
+        seed=0,
+    )
     net = ff.autoencoder([p1, p2])
     before = net.loss(X, X) - floor
     hist = ff.fit(net, X, X, epochs=10, method="cg", batch_size=100, line_searches=3, seed=0)
@@ -327,7 +364,15 @@ def test_classifier_with_early_stopping_on_digits():
     import pickle
 
     X, y = gm.datasets.digits()
-    clf = FeedForwardClassifier(hidden_layer_sizes=(64,), learning_rate=0.5, max_iter=200, batch_size=50, early_stopping=True, patience=5, random_state=0)
+    clf = FeedForwardClassifier(
+        hidden_layer_sizes=(64,),
+        learning_rate=0.5,
+        max_iter=200,
+        batch_size=50,
+        early_stopping=True,
+        patience=5,
+        random_state=0,
+    )
     clf.fit(X[:1400], y[:1400])
     assert clf.n_iter_ < 200 and clf.history_.best_epoch == clf.n_iter_ - 5  # stopped early
     assert clf.score(X[1400:], y[1400:]) > 0.9
