@@ -359,7 +359,8 @@ def fit(
     -------
     DSN
         ``network.history`` gains one row per module: ``module``, ``objective`` (``E / n``),
-        ``squared_error`` (``1/2 ||Y - T||^2 / n``), ``evaluations``, ``seconds``.
+        ``squared_error`` (``1/2 ||Y - T||^2 / n``), ``evaluations``, ``out_of_time`` (the
+        budget cut the module short) and ``seconds``.
 
     Raises
     ------
@@ -400,7 +401,7 @@ def fit(
                 W_prev = to_host(network.params[f"m{k - 1}.weight"]).astype(np.float64)
                 W0 = np.vstack([W_prev, np.zeros((network.n_out, W_prev.shape[1]))])
                 b0 = to_host(network.params[f"m{k - 1}.bias"]).astype(np.float64)
-            W, b, evals = _train_module(xp, Z, T, W0, b0, float(lam), iterations, method, deadline, dt)
+            W, b, evals, cut = _train_module(xp, Z, T, W0, b0, float(lam), iterations, method, deadline, dt)
             E, U, c, H = _objective(xp, Z, T, W, b, float(lam), True, "fit", need_grad=False)
             network.params.update(
                 {f"m{k}.weight": W, f"m{k}.bias": b, f"m{k}.output_weight": U, f"m{k}.output_bias": c}
@@ -415,6 +416,7 @@ def fit(
                 objective=E / n,
                 squared_error=0.5 * float(xp.vdot(R, R)) / n,
                 evaluations=evals,
+                out_of_time=cut,
                 seconds=time.perf_counter() - t0,
             )
             bar.update(objective=round(E / n, 5))
@@ -422,12 +424,13 @@ def fit(
 
 
 class _OutOfTime(Exception):
-    pass
+    """Internal: the time budget ran out during a module's optimisation."""
 
 
 def _train_module(xp, Z, T, W0, b0, lam, iterations, method, deadline, dtype):
     """Minimise the module objective over (W, b) with scipy from (W0, b0); returns the best
-    (W, b) met (never worse than the start) and the number of evaluations."""
+    (W, b) met (never worse than the start), the number of evaluations, and whether the
+    time budget cut the optimisation short."""
     n_in, L = W0.shape
     n = Z.shape[0]
     best = {"E": np.inf, "x": None}
@@ -446,6 +449,7 @@ def _train_module(xp, Z, T, W0, b0, lam, iterations, method, deadline, dtype):
         return E / n, g / n  # per example: the optimiser's tolerances do not depend on n
 
     x0 = np.concatenate([W0.ravel(), b0])
+    cut = False
     try:
         # no tolerance stops: a new module starts near its predecessor's optimum, where the
         # gradient is small but the new input columns still have something to give
@@ -454,6 +458,7 @@ def _train_module(xp, Z, T, W0, b0, lam, iterations, method, deadline, dtype):
             options["ftol"] = 0.0
         scipy.optimize.minimize(f, x0, jac=True, method=method, options=options)
     except _OutOfTime:
-        pass
+        cut = True  # the best (W, b) met so far is kept
     x = best["x"]
-    return xp.asarray(x[: n_in * L].reshape(n_in, L), dtype=dtype), xp.asarray(x[n_in * L :], dtype=dtype), count[0]
+    W, b = xp.asarray(x[: n_in * L].reshape(n_in, L), dtype=dtype), xp.asarray(x[n_in * L :], dtype=dtype)
+    return W, b, count[0], cut

@@ -135,7 +135,7 @@ def test_bad_input_is_named():
 def test_time_budget_stops_after_the_first_module():
     X, y, _, _ = _digits_split()
     net = dsn.fit(X, np.eye(10)[y], n_modules=5, n_hidden=50, iterations=50, time_budget=1e-3, seed=0)
-    assert net.n_modules == 1 and net.history["evaluations"] == [1]
+    assert net.n_modules == 1 and net.history["evaluations"] == [1] and net.history["out_of_time"] == [True]
     assert net.params["m1.weight"].dtype == np.float32
 
 
