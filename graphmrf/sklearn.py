@@ -447,3 +447,286 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             graph, dtype = state["program_"]
             state["program_"] = _compile(graph, dtype=np.dtype(dtype))
         self.__dict__.update(state)
+
+
+# -- classifiers over graphmrf's feed-forward networks and deep stacking networks -----------
+# (kept at the end of the module: its own imports, its own names)
+from sklearn.base import ClassifierMixin  # noqa: E402
+from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
+
+from . import dsn as _dsn  # noqa: E402
+from . import feedforward as _ff  # noqa: E402
+
+__all__ += ["DSNClassifier", "FeedForwardClassifier"]
+
+
+def _classes(estimator, y):
+    """Store ``classes_`` and return the labels as indices; one class is refused."""
+    check_classification_targets(y)
+    estimator.classes_, index = np.unique(y, return_inverse=True)
+    if estimator.classes_.size < 2:
+        raise ValueError(
+            f"y: a classifier needs samples of at least 2 classes; got 1 class ({estimator.classes_[0]!r})"
+        )
+    return index
+
+
+def _softmax_rows(Z):
+    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z - Z.max(axis=1, keepdims=True)
+    P = np.exp(Z)
+    return P / P.sum(axis=1, keepdims=True)
+
+
+class _Classifier(ClassifierMixin, BaseEstimator):
+    """What the two classifiers share: input checks, labels, predict from probabilities."""
+
+    def _check_X(self, X):
+        kw = dict(dtype=(np.float64, np.float32), reset=False)
+        return _validate_data(self, X, **kw) if _validate_data is not None else self._validate_data(X, **kw)
+
+    def _check_Xy(self, X, y):
+        kw = dict(dtype=(np.float64, np.float32), reset=True)
+        return _validate_data(self, X, y, **kw) if _validate_data is not None else self._validate_data(X, y, **kw)
+
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        P = self.predict_proba(X)
+        return self.classes_[np.argmax(P, axis=1)]
+
+
+class FeedForwardClassifier(_Classifier):
+    """A feed-forward classifier: sigmoid hidden layers, a softmax output, cross-entropy,
+    trained by :func:`graphmrf.feedforward.fit` (scikit-learn API).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+    learning_rate, momentum, weight_decay : float
+    batch_size : int
+    max_iter : int
+        Epochs.
+    method : {"sgd", "cg"}
+        Mini-batch gradient descent with momentum, or conjugate gradients on groups of
+        ``batch_size`` rows.
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the rows; stop after ``patience`` epochs without
+        a lower validation loss and keep the best parameters.
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    classes_ : array
+    network_ : graphmrf.feedforward.Network
+    history_ : graphmrf.History
+    n_iter_ : int
+        Epochs run.
+
+    Subclasses change the starting network by overriding ``_network(X, n_classes, seed)``
+    (a DBN-DNN unrolls pretrained RBMs there).
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=0.0,
+        batch_size=100,
+        max_iter=50,
+        method="sgd",
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        verbose=0,
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.method = method
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _network(self, X, n_classes, seed):
+        sizes = [X.shape[1], *[int(h) for h in self.hidden_layer_sizes], n_classes]
+        return _ff.Network(sizes, ["sigmoid"] * (len(sizes) - 2) + ["softmax"], seed=seed)
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        X, y = self._check_Xy(X, y)
+        index = _classes(self, y)
+        seed = self._seed()
+        self.network_ = self._network(X, self.classes_.size, seed)
+        validation, rows = None, np.arange(X.shape[0])
+        if self.early_stopping:
+            if not 0 < self.validation_fraction < 1:
+                raise ValueError(f"validation_fraction: expected a real in (0, 1); got {self.validation_fraction!r}")
+            perm = np.random.default_rng(seed).permutation(X.shape[0])
+            n_val = max(1, int(round(self.validation_fraction * X.shape[0])))
+            if n_val >= X.shape[0]:
+                raise ValueError(
+                    f"validation_fraction: {self.validation_fraction} of {X.shape[0]} samples leaves none to train on"
+                )
+            validation, rows = (X[perm[:n_val]], index[perm[:n_val]]), perm[n_val:]
+        momentum = self.momentum if self.method == "sgd" else 0.0
+        self.history_ = _ff.fit(
+            self.network_,
+            X[rows],
+            index[rows],
+            epochs=self.max_iter,
+            lr=self.learning_rate,
+            batch_size=min(self.batch_size, rows.size),
+            momentum=momentum,
+            weight_decay=self.weight_decay,
+            method=self.method,
+            validation=validation,
+            patience=self.patience if self.early_stopping else None,
+            seed=seed,
+            progress=bool(self.verbose),
+        )
+        self.n_iter_ = len(self.history_["epoch"])
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax output, rows summing to one."""
+        check_is_fitted(self)
+        X = self._check_X(X)
+        P = np.asarray(self.network_.forward(X), dtype=np.float64)
+        return P / P.sum(axis=1, keepdims=True)
+
+    def __getstate__(self):  # pickling for clone/joblib: the array module is not picklable
+        state = self.__dict__.copy()
+        if "network_" in state:
+            net = state["network_"]
+            state["network_"] = (
+                "graphmrf.feedforward.Network",
+                [L.n_in for L in net.layers] + [net.n_out],
+                [L.activation for L in net.layers],
+                [L.name for L in net.layers],
+                net.loss_function,
+                {k: np.asarray(v) for k, v in net.params.items()},
+                str(net.dtype),
+            )
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("network_"), tuple):
+            _, sizes, acts, names, loss, params, dtype = state["network_"]
+            state["network_"] = _ff.Network(sizes, acts, names=names, loss=loss, params=params, dtype=np.dtype(dtype))
+        self.__dict__.update(state)
+
+
+class DSNClassifier(_Classifier):
+    """A deep stacking network classifier (Deng & Yu 2011) over :mod:`graphmrf.dsn`.
+
+    Targets are one-hot rows; each module's output layer is a closed-form ridge
+    regression and its hidden weights are trained by L-BFGS; the class is the top
+    module's largest output. ``predict_proba`` is the softmax of the outputs divided by a
+    temperature fitted on the training set (temperature scaling: the most likely class
+    is unchanged).
+
+    Parameters
+    ----------
+    n_modules, n_hidden : int
+    lam : float
+        Ridge penalty on each module's output weights.
+    max_iter : int
+        L-BFGS iterations per module.
+    time_budget : float, optional
+        Seconds for the whole fit (at least one module is trained).
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    classes_ : array
+    network_ : graphmrf.dsn.DSN
+    temperature_ : float
+    n_iter_ : int
+        Objective evaluations, all modules together.
+    """
+
+    def __init__(self, n_modules=3, n_hidden=100, lam=1.0, max_iter=10, time_budget=None, verbose=0, random_state=None):
+        self.n_modules = n_modules
+        self.n_hidden = n_hidden
+        self.lam = lam
+        self.max_iter = max_iter
+        self.time_budget = time_budget
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        X, y = self._check_Xy(X, y)
+        index = _classes(self, y)
+        T = np.eye(self.classes_.size, dtype=np.float32)[index]
+        self.network_ = _dsn.fit(
+            X,
+            T,
+            n_modules=self.n_modules,
+            n_hidden=self.n_hidden,
+            lam=self.lam,
+            iterations=self.max_iter,
+            time_budget=self.time_budget,
+            seed=self._seed(),
+            progress=bool(self.verbose),
+        )
+        self.n_iter_ = int(sum(self.network_.history["evaluations"]))  # objective evaluations, all modules
+        self.temperature_ = _temperature(np.asarray(self.network_.predict(X), dtype=np.float64), index)
+        return self
+
+    def decision_outputs(self, X):
+        """The top module's linear outputs (n_samples, n_classes)."""
+        check_is_fitted(self)
+        return np.asarray(self.network_.predict(self._check_X(X)), dtype=np.float64)
+
+    def predict_proba(self, X):
+        """``softmax(Y / temperature_)`` of the top module's outputs ``Y``."""
+        return _softmax_rows(self.decision_outputs(X) / self.temperature_)
+
+    def __getstate__(self):  # pickling for clone/joblib: the array module is not picklable
+        state = self.__dict__.copy()
+        if "network_" in state:
+            net = state["network_"]
+            state["network_"] = (
+                "graphmrf.dsn.DSN",
+                net.n_in,
+                net.n_out,
+                list(net.hidden_sizes),
+                {k: np.asarray(v) for k, v in net.params.items()},
+                str(net.dtype),
+            )
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("network_"), tuple):
+            _, n_in, n_out, hidden, params, dtype = state["network_"]
+            net = _dsn.DSN(n_in, n_out, dtype=np.dtype(dtype))
+            net.params.update(params)
+            net.hidden_sizes = hidden
+            state["network_"] = net
+        self.__dict__.update(state)
+
+
+def _temperature(Y, index):
+    """The temperature ``tau`` minimising the training cross-entropy of ``softmax(Y / tau)``
+    (Guo et al. 2017), searched on ``log tau`` in [-7, 7]."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(Y.shape[0])
+
+    def nll(log_tau):
+        Z = Y / np.exp(log_tau)
+        m = Z.max(axis=1)
+        return float(np.mean(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[rows, index]))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x))
