@@ -11,6 +11,8 @@ __all__ = [
     "ModelFileError",
     "EnumerationTooLargeError",
     "BackendUnavailableError",
+    "DivergenceError",
+    "ChainTooShortError",
 ]
 
 
@@ -49,3 +51,21 @@ class EnumerationTooLargeError(GraphMRFError, ValueError):
 
 class BackendUnavailableError(GraphMRFError, RuntimeError):
     """The requested array backend (CuPy, a GPU) is not available here."""
+
+
+class DivergenceError(GraphMRFError, FloatingPointError):
+    """Training produced a non-finite parameter; the last good parameters were restored."""
+
+
+class ChainTooShortError(GraphMRFError, ValueError):
+    """The chains are too short for a reliable autocorrelation time.
+
+    Attributes
+    ----------
+    tau : float
+        The (unreliable) estimate of the integrated autocorrelation time.
+    """
+
+    def __init__(self, message, tau):
+        super().__init__(message)
+        self.tau = tau

@@ -26,17 +26,13 @@ import numpy as np
 
 from . import exact
 from .backend import as_generator, to_host
-from .errors import EnumerationTooLargeError, GraphMRFError
+from .errors import DivergenceError, EnumerationTooLargeError
 from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
 
 __all__ = ["fit", "History", "DivergenceError", "RULES", "save_checkpoint", "load_checkpoint"]
 
 RULES = ("exact", "pcd", "cd")
-
-
-class DivergenceError(GraphMRFError, FloatingPointError):
-    """Training produced a non-finite parameter; the last good parameters were restored."""
 
 
 class History(dict):
