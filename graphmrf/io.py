@@ -155,7 +155,10 @@ def _encode(name, where, fail):
                 fail(f"{where}: name nests tuples more than 8 levels deep; files hold names up to 8 levels")
             stack.extend((y, depth + 1) for y in x)
         elif not isinstance(x, (str, int, float, np.integer)):  # bool is an int; np.bool_ is neither
-            fail(f"{where}: a name part {_show(x)} of type {type(x).__name__}; names must be str, int, float, bool or tuples of them to be saved")
+            fail(
+                f"{where}: a name part {_show(x)} of type {type(x).__name__}; "
+                "names must be str, int, float, bool or tuples of them to be saved"
+            )
         elif isinstance(x, float) and not math.isfinite(x):
             fail(f"{where}: a name part {x!r}; float names must be finite to be saved")
         elif isinstance(x, str) and len(x) > MAX_STRING:
@@ -258,7 +261,8 @@ def _array(where, k, v, fail):
         fail(f"{where}: attribute {k!r} of type {type(v).__name__} is not an array of numbers")
     problem = _dtype_rule(arr.dtype)
     if problem:
-        fail(f"{where}: attribute {k!r} has dtype {arr.dtype}, which {problem}; files hold arrays of bool, int or float")
+        fail(f"{where}: attribute {k!r} has dtype {arr.dtype}, which {problem}; "
+             "files hold arrays of bool, int or float")
     return arr
 
 
@@ -266,7 +270,7 @@ def _columns(graph):
     """Unit columns the graph declares (sizes times categories; non-integers count 1)."""
 
     def count(x):
-        return x if isinstance(x, int) and not isinstance(x, bool) and x > 0 else 1
+        return int(x) if isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0 else 1
 
     return sum(count(d.get("size", 1)) * count(d.get("categories", 1)) for _, d in graph.nodes(data=True))
 
@@ -276,13 +280,17 @@ def _on_device(v):
     return hasattr(v, "__cuda_array_interface__") and not isinstance(v, np.ndarray)
 
 
+def _attr_dicts(graph):
+    nodes, edges = (d for _, d in graph.nodes(data=True)), (d for *_, d in graph.edges(data=True))
+    return itertools.chain([graph.graph], nodes, edges)
+
+
 def _on_host(graph):
     """``graph``, or a copy of it whose device array attributes are NumPy arrays."""
-    dicts = itertools.chain([graph.graph], (d for _, d in graph.nodes(data=True)), (d for *_, d in graph.edges(data=True)))
-    if not any(_on_device(v) for d in dicts for v in d.values()):
+    if not any(_on_device(v) for d in _attr_dicts(graph) for v in d.values()):
         return graph
     g = graph.copy()  # new attribute dicts holding the same values
-    for d in itertools.chain([g.graph], (d for _, d in g.nodes(data=True)), (d for *_, d in g.edges(data=True))):
+    for d in _attr_dicts(g):
         for k, v in d.items():
             if _on_device(v):
                 d[k] = np.asarray(to_host(v))
@@ -340,7 +348,7 @@ def save(model, path):
     >>> gm.save(gm.rbm(2, 2, seed=0), os.path.join(folder, "m.pkl"))
     Traceback (most recent call last):
     ...
-    ValueError: save: path must be a path (str or os.PathLike) ending in .graphml (unit-level models) or .npz; got '/...m.pkl'
+    ValueError: save: path must be a path (str or os.PathLike) ending in .graphml ... or .npz; got '/...m.pkl'
     >>> os.listdir(folder)
     []
     """
@@ -372,13 +380,15 @@ def _xml_safe(where, attrs, fail):
         bad = _XML_ATTRIBUTE.search(k) or (isinstance(v, str) and _XML_TEXT.search(v))
         if bad:
             part = "name" if _XML_ATTRIBUTE.search(k) else "value"
-            fail(f"{where}: the {part} of attribute {k!r} holds the character {bad.group()!r}, which GraphML (XML 1.0) does not keep; save as .npz")
+            fail(f"{where}: the {part} of attribute {k!r} holds the character {bad.group()!r}, "
+                 "which GraphML (XML 1.0) does not keep; save as .npz")
     return attrs
 
 
 def _save_graphml(graph, path, fail):
     g = graph.__class__()
-    g.graph.update(_xml_safe("graph", _scalar_attrs("graph", _graph_attrs(graph), fail, scalars_only=_GRAPH_SCALARS), fail))
+    attrs = _scalar_attrs("graph", _graph_attrs(graph), fail, scalars_only=_GRAPH_SCALARS)
+    g.graph.update(_xml_safe("graph", attrs, fail))
     g.graph["graphmrf_names"] = "json"
     ids = {}
     for node, d in graph.nodes(data=True):
@@ -407,7 +417,8 @@ def _save_npz(graph, path, extra_arrays=None, extra_header=None):
         nodes.append(entry)
     for j, (u, v, d) in enumerate(graph.edges(data=True)):
         where, held = f"edge ({_show(u)}, {_show(v)})", {}
-        entry = {"u": _encode(u, where, fail), "v": _encode(v, where, fail), "attrs": _scalar_attrs(where, d, fail, held), "arrays": list(held)}
+        ends = {"u": _encode(u, where, fail), "v": _encode(v, where, fail)}
+        entry = {**ends, "attrs": _scalar_attrs(where, d, fail, held), "arrays": list(held)}
         arrays.update((f"edge{j}.{k}", a) for k, a in held.items())
         edges.append(entry)
     header = {
@@ -552,7 +563,8 @@ def _prescan(data, fail):
     try:
         parser.Parse(data, True)
     except Refused:
-        fail("declares a document type (<!DOCTYPE ...>); graphmrf reads GraphML without one, so that no entity is expanded")
+        fail("declares a document type (<!DOCTYPE ...>); graphmrf reads GraphML without one, "
+             "so that no entity is expanded")
     except (xml.parsers.expat.ExpatError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         fail(f"not a readable GraphML file (not well-formed XML: {exc})")
 
@@ -613,7 +625,8 @@ def _read_array(zf, info, fail, budget):
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         fail(f"{what} is compressed with zip method {info.compress_type}; graphmrf reads stored or deflated arrays")
     if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > _DEFLATE_RATIO * info.compress_size + 64:
-        fail(f"{what} declares {info.file_size} bytes from {info.compress_size} compressed; deflate cannot expand that far")
+        fail(f"{what} declares {info.file_size} bytes from {info.compress_size} compressed; "
+             "deflate cannot expand that far")
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
@@ -630,7 +643,8 @@ def _read_array(zf, info, fail, budget):
         if nbytes != held:
             fail(f"{what} declares shape {shape} of {dtype} ({nbytes} bytes) but the file holds {held} bytes for it")
         if nbytes > budget[0]:
-            fail(f"{what} declares {nbytes} bytes, more than the {budget[0]} bytes left of what a file of this size can hold")
+            fail(f"{what} declares {nbytes} bytes, more than the {budget[0]} bytes left "
+                 "of what a file of this size can hold")
         budget[0] -= nbytes
         flat = np.empty(n, dtype=dtype)
         buffer, done = memoryview(flat).cast("B"), 0

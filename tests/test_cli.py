@@ -49,10 +49,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     "argv, message",
     [
         # before: SystemExit with status 1, the status verify uses for "failed"
-        (["verify", "nosuch.npz"], r"graphmrf: model 'nosuch.npz': no such file and not a shipped model \(explaining_away.graphml, "),
+        (
+            ["verify", "nosuch.npz"],
+            r"graphmrf: model 'nosuch.npz': no such file and not a shipped model \(explaining_away.graphml, ",
+        ),
         # before: a ValueError traceback
         (["sample", "--chains", "0"], r"graphmrf: chains: expected a positive integer; got 0"),
-        (["exact", "tests"], r"graphmrf: load: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or .npz; got 'tests'"),
+        (
+            ["exact", "tests"],
+            r"graphmrf: load: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or "
+            r".npz; got 'tests'",
+        ),
     ],
 )
 def test_library_errors_are_one_line_and_status_2(capsys, argv, message):
