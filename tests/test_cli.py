@@ -1,7 +1,14 @@
-"""The command line: exact, sample, verify, models."""
+"""The command line: exact, sample, verify, models; exit statuses, a closed pipe, --version."""
+
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
+import graphmrf
 from graphmrf.cli import main
 
 
@@ -34,14 +41,6 @@ def test_models_lists_the_shipped_files(capsys):
 
 # ---- exit statuses: errors are one line and status 2, a closed pipe is quiet, --version
 
-import os
-import subprocess
-import sys
-
-import pytest
-
-import graphmrf
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -63,8 +62,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ],
 )
 def test_library_errors_are_one_line_and_status_2(capsys, argv, message):
-    import re
-
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -1,12 +1,22 @@
 """Save -> load round trips; bad files fail cleanly and leave nothing half-written."""
 
+import io
+import json
 import os
+import struct
+import subprocess
+import sys
+import tracemalloc
+import zipfile
 
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 import graphmrf as gm
+from graphmrf import io as gmio
 from zoo import family
 
 
@@ -84,8 +94,6 @@ def test_malformed_and_foreign_files(tmp_path):
 
 
 def test_pickled_arrays_are_never_loaded(tmp_path):
-    import json
-
     node = {"name": "v", "attrs": {"kind": "binary", "size": 2}, "arrays": ["bias"]}
     header = {"format": "graphmrf-npz", "version": 1, "directed": False, "graph": {}, "nodes": [node], "edges": []}
     path = tmp_path / "evil.npz"
@@ -98,8 +106,6 @@ def test_pickled_arrays_are_never_loaded(tmp_path):
 
 
 def test_wrong_version_is_named(tmp_path):
-    import json
-
     header = {"format": "graphmrf-npz", "version": 99, "directed": False, "nodes": [], "edges": []}
     np.savez(tmp_path / "v.npz", header=np.frombuffer(json.dumps(header).encode(), np.uint8))
     with pytest.raises(gm.ModelFileError, match="format version 99; this graphmrf reads version 1"):
@@ -109,8 +115,6 @@ def test_wrong_version_is_named(tmp_path):
 def test_a_valid_file_holding_a_bad_model_raises_model_error(tmp_path):
     g = family("rbm")
     gm.save(g, tmp_path / "m.npz")
-    import json
-
     with np.load(tmp_path / "m.npz") as z:
         arrays = {k: z[k] for k in z.files}
     header = json.loads(bytes(arrays["header"]).decode())
@@ -153,14 +157,6 @@ def test_layered_models_are_refused_by_graphml(tmp_path):
 # ---------------------------------------------------------------------------------------
 # hostile files: every one raises ModelFileError naming the file and what is wrong
 
-
-import io
-import json
-import struct
-import tracemalloc
-import zipfile
-
-from graphmrf import io as gmio
 
 GOOD_HEADER = {
     "format": "graphmrf-npz",
@@ -611,9 +607,6 @@ def test_device_arrays_are_copied_to_the_host_when_saved(tmp_path):
 
 @pytest.mark.gpu
 def test_a_model_saved_from_cupy_loads_in_a_numpy_only_process(tmp_path):
-    import subprocess
-    import sys
-
     prog = gm.compile(family("rbm"), backend="cupy", dtype=np.float64)
     prog.params["v~h.weight"] *= 2
     gm.save(prog, tmp_path / "m.npz")
@@ -630,9 +623,6 @@ def test_a_model_saved_from_cupy_loads_in_a_numpy_only_process(tmp_path):
 
 
 # ---- properties: save -> load is exact; damage is either harmless or named
-
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
 # text XML 1.0 keeps (no control characters, surrogates or non-characters); the refusal of
 # the rest is tested above
