@@ -562,6 +562,8 @@ def _prescan(data, fail):
     parser.StartElementHandler = element
     try:
         parser.Parse(data, True)
+    except ModelFileError:  # a node id declared twice
+        raise
     except Refused:
         fail("declares a document type (<!DOCTYPE ...>); graphmrf reads GraphML without one, "
              "so that no entity is expanded")

@@ -121,7 +121,7 @@ def test_a_valid_file_holding_a_bad_model_raises_model_error(tmp_path):
     header["nodes"][0]["attrs"]["kind"] = "bogus"
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     np.savez(tmp_path / "m.npz", **arrays)
-    with pytest.raises(gm.ModelFileError, match=r"file '.*m.npz': node 'v': unknown kind 'bogus'"):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*m.npz': node 'v': unknown kind 'bogus'"):
         gm.load(tmp_path / "m.npz")
 
 
@@ -197,8 +197,8 @@ def test_a_huge_declared_shape_is_refused_before_anything_is_allocated(tmp_path)
     tracemalloc.start()
     try:
         with pytest.raises(gm.ModelFileError, match=(
-            r"file '.*huge.npz': array 'node0.bias' declares shape \(100000000000000,\) of float64 \(800000000000000 "
-            r"bytes\) but the file holds 16 bytes for it"
+            r"^file '[^']*huge.npz': array 'node0.bias' declares shape \(100000000000000,\) of float64 "
+            r"\(800000000000000 bytes\) but the file holds 16 bytes for it"
         )):
             gm.load(path)
         peak = tracemalloc.get_traced_memory()[1]
@@ -324,7 +324,7 @@ def test_compressed_big_endian_and_fortran_arrays_load_as_saved(tmp_path):
 )
 def test_malformed_headers_are_named(tmp_path, header, message):
     path = write_npz(tmp_path / "h.npz", header)
-    with pytest.raises(gm.ModelFileError, match=r"file '.*h.npz': " + message):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*h.npz': " + message):
         gm.load(path)
 
 
@@ -369,7 +369,7 @@ def test_every_truncation_of_a_file_is_refused(tmp_path):
     cut = tmp_path / "cut.npz"
     for n in range(len(data)):
         cut.write_bytes(data[:n])
-        with pytest.raises(gm.ModelFileError, match=r"file '.*cut.npz': "):
+        with pytest.raises(gm.ModelFileError, match=r"^file '[^']*cut.npz': "):
             gm.load(cut)
 
 
@@ -383,7 +383,7 @@ def test_a_failed_load_changes_nothing(tmp_path):
 
 def test_load_of_a_folder_or_an_unreadable_path(tmp_path):
     (tmp_path / "d.npz").mkdir()
-    with pytest.raises(gm.ModelFileError, match=r"file '.*d.npz': is not a regular file"):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*d.npz': is not a regular file"):
         gm.load(tmp_path / "d.npz")
 
 
@@ -420,7 +420,7 @@ def lattice_graphml(tmp_path):
 def test_graphml_node_ids_that_are_not_names(tmp_path, new_id, message):
     path, text = lattice_graphml(tmp_path)
     path.write_text(text.replace("{&quot;tuple&quot;: [0, 0]}", new_id))
-    with pytest.raises(gm.ModelFileError, match=r"file '.*ising.graphml': " + message):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*ising.graphml': " + message):
         gm.load(path)
 
 
@@ -428,7 +428,8 @@ def test_graphml_node_declared_twice_is_refused(tmp_path):
     # before: networkx merged the two nodes; the validator then saw a self-loop
     path, text = lattice_graphml(tmp_path)
     path.write_text(text.replace("{&quot;tuple&quot;: [0, 0]}", "{&quot;tuple&quot;: [0, 1]}"))
-    with pytest.raises(gm.ModelFileError, match=r"declares the node id '\{\"tuple\": \[0, 1\]\}' twice"):
+    twice = r"^file '[^']*ising.graphml': declares the node id '\{\"tuple\": \[0, 1\]\}' twice$"
+    with pytest.raises(gm.ModelFileError, match=twice):
         gm.load(path)
 
 
@@ -475,7 +476,7 @@ def test_graphml_with_a_document_type_is_refused_so_no_entity_is_expanded(tmp_pa
 def test_unreadable_graphml_is_named(tmp_path, text, message):
     path = tmp_path / "u.graphml"
     path.write_text(text)
-    with pytest.raises(gm.ModelFileError, match=r"file '.*u.graphml': " + message):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*u.graphml': " + message):
         gm.load(path)
 
 
@@ -537,7 +538,7 @@ def test_unreadable_graphml_is_named(tmp_path, text, message):
 def test_save_refuses_what_a_file_cannot_hold_exactly_and_writes_nothing(tmp_path, edit, suffix, message):
     g = family("mixed")
     edit(g)
-    with pytest.raises(gm.ModelFileError, match=r"file '.*m" + suffix + "': " + message):
+    with pytest.raises(gm.ModelFileError, match=r"^file '[^']*m" + suffix + "': " + message):
         gm.save(g, tmp_path / f"m{suffix}")
     assert os.listdir(tmp_path) == []
 
