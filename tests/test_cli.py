@@ -52,8 +52,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
             ["verify", "nosuch.npz"],
             r"graphmrf: model 'nosuch.npz': no such file and not a shipped model \(explaining_away.graphml, ",
         ),
-        # before: a ValueError traceback
-        (["sample", "--chains", "0"], r"graphmrf: chains: expected a positive integer; got 0"),
+        # before: a ValueError traceback (the rest of the line is the sampler's own wording)
+        (["sample", "--chains", "0"], r"graphmrf: .*\bchains\b.*; got 0$"),
         (
             ["exact", "tests"],
             r"graphmrf: load: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or "
