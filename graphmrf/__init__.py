@@ -4,12 +4,20 @@ from . import ais, datasets, diagnostics, exact, kinds, learn, memory, models, p
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
-from .errors import BackendUnavailableError, EnumerationTooLargeError, GraphMRFError, ModelError, ModelFileError
+from .errors import (
+    BackendUnavailableError,
+    ChainTooShortError,
+    DivergenceError,
+    EnumerationTooLargeError,
+    GraphMRFError,
+    ModelError,
+    ModelFileError,
+)
 from .io import load, save
 from .program import Program
 from .samplers import sample
 from .impute import impute, predict_absent
-from .train import DivergenceError, History, fit
+from .train import History, fit
 from .verify import verify
 from .validate import validate
 
@@ -52,4 +60,5 @@ __all__ = [
     "ModelFileError",
     "EnumerationTooLargeError",
     "BackendUnavailableError",
+    "ChainTooShortError",
 ]

@@ -1,8 +1,14 @@
-"""Command line: ``graphmrf exact|sample|verify [MODEL]`` and ``graphmrf models``.
+"""Command line: ``graphmrf exact|sample|verify [MODEL]``, ``graphmrf models`` and
+``graphmrf --version``.
 
 ``MODEL`` is a file written by :func:`graphmrf.save` or the name of a shipped model
 (``graphmrf models`` lists them); without one, the lecture's 2-visible/2-hidden
 Boltzmann machine is used.
+
+Exit status: 0 done (and, for ``verify``, passed), 1 ``verify`` failed, 2 a bad argument,
+file or model (one line on stderr, like argparse's own usage errors), 141 the reader of
+stdout went away (``graphmrf exact | head -1``; 128 + SIGPIPE, as a shell reports a
+program killed by the signal), quietly.
 """
 
 import argparse
@@ -11,6 +17,9 @@ import sys
 import time
 
 import numpy as np
+
+from . import __version__
+from .errors import GraphMRFError, ModelFileError
 
 DEFAULT_MODEL = "lecture_bm.graphml"
 
@@ -22,7 +31,7 @@ def _resolve(name):
         return name
     if name in models.names():
         return models.path(name)
-    raise SystemExit(f"graphmrf: model {name!r}: no such file and not a shipped model ({', '.join(models.names())})")
+    raise ModelFileError(f"model {name!r}: no such file and not a shipped model ({', '.join(models.names())})")
 
 
 def _describe(prog, path):
@@ -116,8 +125,22 @@ def cmd_models(args):
     return 0
 
 
+#: exit status when stdout is closed under us: 128 + SIGPIPE, what a shell reports for a
+#: program the signal killed (``yes | head -1``), so ``set -o pipefail`` scripts see it
+EXIT_BROKEN_PIPE = 141
+#: exit status for a bad argument, file or model (argparse uses 2 for usage errors too)
+EXIT_ERROR = 2
+
+
 def main(argv=None):
+    """Run the command line; return the exit status (see the module docstring).
+
+    Library errors (:class:`~graphmrf.errors.GraphMRFError`, and the ``ValueError`` and
+    ``TypeError`` of argument checks) become one line on stderr and exit status 2, with no
+    traceback; a closed stdout ends the run quietly with status 141.
+    """
     parser = argparse.ArgumentParser(prog="graphmrf", description="Graphical models of stochastic neurons: declare, compile, enumerate.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command")
     ex = sub.add_parser("exact", help="exact log Z, marginals and p(v) of a small model by enumeration")
     ex.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model file or shipped model name (default {DEFAULT_MODEL})")
@@ -145,16 +168,21 @@ def main(argv=None):
     ve.add_argument("--plot", help="write the exact-vs-empirical plot to this PNG file")
     mo = sub.add_parser("models", help="list the models shipped with graphmrf")
     mo.set_defaults(fn=cmd_models)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["exact"])
-    from .errors import GraphMRFError
-
     try:
-        return args.fn(args)
-    except GraphMRFError as exc:
-        print(f"graphmrf: {exc}", file=sys.stderr)
-        return 2
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["exact"])
+        status = args.fn(args)
+        sys.stdout.flush()  # a closed pipe shows here rather than at interpreter exit
+        return status
+    except BrokenPipeError:
+        # the Python docs' recipe: point stdout at devnull so the final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except (GraphMRFError, ValueError, TypeError) as exc:
+        print(f"graphmrf: {' '.join(str(exc).splitlines())}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -19,17 +19,9 @@ True
 
 import numpy as np
 
-from .errors import GraphMRFError
+from .errors import ChainTooShortError
 
 __all__ = ["integrated_autocorr_time", "effective_sample_size", "split_rhat", "ChainTooShortError"]
-
-
-class ChainTooShortError(GraphMRFError, ValueError):
-    """The chains are too short for a reliable autocorrelation time; ``tau`` is the estimate."""
-
-    def __init__(self, message, tau):
-        super().__init__(message)
-        self.tau = tau
 
 
 def _autocorr(x):

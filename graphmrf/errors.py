@@ -3,6 +3,18 @@
 Every message has one shape: the thing that is wrong (a node, an edge, a file, an
 argument), the rule it breaks, and the value it has, e.g.
 ``edge ('v', 'h'): weight has shape (500, 784); expected (784, 500)``.
+
+Every error class graphmrf defines lives here, under :class:`GraphMRFError`, and also
+derives from the built-in exception it refines, so ``except ValueError`` keeps working.
+(The warnings the library issues, ``datasets.DataWarning`` and ``sklearn.DataRangeWarning``,
+are ``UserWarning`` subclasses kept beside the code that issues them.)
+
+>>> import graphmrf.errors as errors
+>>> [name for name in errors.__all__ if not issubclass(getattr(errors, name), errors.GraphMRFError)]
+[]
+>>> from graphmrf import diagnostics, train
+>>> train.DivergenceError is errors.DivergenceError, diagnostics.ChainTooShortError is errors.ChainTooShortError
+(True, True)
 """
 
 __all__ = [
@@ -11,6 +23,8 @@ __all__ = [
     "ModelFileError",
     "EnumerationTooLargeError",
     "BackendUnavailableError",
+    "DivergenceError",
+    "ChainTooShortError",
 ]
 
 
@@ -49,3 +63,21 @@ class EnumerationTooLargeError(GraphMRFError, ValueError):
 
 class BackendUnavailableError(GraphMRFError, RuntimeError):
     """The requested array backend (CuPy, a GPU) is not available here."""
+
+
+class DivergenceError(GraphMRFError, FloatingPointError):
+    """Training produced a non-finite parameter; the last good parameters were restored."""
+
+
+class ChainTooShortError(GraphMRFError, ValueError):
+    """The chains are too short for a reliable autocorrelation time.
+
+    Attributes
+    ----------
+    tau : float
+        The (unreliable) estimate of the integrated autocorrelation time.
+    """
+
+    def __init__(self, message, tau):
+        super().__init__(message)
+        self.tau = tau

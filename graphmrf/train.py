@@ -29,7 +29,7 @@ import numpy as np
 from . import exact
 from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, check, checked
 from .backend import to_host
-from .errors import EnumerationTooLargeError, GraphMRFError
+from .errors import DivergenceError, EnumerationTooLargeError
 from .program import Program
 from .support import check_data, check_state
 from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
@@ -43,10 +43,6 @@ RULES = ("exact", "pcd", "cd")
 class MonitorWarning(UserWarning):
     """A monitor asked of :func:`fit` cannot run (e.g. exact log-likelihood of a model too
     large to enumerate) and is dropped; the message says which and what to use instead."""
-
-
-class DivergenceError(GraphMRFError, FloatingPointError):
-    """Training produced a non-finite parameter; the last good parameters were restored."""
 
 
 class History(dict):
