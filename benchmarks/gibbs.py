@@ -183,7 +183,7 @@ def numpy_floor(prog, chains, repeat=50):
     from graphmrf.backend import uniform_into
 
     part = prog.blocks[0][0]
-    op = prog._incoming_ops(part)[0][1]
+    op = prog.inputs.kernels(part)[0]
     n = part.n
     rng = np.random.default_rng(0)
     u = np.empty((chains, n), np.float32)

@@ -1,6 +1,22 @@
 """graphmrf: energy-based and graphical models of stochastic neurons, declared as graphs."""
 
-from . import ais, datasets, diagnostics, exact, kinds, learn, memory, models, plots, samplers, symbolic
+from . import (
+    ais,
+    datasets,
+    diagnostics,
+    dsn,
+    exact,
+    feedforward,
+    kinds,
+    learn,
+    memory,
+    models,
+    monitors,
+    plots,
+    samplers,
+    symbolic,
+    workspace,
+)
 from .backend import get_backend
 from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
 from .compile import compile
@@ -39,6 +55,10 @@ __all__ = [
     "History",
     "DivergenceError",
     "learn",
+    "monitors",
+    "workspace",
+    "feedforward",
+    "dsn",
     "datasets",
     "plots",
     "verify",

@@ -112,7 +112,7 @@ def log_partition(program, n_chains=100, betas=1000, data=None, seed=None, sweep
                 v[...] = (1 - b) * base[k] + b * target[k]
 
     def lw(x):
-        return work._log_weight(x, summed).astype(np.float64)
+        return work.log_weight(x, summed).astype(np.float64)
 
     set_beta(0.0)
     x, _ = sweep(work, work.random_state(n_chains, seed=rng), rng)  # exact draws: no couplings

@@ -201,6 +201,4 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
                     unit_blocks[k].append(Part(i, units=idx))
         blocks.extend(b for b in unit_blocks if b)
 
-    program = Program(spec, blocks, be, dtype, seed)
-    program._verify_blocks()
-    return program
+    return Program(spec, blocks, be, dtype, seed)  # it checks the blocks

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arguments import BETA, COUNT, InstanceOf, Options, checked
-from .compile import compile as _compile
 from .errors import EnumerationTooLargeError, ModelError
 from .program import Program
 from .support import check_data
@@ -53,11 +52,9 @@ _RATE = 1.5e8  # rough enumerated-state throughput (state-columns per second) fo
 
 
 def _host64(program):
-    """A float64 NumPy copy of ``program`` (the enumerator never touches the original)."""
-    if program.backend.name == "numpy" and program.dtype == np.float64:
-        return program
-    g = program.to_graph()
-    return _compile(g, backend="numpy", dtype=np.float64)
+    """The float64 NumPy form of ``program`` the sums run on: itself, or its cached copy
+    (:meth:`Program.float64`, refreshed only when a parameter changed)."""
+    return program.float64()
 
 
 class _Units:
@@ -258,7 +255,7 @@ class _Tiler:
 
     def _tile_generic(self, row_s, lo_idx):
         st = self.full_states(row_s, lo_idx)
-        lw = self.prog._log_weight(st, self.summed if self.sum_cols.size else None, self.beta)
+        lw = self.prog.log_weight(st, self.summed if self.sum_cols.size else None, self.beta)
         return lw.reshape(row_s.shape[0], lo_idx.size)
 
     def expected_summed_state(self, row_s, lo_idx):
@@ -497,7 +494,7 @@ def table(program, beta=1.0, max_states=2**16):
         raise EnumerationTooLargeError(f"exact.table: {U.n} joint states exceeds max_states={max_states}", U.n, max_states)
     states = np.zeros((U.n, program.n_columns))
     states[:, U.cols] = U.values(np.arange(U.n))
-    neg_e = program._log_weight(states, None, beta)
+    neg_e = program.log_weight(states, None, beta)
     log_z = _lse_rows(neg_e[None, :])[0]
     p = np.exp(neg_e - log_z)
     vis = program.visible_columns
@@ -526,7 +523,7 @@ def joint(program, beta=1.0, max_states=2**20):
     for L in program.layers:
         if not L.kind.discrete:
             real[L.sl] = True
-    if real.any() and (program.directed or not program._independent(real)):
+    if real.any() and (program.directed or not program.independent(real)):
         raise ModelError("exact.joint: real-valued units must be conditionally independent given the discrete ones to be integrated out")
     U = _Units(program, units)
     if U.n > max_states:

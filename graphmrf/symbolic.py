@@ -200,7 +200,7 @@ class _Numeric:
         #: whether any score -dE/dtheta depends on the coupling input (gaussian log sigma)
         self._score_uses_x = {n: X in e.free_symbols for n, e in d.score_exprs.items()}
         #: scores that are the state itself (the bias of a binary or spin unit): no call
-        self._score_is_state = {n for n, e in d.score_exprs.items() if e == S}
+        self.score_is_state = {n for n, e in d.score_exprs.items() if e == S}
         #: statistic and scores affine in s and free of x: E[g(s) | x] = g(E[s | x]), so a
         #: summed unit's statistics are those of its mean (a training loop uses this)
         exprs = [d.kind.statistic] + list(d.score_exprs.values())
@@ -247,7 +247,7 @@ class _Numeric:
 
     def score(self, s, x, p):
         """-dE/dtheta contributed by each column: dict name -> array like s (read only)."""
-        return {n: s if n in self._score_is_state else self._call(f, s, x, 1.0, p, s) for n, f in self._score.items()}
+        return {n: s if n in self.score_is_state else self._call(f, s, x, 1.0, p, s) for n, f in self._score.items()}
 
     # -- the conditional given the coupling input x ---------------------------------
     def conditional(self, x, p, beta, width, consume=False):

@@ -22,27 +22,23 @@ parameters are checked: a NaN or infinity restores the last good values and rais
 True
 """
 
-import warnings
+import contextlib
 
 import numpy as np
 
-from . import exact
 from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, check, checked
 from .backend import to_host
-from .errors import DivergenceError, EnumerationTooLargeError
+from .errors import DivergenceError
+from .learn import contrastive_divergence, exact_gradient
+from .monitors import MONITORS, ON_DATA, MonitorWarning, evaluate, usable
 from .program import Program
-from .support import check_data, check_state
-from .learn import _summed_layers, exact_gradient, sampled_gradient, training_gradient
 from .samplers.progress import Progress
+from .support import check_data, check_state
+from .workspace import Workspace
 
 __all__ = ["fit", "History", "DivergenceError", "MonitorWarning", "RULES", "save_checkpoint", "load_checkpoint"]
 
 RULES = ("exact", "pcd", "cd")
-
-
-class MonitorWarning(UserWarning):
-    """A monitor asked of :func:`fit` cannot run (e.g. exact log-likelihood of a model too
-    large to enumerate) and is dropped; the message says which and what to use instead."""
 
 
 class History(dict):
@@ -69,121 +65,6 @@ class History(dict):
         return axes
 
 
-MONITORS = ("log_likelihood", "ais_log_likelihood", "pseudo_log_likelihood", "reconstruction_error", "weight_norm", "free_energy_gap", "update_ratio", "saturated_hidden")
-
-
-def _weight_norm(arrays):
-    return float(sum(float(to_host((v**2).sum())) for k, v in arrays.items() if k.endswith(".weight")) ** 0.5)
-
-
-def _saturated_hidden(program, data, tol=0.01):
-    """Fraction of hidden units whose probability of their upper value stays within
-    ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units."""
-    from .learn import _place_visible, _summed_layers
-
-    found = _summed_layers(program)
-    if found is None or not found[0]:
-        raise ValueError("monitors: 'saturated_hidden' needs hidden units that can be summed (an RBM)")
-    xp = program.xp
-    rows = data[:1000]
-    s = xp.zeros((rows.shape[0], program.n_columns), dtype=program.dtype)
-    _place_visible(program, s, rows)
-    T = program.statistic(s)
-    stuck, total = 0, 0
-    for L in found[0]:
-        vals = getattr(L.ops.d, "values", ())
-        if L.kind.onehot or len(vals) != 2:
-            raise ValueError(f"monitors: 'saturated_hidden' is defined for two-valued hidden units; {L.name!r} is {L.kind.name}")
-        p = (L.ops.expected_state(program.field(T, L), L.params, 1.0, L.width) - vals[0]) / (vals[1] - vals[0])
-        stuck += int(to_host(xp.sum(xp.all((p < tol) | (p > 1 - tol), axis=0))))
-        total += L.cols
-    return stuck / total
-
-
-def _monitor(program, data, monitors, validation=None, steps=None):
-    out = {}
-    for m in monitors:
-        if m == "log_likelihood":
-            out[m] = exact.log_likelihood(program, data)
-        elif m == "ais_log_likelihood":
-            from .ais import log_partition as _ais
-
-            res = _ais(program, n_chains=100, betas=1000, data=to_host(data), seed=0)
-            out[m] = float(to_host(-program.free_energy(data)).astype(np.float64).mean() - res.log_z)
-            out[m + "_stderr"] = res.stderr
-        elif m == "pseudo_log_likelihood":
-            out[m] = exact.pseudo_log_likelihood(program, to_host(data))["per_variable"]
-        elif m == "reconstruction_error":
-            out[m] = _reconstruction_error(program, data)
-        elif m == "weight_norm":
-            out[m] = _weight_norm(program.params)
-        elif m == "free_energy_gap":
-            # Hinton's overfitting signal: F(held-out) - F(training), the same number of rows
-            n = min(validation.shape[0], data.shape[0])
-            f_val = to_host(program.free_energy(validation[:n])).astype(np.float64).mean()
-            f_tr = to_host(program.free_energy(data[:n])).astype(np.float64).mean()
-            out[m] = float(f_val - f_tr)
-        elif m == "update_ratio":
-            # |last step| / |weights| over the weight arrays; about 1e-3 is healthy (Hinton)
-            out[m] = float("nan") if steps is None else _weight_norm(steps) / max(_weight_norm(program.params), np.finfo(np.float64).tiny)
-        elif m == "saturated_hidden":
-            out[m] = _saturated_hidden(program, data)
-        elif callable(m):
-            out[getattr(m, "__name__", "monitor")] = m(program, data)
-        else:
-            raise ValueError(f"monitors: unknown monitor {m!r}; expected one of {', '.join(repr(x) for x in MONITORS)} or a function (program, data) -> float")
-    return out
-
-
-def _reconstruction_error(program, data):
-    """Mean squared error of v against E[v | E[h | v]] (one mean-field pass down and up).
-
-    A heuristic, not the training objective: it can fall while the likelihood gets worse.
-    """
-    xp = program.xp
-    vis = xp.asarray(program.visible_columns)
-    s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
-    s[:, vis] = data
-    T = program.statistic(s).copy()
-    hidden = [L for L in program.layers if not L.visible.any()]
-    for L in hidden:
-        T[:, L.sl] = L.ops.expected_statistic(program.field(T, L), L.params, 1.0, L.width)
-    for L in program.layers:
-        if L.visible.all():
-            T_vis_zero = T.copy()
-            T_vis_zero[:, L.sl] = 0
-            mean = L.ops.expected_state(program.field(T_vis_zero, L), L.params, 1.0, L.width)
-            s[:, L.sl] = mean
-    return float(to_host(xp.mean((s[:, vis] - data) ** 2)))
-
-
-def _quiet(program):
-    import contextlib
-
-    return np.errstate(all="ignore") if program.backend.name == "numpy" else contextlib.nullcontext()
-
-
-def _gradient(program, batch, rule, rng, k, persistent, positive_sweeps, fast, out, mean_field, lr):
-    """The batch's gradient (fresh arrays; on the fast path ``out``, already times ``lr``)
-    and the PCD chains."""
-    xp = program.xp
-    if rule == "exact":
-        return {key: xp.asarray(v, dtype=program.dtype) for key, v in exact_gradient(program, to_host(batch)).items()}, persistent
-    if fast:
-        grad, chains = training_gradient(program, batch, rng, sweeps=k, chains=persistent if rule == "pcd" else None, mean_field=mean_field, out=out, scale=lr)
-        return grad, chains if rule == "pcd" else persistent
-    if rule == "pcd":
-        grad, _, neg = sampled_gradient(program, batch, rng, sweeps=k, init=persistent, positive_sweeps=positive_sweeps)
-        return grad, neg.state
-    grad, _, _ = sampled_gradient(program, batch, rng, sweeps=k, init="data", positive_sweeps=positive_sweeps)
-    return grad, persistent
-
-
-def _fast_path(program, data):
-    """True when :func:`training_gradient` applies: summable hidden layers, complete data."""
-    return _summed_layers(program) is not None and not bool(program.xp.any(program.xp.isnan(data)))
-
-
 @checked(
     program=InstanceOf(Program),
     epochs=COUNT,
@@ -195,7 +76,7 @@ def _fast_path(program, data):
     momentum=Real(0.0, 1.0, closed="left"),
     weight_decay=Real(0.0),
     positive_sweeps=COUNT,
-    monitors=Names(*MONITORS, functions=True),
+    monitors=Names(*MONITORS, *("validation_" + m for m in ON_DATA), functions=True),
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
     callbacks=InstanceOf(list, tuple, name="list of functions"),
@@ -203,6 +84,7 @@ def _fast_path(program, data):
     mean_field=AnyOf(None, Boolean()),
     sigma_bounds=AnyOf(None, InstanceOf(list, tuple, name="pair (low, high)")),
     monitor_every=COUNT,
+    stop_when=AnyOf(None, Function()),
 )
 def fit(
     program,
@@ -227,6 +109,7 @@ def fit(
     sigma_bounds=None,
     validation=None,
     monitor_every=1,
+    stop_when=None,
 ):
     """Train ``program`` on the visible vectors ``data``; returns a :class:`History`.
 
@@ -249,8 +132,10 @@ def fit(
         epoch (the last value repeats, e.g. ``[1, 3, 5, 9]``), a callable maps the epoch
         (1, 2, ...) to k.
     batch_size : int, optional
-        Mini-batch size (default: the whole data set); a short last batch is used as is,
-        each phase averaged over its own rows or chains.
+        Mini-batch size; a short last batch is used as is, each phase averaged over its
+        own rows or chains. Default: 100 rows (or all, when fewer) for CD and PCD, the
+        whole data set for ``rule="exact"`` (whose gradient is of the whole data's mean
+        log-likelihood).
     chains : int
         Persistent chains for PCD (independent of the batch size).
     momentum : float in [0, 1)
@@ -259,8 +144,10 @@ def fit(
         L2 penalty on the couplings (not the biases), applied once per update.
     positive_sweeps : int
         Clamped Gibbs sweeps when the hidden units are coupled to each other.
-    monitors : tuple
-        "log_likelihood" (exact; dropped when the model is too large to enumerate),
+    monitors : list
+        Names from :data:`graphmrf.monitors.MONITORS` (see :mod:`graphmrf.monitors`):
+        "log_likelihood" (exact; dropped with a MonitorWarning when the model is too large
+        to enumerate),
         "ais_log_likelihood" (mean log p(v) with log Z from AIS, when hidden units can be
         summed), "pseudo_log_likelihood" (exact, every visible unit, per variable),
         "reconstruction_error" (a heuristic: mean squared error of v against its mean-field
@@ -269,12 +156,19 @@ def fit(
         rows: a growing gap is overfitting), "update_ratio" (norm of the last step over the
         norm of the weights; about 1e-3 is healthy), "saturated_hidden" (fraction of hidden
         units stuck within 0.01 of 0 or 1 on every training vector),
-        or functions ``(program, data) -> float``. The progress bar shows the first one.
+        any data monitor prefixed "validation_" (computed on ``validation``), or functions
+        ``(program, data) -> float``. The progress bar shows the first one.
     validation : array, optional
-        Held-out visible vectors, for "free_energy_gap".
+        Held-out visible vectors, for "free_energy_gap" and the "validation_" monitors.
     monitor_every : int
         Monitors run before training, every ``monitor_every`` epochs and after the last
         one (AIS is costly); the history has one row per monitored epoch.
+    stop_when : function ``(program, history) -> bool``, optional
+        A stopping rule asked after each monitored epoch, e.g.
+        :class:`graphmrf.monitors.Threshold` (a monitor passing a value, as the lab stops on
+        a reconstruction-error threshold) or :class:`graphmrf.monitors.EarlyStopping` (no
+        improvement on held-out data for a few checks; the best parameters come back).
+        ``history.stopped_epoch`` says when it stopped.
     seed : int or Generator, optional
         Random generator of the sampled phases and the mini-batch order; default: the
         Program's own (``compile(..., seed=...)``).
@@ -293,7 +187,7 @@ def fit(
         Free-phase statistics of summable hidden units from ``E[h | v]`` of the chains
         instead of their sampled values (same expectation, less variance). Default: True
         for CD (Hinton's guide: the last hidden update uses probabilities), False for PCD
-        (its chains' sampled units); see :func:`graphmrf.learn.training_gradient`.
+        (its chains' sampled units); see :func:`graphmrf.learn.contrastive_divergence`.
     sigma_bounds : (low, high), optional
         Keep every learned Gaussian sigma in ``[low, high]`` after each step (the log-sigma
         parameters are clipped). Learning sigma is very sensitive to the learning rate; on
@@ -310,115 +204,162 @@ def fit(
         When a step would make a parameter non-finite or unusable (a Gaussian sigma of 0
         or infinity); the last good parameters are kept.
     """
-    sigma_keys, log_bounds = [], None
-    if sigma_bounds is not None:
-        lo, hi = (float(b) for b in sigma_bounds)
-        if not (0 < lo < hi < np.inf):
-            raise ValueError(f"sigma_bounds: expected 0 < low < high < inf; got {sigma_bounds!r}")
-        log_bounds = (np.log(lo), np.log(hi))
-        sigma_keys = [k for k in program.params if k.endswith(".log_sigma")]
-    rng = program.generator(seed)
-    xp = program.xp
-    data = check_data(program, data, missing=True, means=True)  # NaN: absent units, for CD (the rules say)
-    n = data.shape[0]
-    if n == 0:
-        raise ValueError("fit: data has no rows")
-    bs = n if batch_size is None else int(batch_size)
-    coupling_keys = {c.key for c in program.couplings}
-    velocity = {key: xp.zeros_like(v) for key, v in program.params.items()}
-    if state is not None:
-        for key, v in state.get("velocity", {}).items():
-            velocity[key][...] = xp.asarray(v, dtype=program.dtype)
-        if persistent is None and state.get("persistent") is not None:
-            persistent = xp.asarray(state["persistent"], dtype=program.dtype)
-    if rule == "pcd":  # the chains are advanced in place: never the caller's array
-        if persistent is None:
-            persistent = program.random_state(chains, seed=rng)
-        else:
-            persistent = xp.array(check_state(program, persistent, "persistent"), dtype=program.dtype, copy=True)
-    fast = rule != "exact" and _fast_path(program, data)
-    grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()} if fast else None
-    batch_buf = xp.empty((min(bs, n),) + data.shape[1:], dtype=program.dtype) if fast else None
-    fmax = float(np.finfo(program.dtype).max)
-    scratch = {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
-    bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
+    trainer = _Trainer(program, data, rule=rule, batch_size=batch_size, chains=chains, momentum=momentum,
+                       weight_decay=weight_decay, positive_sweeps=positive_sweeps, seed=seed, persistent=persistent,
+                       state=state, mean_field=mean_field, sigma_bounds=sigma_bounds)
+    validation = None if validation is None else check_data(program, validation, "validation")
+    monitors = usable(program, monitors)
     hist = History()
-    monitors = list(monitors)
-    if "free_energy_gap" in monitors:
-        if validation is None:
-            raise ValueError("monitors: 'free_energy_gap' needs validation= (held-out visible vectors)")
-        validation = check_data(program, validation, "validation")
-    if "log_likelihood" in monitors:
-        try:
-            exact.plan(program, max_states=exact.DEFAULT_MAX_STATES)
-        except EnumerationTooLargeError as exc:
-            monitors = [m for m in monitors if m != "log_likelihood"]
-            warnings.warn(
-                f"fit: the 'log_likelihood' monitor is dropped: the model is too large to enumerate ({exc}); "
-                "monitor 'ais_log_likelihood' or 'pseudo_log_likelihood' instead",
-                MonitorWarning,
-                stacklevel=3,
-            )
-    start = _monitor(program, data, monitors, validation)
-    hist.append(epoch=0, k=None, **start)
-    def k_at(epoch):
-        if callable(k):
-            return k(epoch)
-        if isinstance(k, (list, tuple)):
-            return k[min(epoch, len(k)) - 1]
-        return k
-
-    def lr_at(epoch):
-        return check(f"fit: epoch {epoch}", "lr", lr(epoch) if callable(lr) else lr, Real(0.0, closed="neither"))
-
-    limits = _limits(program)
-
+    hist.append(epoch=0, k=None, **evaluate(program, trainer.data, monitors, validation))
     with Progress(epochs, f"fit ({rule})", progress) as bar:
         for epoch in range(1, epochs + 1):
-            k_now = check(f"fit: epoch {epoch}", "k", k_at(epoch), COUNT)
-            lr_now = lr_at(epoch)
-            order = xp.asarray(to_host(rng.permutation(n)) if bs < n else np.arange(n))
-            with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
-                for b0 in range(0, n, bs):
-                    rows = order[b0 : b0 + bs]
-                    # the fast path copies its batch: one buffer takes every batch's rows
-                    batch = xp.take(data, rows, axis=0, out=batch_buf[: rows.shape[0]]) if fast else data[rows]
-                    grad, persistent = _gradient(program, batch, rule, rng, k_now, persistent, positive_sweeps, fast, grad_buf, mean_field, lr_now)
-                    bad = _steps(program, grad, lr_now, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=fast)
-                    if bad is not None:
-                        raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
-                    bad = _outside_limits(program, grad, limits)
-                    if bad is not None:
-                        lo, hi = limits[bad]
-                        raise DivergenceError(
-                            f"fit: epoch {epoch}: parameter {bad!r} would leave its usable range [{lo:.4g}, {hi:.4g}] "
-                            "(a sigma of 0 or infinity); the last good parameters were restored (lower lr?)"
-                        )
-                    # apply: the step becomes the velocity, and the old velocity array the next
-                    # batch's gradient buffer (no weight-sized allocation per batch)
-                    for key, v in program.params.items():
-                        d = grad[key]
-                        v += d
-                        if fast:
-                            grad_buf[key] = velocity[key]
-                        velocity[key] = d
-                    for key in sigma_keys:
-                        v = program.params[key]
-                        xp.clip(v, log_bounds[0], log_bounds[1], out=v)
-            if epoch % int(monitor_every) and epoch != epochs:
+            k_now = check(f"fit: epoch {epoch}", "k", _at(k, epoch), COUNT)
+            lr_now = check(f"fit: epoch {epoch}", "lr", lr(epoch) if callable(lr) else lr, Real(0.0, closed="neither"))
+            for batch in trainer.batches():  # a pass over the data in mini-batches
+                trainer.step(batch, epoch, k_now, lr_now)  # one guarded gradient step
+            stop = False
+            if epoch % monitor_every and epoch != epochs:
                 bar.update()
             else:
-                rec = _monitor(program, data, monitors, validation, steps=velocity)
+                rec = evaluate(program, trainer.data, monitors, validation, steps=trainer.velocity)
                 hist.append(epoch=epoch, k=k_now, **rec)
-                main = next((k_ for k_ in rec if not k_.endswith("_stderr")), None)
+                main = next((m for m in rec if not m.endswith("_stderr")), None)
                 bar.update(**({main: round(float(rec[main]), 4)} if main else {}))
+                stop = stop_when is not None and stop_when(program, hist)
             for cb in callbacks:
                 cb(program, hist)
-    if persistent is not None:  # the chains may live in a work array the next call reuses
-        persistent = xp.array(persistent, copy=True)
-    hist.persistent = persistent
-    hist.state = {"velocity": velocity, "persistent": persistent}
+            if stop:
+                hist.stopped_epoch = epoch
+                break
+    hist.persistent, hist.state = trainer.finish()
     return hist
+
+
+def _at(k, epoch):
+    """The value of a per-epoch setting: a number, a sequence (the last repeats) or a function."""
+    if callable(k):
+        return k(epoch)
+    if isinstance(k, (list, tuple)):
+        return k[min(epoch, len(k)) - 1]
+    return k
+
+
+class _Trainer:
+    """The state of one ``fit`` run: the checked data, the mini-batch order, momentum
+    velocities, PCD chains, the workspace of its steps, and the divergence guard."""
+
+    def __init__(self, program, data, *, rule, batch_size, chains, momentum, weight_decay, positive_sweeps, seed,
+                 persistent, state, mean_field, sigma_bounds):
+        xp = program.xp
+        self.program, self.rule, self.xp = program, rule, xp
+        self.rng = program.generator(seed)
+        # NaN: absent units, for CD (contrastive_divergence says what the other rules need)
+        self.data = check_data(program, data, missing=True, means=True)
+        self.n = self.data.shape[0]
+        if self.n == 0:
+            raise ValueError("fit: data has no rows")
+        # the exact gradient is of the whole data's mean log-likelihood; sampled rules take mini-batches
+        default = self.n if rule == "exact" else min(self.n, 100)
+        self.batch_size = default if batch_size is None else int(batch_size)
+        self.momentum, self.weight_decay, self.mean_field = momentum, weight_decay, mean_field
+        self.positive_sweeps = positive_sweeps
+        self.coupling_keys = {c.key for c in program.couplings}
+        self.velocity = {key: xp.zeros_like(v) for key, v in program.params.items()}
+        if state is not None:
+            for key, v in state.get("velocity", {}).items():
+                self.velocity[key][...] = xp.asarray(v, dtype=program.dtype)
+            if persistent is None and state.get("persistent") is not None:
+                persistent = xp.asarray(state["persistent"], dtype=program.dtype)
+        self.persistent = persistent  # CD and the exact rule pass given chains through untouched
+        if rule == "pcd":  # the chains are advanced in place: never the caller's array
+            if persistent is None:
+                self.persistent = program.random_state(chains, seed=self.rng)
+            else:
+                self.persistent = xp.array(check_state(program, persistent, "persistent"), dtype=program.dtype, copy=True)
+        self.workspace = Workspace()
+        self.grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()}
+        self.scratch = {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
+        self.fmax = float(np.finfo(program.dtype).max)
+        self.bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
+        self.limits = _limits(program)
+        self.sigma = _sigma_clip(program, sigma_bounds)
+
+    def batches(self):
+        """The rows of each mini-batch of one pass, in a fresh random order (one reused
+        buffer holds every batch: no allocation per batch)."""
+        xp, n, bs = self.xp, self.n, self.batch_size
+        order = xp.asarray(to_host(self.rng.permutation(n)) if bs < n else np.arange(n))
+        buf = self.workspace.array("batch", (min(bs, n), self.data.shape[1]), self.program.dtype, xp)
+        for b0 in range(0, n, bs):
+            rows = order[b0 : b0 + bs]
+            yield xp.take(self.data, rows, axis=0, out=buf[: rows.shape[0]])
+
+    def gradient(self, batch, k, lr):
+        """``lr`` times the batch's gradient (in the reused buffer)."""
+        program = self.program
+        if self.rule == "exact":
+            g = exact_gradient(program, to_host(batch))
+            for key, v in g.items():
+                self.grad_buf[key][...] = v
+                self.grad_buf[key] *= lr
+            return self.grad_buf
+        pcd = self.rule == "pcd"
+        grad, chains = contrastive_divergence(program, batch, self.rng, k=k, chains=self.persistent if pcd else None,
+                                              mean_field=self.mean_field,
+                                              positive_sweeps=self.positive_sweeps, workspace=self.workspace,
+                                              out=self.grad_buf, scale=lr)
+        if pcd:
+            self.persistent = chains
+        return grad
+
+    def step(self, batch, epoch, k, lr):
+        """One update ``delta = momentum * delta + lr (grad - weight_decay * w)``, refused
+        (the parameters untouched, DivergenceError) when it would make one unusable."""
+        program = self.program
+        with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
+            grad = self.gradient(batch, k, lr)
+            bad = _steps(program, grad, self.momentum, lr * self.weight_decay, self.coupling_keys, self.velocity,
+                         self.scratch, self.bound, self.fmax)
+        if bad is not None:
+            raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+        bad = _outside_limits(program, grad, self.limits)
+        if bad is not None:
+            lo, hi = self.limits[bad]
+            raise DivergenceError(
+                f"fit: epoch {epoch}: parameter {bad!r} would leave its usable range [{lo:.4g}, {hi:.4g}] "
+                "(a sigma of 0 or infinity); the last good parameters were restored (lower lr?)"
+            )
+        # apply: the step becomes the velocity, and the old velocity array the next
+        # batch's gradient buffer (no weight-sized allocation per batch)
+        for key, v in program.params.items():
+            d = grad[key]
+            v += d
+            self.grad_buf[key] = self.velocity[key]
+            self.velocity[key] = d
+        if self.sigma is not None:
+            keys, lo, hi = self.sigma
+            for key in keys:
+                self.xp.clip(program.params[key], lo, hi, out=program.params[key])
+
+    def finish(self):
+        """``(persistent chains, state)`` for the History: a later call continues from them."""
+        persistent = None if self.persistent is None else self.xp.array(self.persistent, copy=True)
+        return persistent, {"velocity": self.velocity, "persistent": persistent}
+
+
+def _quiet(program):
+    """NumPy's floating-point warnings off: a diverging step is caught by the guard."""
+    return np.errstate(all="ignore") if program.backend.name == "numpy" else contextlib.nullcontext()
+
+
+def _sigma_clip(program, sigma_bounds):
+    """``(log-sigma keys, low, high)`` for ``sigma_bounds``, or None."""
+    if sigma_bounds is None:
+        return None
+    lo, hi = (float(b) for b in sigma_bounds)
+    if not (0 < lo < hi < np.inf):
+        raise ValueError(f"sigma_bounds: expected 0 < low < high < inf; got {sigma_bounds!r}")
+    return [k for k in program.params if k.endswith(".log_sigma")], np.log(lo), np.log(hi)
 
 
 def _limits(program):
@@ -443,22 +384,21 @@ def _outside_limits(program, steps, limits):
     return None
 
 
-def _steps(program, grad, lr, momentum, weight_decay, coupling_keys, velocity, scratch, bound, fmax, scaled=False):
-    """Turn ``grad`` into the parameter steps, in place; return the first parameter whose
-    step would make it non-finite (checked before anything is applied), else None.
-    ``scaled``: the gradient already carries the factor ``lr``.
+def _steps(program, grad, momentum, decay, coupling_keys, velocity, scratch, bound, fmax):
+    """Turn ``grad`` (already times the learning rate) into the parameter steps, in place;
+    return the first parameter whose step would make it non-finite (checked before
+    anything is applied), else None.
 
-    ``d = momentum * velocity + lr * (g - weight_decay * w)``. The check costs one pass per
+    ``d = momentum * velocity + lr * g - decay * w`` with ``decay = lr * weight_decay`` (on
+    the couplings only). The check costs one pass per
     array: ``bound`` holds an upper bound on ``max |w|`` raised by ``|d|_2 >= max |d|`` each
     step; only when it nears the largest float are the extremes computed exactly.
     """
     xp = program.xp
     for key, v in program.params.items():
         d = grad[key]
-        if not scaled:
-            d *= lr
-        if weight_decay and key in coupling_keys:
-            d -= xp.multiply(v, lr * weight_decay, out=scratch[key])
+        if decay and key in coupling_keys:
+            d -= xp.multiply(v, decay, out=scratch[key])
         if momentum:
             d += xp.multiply(velocity[key], momentum, out=scratch[key])
         if not d.size:

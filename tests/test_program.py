@@ -315,7 +315,7 @@ def test_column_major_states_give_the_same_conditionals_after_parameter_updates(
     bias = next(k for k in prog.params if k.endswith(".bias"))
     for value in (0.2, -0.7):
         prog.params[bias][...] = np.linspace(value, 1.0, prog.params[bias].size)
-        row = prog._part_conditional(s, s, part, 0.5)["logits"]
+        row = prog.part_conditional(s, s, part, 0.5)["logits"]
         f = np.asfortranarray(s)
-        col = prog._part_conditional(f, f, part, 0.5)["logits"]
+        col = prog.part_conditional(f, f, part, 0.5)["logits"]
         np.testing.assert_allclose(col, row, rtol=1e-12)

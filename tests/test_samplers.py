@@ -104,7 +104,7 @@ def test_negative_control_parallel_update_of_neighbours_is_rejected():
         new = xp.array(state, copy=True)
         for L in program.layers:
             part = gm.program.Part(L, 0, L.n)
-            cond = program._part_conditional(state, T, part, beta)
+            cond = program.part_conditional(state, T, part, beta)
             new[:, L.sl] = L.ops.draw(cond, lambda s: rng.random(s, dtype=program.dtype), lambda s: rng.standard_normal(s, dtype=program.dtype), L.width)
         return new, gm.samplers.SweepInfo(energy=program.energy(new) if energy else None)
 

@@ -94,13 +94,13 @@ def test_pcd_with_mean_field_statistics_keeps_its_chains_sampled():
     """The free phase's hidden statistics may be E[h | v]; the persistent chains must still
     carry sampled 0/1 hidden units (they continue as a Markov chain of the model), the same
     units a run without mean_field draws from the same generator."""
-    from graphmrf.learn import training_gradient
+    from graphmrf.learn import contrastive_divergence
 
     prog = gm.compile(gm.rbm(6, 4, seed=0), seed=0)
     v = np.random.default_rng(0).integers(0, 2, (8, 6))
     start = (np.random.default_rng(2).random((5, prog.n_columns)) < 0.5).astype(np.float32)
-    _, sampled = training_gradient(prog, v, np.random.default_rng(1), sweeps=2, chains=start.copy(), mean_field=False)
-    _, averaged = training_gradient(prog, v, np.random.default_rng(1), sweeps=2, chains=start.copy(), mean_field=True)
+    _, sampled = contrastive_divergence(prog, v, np.random.default_rng(1), k=2, chains=start.copy(), mean_field=False)
+    _, averaged = contrastive_divergence(prog, v, np.random.default_rng(1), k=2, chains=start.copy(), mean_field=True)
     assert set(np.unique(averaged)) <= {0.0, 1.0}
     np.testing.assert_array_equal(averaged, sampled)
 

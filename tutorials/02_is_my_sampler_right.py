@@ -66,7 +66,7 @@ def all_at_once(program, state, rng, beta=1.0, clamp=None, energy=False):
     T = program.statistic(state)
     new = state.copy()
     for L in program.layers:
-        cond = program._part_conditional(state, T, gm.program.Part(L, 0, L.n), beta)
+        cond = program.part_conditional(state, T, gm.program.Part(L, 0, L.n), beta)
         new[:, L.sl] = L.ops.draw(cond, lambda s: rng.random(s, dtype=np.float32), None, L.width)
     return new, gm.samplers.SweepInfo(energy=program.energy(new) if energy else None)
 

@@ -34,7 +34,7 @@ lecture = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")), dtype=np.flo
 data = np.array([[1, 1]])
 key = "units[binary]~units[binary].weight"
 exact = learn.exact_gradient(lecture, data)[key]
-grad, pos, neg = learn.sampled_gradient(lecture, np.repeat(data, 2000, axis=0), 0, sweeps=50, positive_sweeps=20)
+grad, pos, neg = learn.boltzmann_gradient(lecture, np.repeat(data, 2000, axis=0), 0, sweeps=50, positive_sweeps=20)
 for e, (u, v, _, _) in enumerate(lecture.couplings[0].edges):
     print(
         f"w({u},{v}): clamped {pos.stats[key][e]:.3f}  free {neg.stats[key][e]:.3f}  "

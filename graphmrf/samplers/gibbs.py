@@ -37,7 +37,8 @@ def _fully_clamped(program, keep, part):
     return keep is not None and bool(program.xp.all(keep[:, program.part_columns(part)]))
 
 
-def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False, inplace=False):
+def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False, inplace=False,
+                workspace=None):
     """One sweep of block Gibbs sampling: each block drawn from p(block | rest), in order.
 
     Parameters
@@ -57,6 +58,8 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
     inplace : bool
         Overwrite ``state`` instead of returning a new array (for callers that own it,
         like :func:`graphmrf.sample`).
+    workspace : Workspace, optional
+        Reused buffers of the caller's loop (:class:`graphmrf.workspace.Workspace`).
 
     Cost: one pass over the couplings per sweep (for an RBM two matrix products).
     """
@@ -65,7 +68,7 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         blocks = program.blocks
     else:
         program.check_blocks(blocks)
-    state = program._own(state, inplace)
+    state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     changed = 0
@@ -73,7 +76,7 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
         for part in block:
             if _fully_clamped(program, keep, part):
                 continue
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count)
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count, workspace=workspace)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
 
@@ -82,7 +85,8 @@ def unit_parts(program):
     return [Part(L, u, u + 1) for L in program.layers for u in range(L.n)]
 
 
-def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None, inplace=False):
+def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None,
+                     inplace=False, workspace=None):
     """One sweep of single-site Gibbs sampling: every unit drawn from p(s_i | rest) in turn.
 
     ``order="systematic"`` visits units in column order; ``"random"`` draws a fresh
@@ -90,7 +94,7 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     Boltzmann machine; ``mode="max"`` gives zero-temperature asynchronous dynamics.
     """
     rng = as_generator(rng, program.backend)
-    state = program._own(state, inplace)
+    state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     parts = unit_parts(program)
@@ -106,11 +110,12 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
         if _fully_clamped(program, keep, part):
             continue
         if fields is None or not fields.live:
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count)
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, workspace=workspace)
             continue
         cs = program.part_columns(part)
         before = T[:, cs].copy()
-        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=fields.input(part))
+        x = fields.input(part)
+        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x, workspace=workspace)
         fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 

@@ -32,14 +32,14 @@ def _propose(program, L, cur, cond, rng):
     return vals[(idx + step) % m][:, None]
 
 
-def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False):
+def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False, workspace=None):
     """One sweep of single-site Metropolis over every unit, in column order.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
     """
     rng = as_generator(rng, program.backend)
     xp = program.xp
-    state = program._own(state, inplace)
+    state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
     acc = xp.zeros(state.shape[0], dtype=program.dtype)
@@ -47,7 +47,7 @@ def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=
     for part in parts:
         L = part.layer
         cs = program.part_columns(part)
-        cond = program._part_conditional(state, T, part, beta)
+        cond = program.part_conditional(state, T, part, beta, workspace=workspace)
         cur = state[:, cs]
         prop = _propose(program, L, cur, cond, rng)
         log_a = L.ops.log_prob(cond, prop, L.width) - L.ops.log_prob(cond, cur, L.width)

@@ -15,6 +15,7 @@ from ..arguments import BETA, COUNT, AnyOf, Boolean, Function, InstanceOf, Integ
 from ..backend import to_host
 from ..program import Program
 from ..support import check_state
+from ..workspace import Workspace
 from .ancestral import ancestral
 from .clamp import clamp_mask
 from .gibbs import block_gibbs, sequential_gibbs
@@ -152,10 +153,11 @@ def sample(
     layout = "F" if program.backend.name == "numpy" and chains > 1 and (by_unit or sparse) else "C"
     if own:  # the built-in sweeps overwrite a state that this function owns
         state = xp.array(state, dtype=program.dtype, copy=True, order=layout)
+    ws = Workspace()  # the run's reused buffers, dropped when it ends
     with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
         for t in range(1, n_sweeps + 1):
             if own:
-                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy, inplace=True)
+                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy, inplace=True, workspace=ws)
             else:
                 state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy)
             if record_energy:

@@ -1,0 +1,157 @@
+r"""The conditional distribution of a part of a layer given the rest, and a draw from it.
+
+These are the two operations every sampler is made of. For a part of layer ``L`` with
+coupling input ``x`` (:meth:`Program.field`), the kind's derived functions give the
+conditional's parameters at inverse temperature ``beta`` (a logit, K logits, or a mean and
+variance). A layer with directed children adds, for each candidate value, the children's
+``log p(child | parents)`` -- explaining away. :func:`update_part` then draws the part in
+place from uniforms and normals only (Gumbel-max for softmax), or sets it to its most
+probable value at zero temperature, keeping clamped entries.
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=1.0), dtype=np.float64)
+>>> s = np.zeros((4, 5))
+>>> T = prog.statistic(s)
+>>> h = prog.blocks[1][0]
+>>> cond = part_conditional(prog, s, T, h, beta=1.0)
+>>> bool(np.allclose(cond["logits"][..., 0], prog.params["h.bias"]))
+True
+>>> update_part(prog, s, T, h, np.random.default_rng(0)) == 0 and set(np.unique(s)) <= {0.0, 1.0}
+True
+"""
+
+import numpy as np
+
+from .backend import uniform_into
+from .couplings import column_major
+from .errors import ModelError
+
+__all__ = ["part_conditional", "update_part", "children_term"]
+
+# per-unit parameters are spread over the chains (see _spread) only up to this many
+# entries per array: larger runs add them by broadcasting, with no copy
+_SPREAD_MAX = 1 << 22
+
+
+def children_term(program, state, T, part, values):
+    """``sum over directed children of log p(child | parents)`` for each candidate value
+    of the part's units: an array (chains, units, candidates), or None without children."""
+    L = part.layer
+    if not L.children:
+        return None
+    xp = program.xp
+    if not L.kind.discrete:
+        raise ModelError(f"node {L.name!r}: {L.kind.name} units with directed children have no closed-form conditional")
+    cs = part.columns
+    n_part = part.n
+    cur = T[:, L.sl][:, cs].reshape(T.shape[0], n_part, L.width)
+    out = []
+    for vals in values:  # vals: (width,) state of one unit
+        params = {k: v[cs].reshape(1, n_part, L.width) for k, v in L.params.items()}
+        Tv = L.ops.statistic(xp.broadcast_to(xp.asarray(vals, dtype=T.dtype), (1, n_part, L.width)), params)
+        dT = Tv - cur  # (chains, n_part, width)
+        tot = 0
+        for c in L.children:
+            C = c.b
+            Wp = c.dense()[cs].reshape(n_part, L.width, C.cols)
+            xn = program.field(T, C)[:, None, :] + xp.einsum("cnw,nwj->cnj", dT, Wp)
+            sc = state[:, C.sl][:, None, :]
+            ell = -C.ops.self_energy(sc, C.params) + C.ops.statistic(sc, C.params) * xn
+            tot = tot + xp.sum(ell, axis=2) - xp.sum(C.ops.log_partition(xn, C.params, 1.0, C.width), axis=2)
+        out.append(tot)
+    return xp.stack(out, axis=-1)
+
+
+def part_conditional(program, state, T, part, beta=1.0, children=True, x=None, workspace=None):
+    """The conditional of ``part``'s units given the rest, at inverse temperature ``beta``.
+
+    Returns ``{"logits": (chains, units, m - 1)}`` (logits relative to the first support
+    value), ``{"logits": (chains, units, K)}`` for softmax, or ``{"mean", "var"}``. ``x``,
+    when given, is the part's coupling input, given up to this call (it may be
+    overwritten); ``children=False`` leaves out directed children (generation).
+    """
+    L = part.layer
+    if x is None:
+        x = program.field(T, part)
+    pp = L.p(part.columns)  # views for a run of units: in-place updates show through
+    if workspace is not None and column_major(x) and x.size <= _SPREAD_MAX:
+        pp = _spread(program, workspace, part, pp, x)
+    cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
+    if L.children and children:
+        if L.kind.onehot:
+            ct = children_term(program, state, T, part, [np.eye(L.width)[k] for k in range(L.width)])
+            cond = {"logits": cond["logits"] + beta * ct}
+        else:
+            ct = children_term(program, state, T, part, [np.full(1, v) for v in L.ops.d.values])
+            cond = {"logits": cond["logits"] + beta * (ct[..., 1:] - ct[..., :1])}
+    return cond
+
+
+def _spread(program, workspace, part, pp, x):
+    """The part's per-unit parameters repeated over the chains in ``x``'s column-major
+    layout: adding a row to a column-major array runs one short loop per unit, adding an
+    array of the same layout runs at full speed. Kept in the workspace while the
+    parameters equal their snapshot (compared each call: one pass over the units)."""
+    xp = program.xp
+    key = ("spread", part.key, x.shape)
+    held = workspace.get(key)
+    if held is not None and all(xp.array_equal(held[0][k], v) for k, v in pp.items() if k in held[0]):
+        return held[1]
+    snap = {k: v.copy() for k, v in pp.items() if getattr(v, "shape", ()) == x.shape[1:]}
+    spread = dict(pp)
+    for k, v in snap.items():
+        spread[k] = xp.empty(x.shape, dtype=x.dtype, order="F")
+        spread[k][...] = v
+    return workspace.put(key, (snap, spread))[1]
+
+
+def update_part(program, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False,
+                x=None, workspace=None):
+    """Redraw the units of ``part`` in ``state``, in place; keep ``T`` (the statistics) in step.
+
+    ``mode="sample"`` draws from the conditional; ``"max"`` sets each unit to its most
+    probable value (zero temperature; a tie keeps the current value; real units go to
+    their mean). ``keep`` is a boolean mask (chains, columns) of clamped entries that must
+    not change. With ``count=True`` returns the number of units whose value changed, per
+    chain (else 0). ``x``, when given, is the part's coupling input, given up to this call.
+    ``workspace`` (a :class:`~graphmrf.workspace.Workspace`) lends reused buffers.
+    """
+    xp = program.xp
+    L = part.layer
+    cs = program.part_columns(part)
+    cond = part_conditional(program, state, T, part, beta, children, x=x, workspace=workspace)
+    old = state[:, cs]
+    if mode == "sample":
+        # nothing to compare against: draw into the state (a view, for a run of units)
+        direct = keep is None and not count and part.contiguous
+        order = "F" if column_major(old) else "C"
+
+        def uniform(shape):  # the same draws with or without a workspace to lend the buffer
+            if workspace is None:
+                return uniform_into(rng, xp.empty(shape, dtype=program.dtype, order=order))
+            return workspace.uniform(rng, shape, program.dtype, xp, order)
+
+        def normal(shape):
+            return rng.standard_normal(shape, dtype=program.dtype)
+
+        new = L.ops.draw(cond, uniform, normal, L.width, out=old if direct else None, consume=True)
+        if new is old:
+            if T is not state:
+                T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+            return 0
+    elif mode == "max":
+        new = L.ops.mode(cond, old, L.width)
+    else:
+        raise ValueError(f"update_part: mode must be one of 'sample', 'max'; got {mode!r}")
+    if keep is not None:
+        new = xp.where(keep[:, cs], old, new)
+    if not count:
+        changed = 0
+    elif L.width == 1:
+        changed = xp.count_nonzero(new != old, axis=1)
+    else:
+        changed = xp.any((new != old).reshape(old.shape[0], -1, L.width), axis=2).sum(axis=1)
+    state[:, cs] = new
+    if T is not state:
+        T[:, cs] = L.ops.statistic(new, L.p(part.columns))
+    return changed

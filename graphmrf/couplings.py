@@ -1,0 +1,233 @@
+r"""Couplings and the kernels that turn them into each unit's input.
+
+A :class:`Coupling` joins layer ``a`` (rows) to layer ``b`` (columns): a dense matrix
+between layer nodes, or sparse entries between single units. :class:`Inputs` computes the
+coupling input ("field") of any part of a layer,
+
+.. math:: x_i = \sum_j W_{ij} T(s_j),
+
+over undirected neighbours, lateral partners and directed parents (a directed child's
+influence is not part of ``x``), with the products for each part worked out once: a
+matrix product per dense coupling, one CSR product per source layer of sparse entries.
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=1.0), dtype=np.float64)
+>>> s = np.ones((1, 5))
+>>> x = prog.field(prog.statistic(s), prog.layers[1])
+>>> bool(np.allclose(x, s[:, :3] @ prog.params["v~h.weight"]))
+True
+>>> symmetric_matrix(3, dense=[(0, 1, np.array([[2.0, 3.0]]), False)]).tolist()
+[[0.0, 2.0, 3.0], [2.0, 0.0, 0.0], [3.0, 0.0, 0.0]]
+"""
+
+import numpy as np
+
+from .layout import Part
+
+__all__ = ["Coupling", "Inputs", "symmetric_matrix", "column_major"]
+
+
+def column_major(a):
+    """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
+    return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def symmetric_matrix(n, dense=(), sparse=()):
+    """The coupling matrix ``J`` (n x n, float64, both triangles) with
+    ``E_couplings = -T^T J T / 2``.
+
+    ``dense`` holds ``(row offset, column offset, M, lateral)``: ``M`` is added at the
+    offsets and ``M^T`` at the mirrored ones, or once for a lateral (symmetric) ``M``;
+    ``sparse`` holds ``(rows, cols, values)`` arrays of absolute column indices, each entry
+    added at both ``(r, c)`` and ``(c, r)``.
+    """
+    J = np.zeros((n, n))
+    for r0, c0, M, lateral in dense:
+        M = np.asarray(M, dtype=np.float64)
+        J[r0 : r0 + M.shape[0], c0 : c0 + M.shape[1]] += M
+        if not lateral:
+            J[c0 : c0 + M.shape[1], r0 : r0 + M.shape[0]] += M.T
+    for r, c, v in sparse:
+        np.add.at(J, (r, c), v)
+        np.add.at(J, (c, r), v)
+    return J
+
+
+class Coupling:
+    """A coupling between layers ``a`` (rows) and ``b`` (columns): dense or sparse.
+
+    ``type`` is "undirected", "lateral" (``a`` is ``b``, symmetric, each pair counted
+    once) or "directed" (``a`` is the parent). A dense coupling holds ``W`` (also
+    ``values``); a sparse one ``values`` with layer-relative column indices ``rows`` and
+    ``cols_`` per entry and ``edges`` (the graph edge of each entry).
+    """
+
+    def __init__(self, spec, layers, backend, dtype):
+        self.key, self.type = spec.key, spec.type
+        self.a, self.b = layers[spec.a], layers[spec.b]
+        xp = backend.xp
+        if spec.sparse:
+            self.W = None
+            self.values = xp.asarray(spec.values, dtype=dtype)
+            self.rows, self.cols_ = np.asarray(spec.rows), np.asarray(spec.cols)
+            self.edges = spec.edges
+        else:
+            self.W = xp.asarray(spec.weight, dtype=dtype)
+            self.values = self.W
+        self.backend = backend
+
+    @property
+    def sparse(self):
+        """True for entries between single units (no dense matrix is stored)."""
+        return self.W is None
+
+    def dense(self):
+        """The coupling as a dense (a.cols, b.cols) matrix (a copy for sparse ones)."""
+        if not self.sparse:
+            return self.W
+        xp = self.backend.xp
+        M = xp.zeros((self.a.cols, self.b.cols), dtype=self.values.dtype)
+        M[xp.asarray(self.rows), xp.asarray(self.cols_)] = self.values
+        return M
+
+
+class SparseInput:
+    """Entries of sparse couplings that feed one part: ``x_part = T_src @ M^T``.
+
+    The CSR structure is built once; each call only gathers the current weights into
+    its data array, so in-place parameter updates are seen without rebuilding anything.
+    """
+
+    def __init__(self, values_of, dest_idx, src_idx, entry, n_dest, src_layer, backend):
+        order = np.lexsort((src_idx, dest_idx))
+        dest_idx, src_idx, entry = dest_idx[order], src_idx[order], entry[order]
+        indptr = np.zeros(n_dest + 1, dtype=np.int64)
+        np.add.at(indptr, dest_idx + 1, 1)
+        xp = backend.xp
+        idx_t = np.int32 if max(entry.size, src_layer.cols, n_dest) < 2**31 - 1 else np.int64
+        self.values_of = values_of
+        self.entry = xp.asarray(entry.astype(idx_t))
+        vals = values_of()
+        # only the source columns some entry reads are gathered (a checkerboard colour reads
+        # the other colour's half of the lattice)
+        lo = int(src_idx.min()) if src_idx.size else 0
+        hi = int(src_idx.max()) + 1 if src_idx.size else 0
+        self.cols = slice(src_layer.offset + lo, src_layer.offset + hi)
+        data = vals[self.entry]
+        indices = xp.asarray((src_idx - lo).astype(idx_t))
+        self.M = backend.sparse.csr_matrix((data, indices, xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, hi - lo))
+        self.xp = xp
+        self.uniform = None  # the value every entry holds, when they are all equal
+        self.held = None  # the values the matrix holds, when they are not all equal
+
+    def refresh(self):
+        """Gather the current weights into the matrix. Nothing is written when none
+        changed (a min and a max tell when all are equal, as on a plain lattice; a copy of
+        the values otherwise), so threads sampling at once only read the matrix."""
+        xp = self.xp
+        vals = self.values_of()
+        lo, hi = vals.min(), vals.max()
+        if lo == hi:  # uniform couplings (a plain lattice): no gather, and none at all if unchanged
+            if self.uniform != lo:
+                self.M.data.fill(lo)
+                self.uniform, self.held = lo, None
+        elif self.held is None or not bool(xp.array_equal(self.held, vals)):
+            xp.take(vals, self.entry, out=self.M.data)
+            self.uniform, self.held = None, vals.copy()
+
+    def apply(self, T):
+        """This part's input from the source columns of ``T``."""
+        self.refresh()
+        # the product wants the chains as columns. A column-major state (what sample() keeps
+        # for sparse models) is that already, and the input comes back in the same layout;
+        # a row-major one is transposed in and out, so what follows runs on contiguous arrays
+        x = (self.M @ self.xp.ascontiguousarray(T[:, self.cols].T)).T
+        return x if column_major(T) else self.xp.ascontiguousarray(x)
+
+
+class _DenseInput:
+    """``T[:, src] @ W[:, cols]`` (the part is the coupling's ``b`` side) or
+    ``T[:, src] @ W[cols, :].T`` (its ``a`` side; a lateral row, contiguous)."""
+
+    __slots__ = ("W", "src", "cols", "side_a")
+
+    def __init__(self, coupling, src, cols, side_a):
+        self.W, self.src, self.cols, self.side_a = coupling.W, src.sl, cols, side_a
+
+    def apply(self, T):
+        if self.side_a:
+            return T[:, self.src] @ self.W[self.cols, :].T
+        return T[:, self.src] @ self.W[:, self.cols]
+
+
+class Inputs:
+    """The coupling input of any part of a model's layers (see the module docstring).
+
+    What feeds a part is structural: it is worked out the first time the part is asked
+    for and kept (one short list of products per part).
+    """
+
+    def __init__(self, layers, couplings, backend):
+        self.layers, self.couplings, self.backend = layers, couplings, backend
+        self._kernels = {}
+
+    def kernels(self, part):
+        """The products that give ``part``'s input (built once per part)."""
+        found = self._kernels.get(part.key)
+        if found is None:
+            found = self._kernels[part.key] = self._build(part)
+        return found
+
+    def _build(self, part):
+        layer = part.layer
+        cols = part.columns
+        # position of each of the layer's columns within the part (-1: not in it)
+        pos = np.full(layer.cols, -1, dtype=np.int64)
+        pos[cols] = np.arange(part.n * layer.width)
+        kernels = []
+        for c in self.couplings:
+            if c.type == "directed" and c.b is not layer:
+                continue
+            if not c.sparse:  # layer nodes: their parts are runs, so W's slices are views
+                if c.type == "lateral":  # symmetric: a unit's input reads its row (contiguous)
+                    if c.a is layer:
+                        kernels.append(_DenseInput(c, c.a, cols, side_a=True))
+                    continue
+                if c.b is layer:
+                    kernels.append(_DenseInput(c, c.a, cols, side_a=False))
+                if c.a is layer and c.type == "undirected":
+                    kernels.append(_DenseInput(c, c.b, cols, side_a=True))
+                continue
+            # sparse: both directions of an undirected coupling feed one CSR matrix when
+            # they share a source layer (lateral couplings always do)
+            pieces = {}
+            if c.b is layer:
+                sel = pos[c.cols_] >= 0
+                pieces.setdefault(c.a.index, []).append((pos[c.cols_[sel]], c.rows[sel], np.flatnonzero(sel)))
+            if c.a is layer and c.type != "directed":
+                sel = pos[c.rows] >= 0
+                pieces.setdefault(c.b.index, []).append((pos[c.rows[sel]], c.cols_[sel], np.flatnonzero(sel)))
+            for src_index, found in pieces.items():
+                dest = np.concatenate([p[0] for p in found])
+                if dest.size:
+                    src = np.concatenate([p[1] for p in found])
+                    entry = np.concatenate([p[2] for p in found])
+                    n_dest = part.n * layer.width
+                    values = (lambda c=c: c.values)
+                    kernels.append(SparseInput(values, dest, src, entry, n_dest, self.layers[src_index], self.backend))
+        return kernels
+
+    def field(self, T, layer):
+        """Coupling input of ``layer`` (a Layer, or a Part of one) given statistics ``T``:
+        an array (chains, columns of the part), fresh (the caller may overwrite it)."""
+        part = layer if isinstance(layer, Part) else Part(layer, 0, layer.n)
+        x = None
+        for kernel in self.kernels(part):
+            term = kernel.apply(T)
+            if x is None:
+                x = term  # a fresh array from the product: no zeros, no extra pass
+            else:
+                x += term
+        if x is None:
+            x = self.backend.xp.zeros((T.shape[0], part.n * part.layer.width), dtype=T.dtype)
+        return x

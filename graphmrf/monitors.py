@@ -1,0 +1,244 @@
+r"""What a training run watches, and when it stops.
+
+:func:`evaluate` computes named monitors of a model on its training data -- cheap to
+costly:
+
+* ``"weight_norm"``, ``"update_ratio"`` (norm of the last step over the norm of the
+  weights; about 1e-3 is healthy, Hinton's guide), ``"saturated_hidden"`` (fraction of
+  hidden units stuck within 0.01 of 0 or 1 on every training vector);
+* ``"reconstruction_error"`` -- a heuristic, not the objective: it can fall while the
+  likelihood gets worse;
+* ``"free_energy_gap"`` -- mean free energy of held-out rows minus that of as many
+  training rows (Hinton's overfitting signal: a growing gap);
+* ``"pseudo_log_likelihood"`` (exact, every visible unit, per variable),
+  ``"ais_log_likelihood"`` (mean log p(v) with log Z from AIS), ``"log_likelihood"``
+  (exact enumeration, tiny models);
+* any of these prefixed ``"validation_"`` is computed on the held-out rows instead;
+* or a function ``(program, data) -> float``.
+
+A *stopping rule* is a function ``(program, history) -> bool`` that :func:`graphmrf.fit`
+asks after every monitored epoch: :class:`Threshold` (stop once a monitor passes a value, as the lab
+stops on a reconstruction-error threshold) and :class:`EarlyStopping` (stop when a
+monitor on held-out data has not improved for ``patience`` checks, and go back to the best
+parameters).
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.rbm(9, 4, seed=0), dtype=np.float64)
+>>> X = gm.datasets.bars_and_stripes(3)
+>>> rec = evaluate(prog, X, ["weight_norm", "log_likelihood", "validation_log_likelihood"], validation=X[:4])
+>>> sorted(rec), round(rec["log_likelihood"], 3)
+(['log_likelihood', 'validation_log_likelihood', 'weight_norm'], -6.238)
+"""
+
+import warnings
+
+import numpy as np
+
+from . import exact
+from .arguments import COUNT, Options, Real, checked
+from .backend import to_host
+
+__all__ = ["MONITORS", "evaluate", "reconstruction_error", "weight_norm", "saturated_hidden", "Threshold", "EarlyStopping",
+           "MonitorWarning"]
+
+#: Monitor names :func:`evaluate` knows (each also with a "validation_" prefix).
+MONITORS = (
+    "log_likelihood",
+    "ais_log_likelihood",
+    "pseudo_log_likelihood",
+    "reconstruction_error",
+    "weight_norm",
+    "free_energy_gap",
+    "update_ratio",
+    "saturated_hidden",
+)
+#: Monitors that read the data (the ones a "validation_" prefix moves to held-out rows).
+ON_DATA = ("log_likelihood", "ais_log_likelihood", "pseudo_log_likelihood", "reconstruction_error", "saturated_hidden")
+
+
+class MonitorWarning(UserWarning):
+    """A monitor asked of :func:`graphmrf.fit` cannot run (e.g. exact log-likelihood of a
+    model too large to enumerate) and is dropped; the message says which and what to use
+    instead."""
+
+
+def weight_norm(arrays):
+    """The Euclidean norm of every ``*.weight`` array together."""
+    return float(sum(float(to_host((v**2).sum())) for k, v in arrays.items() if k.endswith(".weight")) ** 0.5)
+
+
+def saturated_hidden(program, data, tol=0.01):
+    """Fraction of hidden units whose probability of their upper value stays within
+    ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units."""
+    from .learn import place_visible, summed_layers
+
+    found = summed_layers(program)
+    if found is None or not found[0]:
+        raise ValueError("monitors: 'saturated_hidden' needs hidden units that can be summed (an RBM)")
+    xp = program.xp
+    rows = data[:1000]
+    s = xp.zeros((rows.shape[0], program.n_columns), dtype=program.dtype)
+    place_visible(program, s, rows)
+    T = program.statistic(s)
+    stuck, total = 0, 0
+    for L in found[0]:
+        vals = getattr(L.ops.d, "values", ())
+        if L.kind.onehot or len(vals) != 2:
+            raise ValueError(f"monitors: 'saturated_hidden' is defined for two-valued hidden units; {L.name!r} is {L.kind.name}")
+        p = (L.ops.expected_state(program.field(T, L), L.params, 1.0, L.width) - vals[0]) / (vals[1] - vals[0])
+        stuck += int(to_host(xp.sum(xp.all((p < tol) | (p > 1 - tol), axis=0))))
+        total += L.cols
+    return stuck / total
+
+
+def reconstruction_error(program, data):
+    """Mean squared error of v against E[v | E[h | v]] (one mean-field pass down and up).
+
+    A heuristic, not the training objective: it can fall while the likelihood gets worse.
+    """
+    xp = program.xp
+    vis = xp.asarray(program.visible_columns)
+    s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
+    s[:, vis] = data
+    T = program.statistic(s).copy()
+    for L in program.layers:
+        if not L.visible.any():
+            T[:, L.sl] = L.ops.expected_statistic(program.field(T, L), L.params, 1.0, L.width)
+    for L in program.layers:
+        if L.visible.all():
+            T_vis_zero = T.copy()
+            T_vis_zero[:, L.sl] = 0
+            s[:, L.sl] = L.ops.expected_state(program.field(T_vis_zero, L), L.params, 1.0, L.width)
+    return float(to_host(xp.mean((s[:, vis] - data) ** 2)))
+
+
+def _on(program, name, rows):
+    """A data monitor of ``rows``."""
+    if name == "log_likelihood":
+        return {name: exact.log_likelihood(program, rows)}
+    if name == "ais_log_likelihood":
+        from .ais import log_partition as ais_log_partition
+
+        res = ais_log_partition(program, n_chains=100, betas=1000, data=to_host(rows), seed=0, progress=False)
+        return {name: float(to_host(-program.free_energy(rows)).astype(np.float64).mean() - res.log_z), name + "_stderr": res.stderr}
+    if name == "pseudo_log_likelihood":
+        return {name: exact.pseudo_log_likelihood(program, to_host(rows))["per_variable"]}
+    if name == "reconstruction_error":
+        return {name: reconstruction_error(program, rows)}
+    return {name: saturated_hidden(program, rows)}
+
+
+def evaluate(program, data, monitors, validation=None, steps=None):
+    """The named monitors of ``program`` on ``data``: a dict name -> float (AIS adds
+    ``"ais_log_likelihood_stderr"``). ``validation`` holds the held-out rows
+    ("free_energy_gap" and the "validation_" monitors need them); ``steps`` the last
+    parameter steps ("update_ratio"; NaN before the first)."""
+    out = {}
+    for m in monitors:
+        if callable(m):
+            out[getattr(m, "__name__", "monitor")] = m(program, data)
+        elif m in ON_DATA:
+            out.update(_on(program, m, data))
+        elif m.startswith("validation_") and m[len("validation_"):] in ON_DATA:
+            if validation is None:
+                raise ValueError(f"monitors: {m!r} needs validation= (held-out visible vectors)")
+            out.update({"validation_" + k: v for k, v in _on(program, m[len("validation_"):], validation).items()})
+        elif m == "weight_norm":
+            out[m] = weight_norm(program.params)
+        elif m == "free_energy_gap":
+            if validation is None:
+                raise ValueError("monitors: 'free_energy_gap' needs validation= (held-out visible vectors)")
+            n = min(validation.shape[0], data.shape[0])
+            f_val = to_host(program.free_energy(validation[:n])).astype(np.float64).mean()
+            f_tr = to_host(program.free_energy(data[:n])).astype(np.float64).mean()
+            out[m] = float(f_val - f_tr)
+        elif m == "update_ratio":
+            out[m] = float("nan") if steps is None else weight_norm(steps) / max(weight_norm(program.params), np.finfo(np.float64).tiny)
+        else:
+            known = ", ".join(repr(x) for x in MONITORS)
+            raise ValueError(f"monitors: unknown monitor {m!r}; expected one of {known} (or 'validation_' + a data monitor) or a function (program, data) -> float")
+    return out
+
+
+def usable(program, monitors):
+    """``monitors`` without an exact log-likelihood the model is too large to enumerate
+    (dropped with a :class:`MonitorWarning` saying what to use instead)."""
+    wanted = [m for m in monitors if isinstance(m, str) and m.endswith("log_likelihood") and "ais" not in m and "pseudo" not in m]
+    if not wanted:
+        return list(monitors)
+    try:
+        exact.plan(program, max_states=exact.DEFAULT_MAX_STATES)
+        return list(monitors)
+    except exact.EnumerationTooLargeError as exc:
+        for m in wanted:
+            warnings.warn(
+                f"fit: the {m!r} monitor is dropped: the model is too large to enumerate ({exc}); "
+                "monitor 'ais_log_likelihood' or 'pseudo_log_likelihood' instead",
+                MonitorWarning,
+                stacklevel=4,
+            )
+        return [m for m in monitors if m not in wanted]
+
+
+class Threshold:
+    """Stop once ``monitor`` is below ``below`` (or above ``above``).
+
+    >>> rule = Threshold("reconstruction_error", below=0.05)
+    >>> rule(None, {"reconstruction_error": [0.2, 0.04]}), rule(None, {"reconstruction_error": [0.2]})
+    (True, False)
+    """
+
+    @checked(below=Real(), above=Real())
+    def __init__(self, monitor, *, below=None, above=None):
+        if (below is None) == (above is None):
+            raise ValueError("Threshold: give exactly one of below= and above=")
+        self.monitor, self.below, self.above = monitor, below, above
+
+    def __call__(self, program, history):
+        values = history.get(self.monitor)
+        if not values:
+            return False
+        last = values[-1]
+        return last < self.below if self.below is not None else last > self.above
+
+    def __repr__(self):
+        side = f"below={self.below}" if self.below is not None else f"above={self.above}"
+        return f"Threshold({self.monitor!r}, {side})"
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` (one computed on held-out data, e.g.
+    ``"validation_pseudo_log_likelihood"``) has not improved for ``patience`` checks,
+    and give the parameters of its best check back to the model.
+
+    ``mode="max"`` for likelihoods, ``"min"`` for errors and gaps.
+    """
+
+    @checked(patience=COUNT, mode=Options("max", "min"))
+    def __init__(self, monitor, *, patience=5, mode="max"):
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.best, self.best_epoch, self.best_params, self.stopped_epoch = None, None, None, None
+
+    def __call__(self, program, history):
+        values = history.get(self.monitor)
+        if not values:
+            return False
+        value = values[-1]
+        better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
+        epoch = history["epoch"][-1] if history.get("epoch") else len(values) - 1
+        if better:
+            self.best, self.best_epoch = value, epoch
+            if program is not None:
+                self.best_params = {k: v.copy() for k, v in program.params.items()}
+            return False
+        checks_since = sum(1 for e in history.get("epoch", []) if e > self.best_epoch)
+        if checks_since >= self.patience:
+            self.stopped_epoch = epoch
+            if program is not None and self.best_params is not None:
+                for k, v in program.params.items():
+                    v[...] = self.best_params[k]
+            return True
+        return False
+
+    def __repr__(self):
+        return f"EarlyStopping({self.monitor!r}, patience={self.patience}, mode={self.mode!r})"
