@@ -69,7 +69,7 @@ class History(dict):
     program=InstanceOf(Program),
     epochs=COUNT,
     lr=AnyOf(Real(0.0, closed="neither"), Function()),
-    rule=Options(*RULES),
+    rule=AnyOf(Options(*RULES), Function()),
     k=AnyOf(COUNT, InstanceOf(list, tuple, name="sequence of sweep counts"), Function()),
     batch_size=AnyOf(None, COUNT),
     chains=COUNT,
@@ -126,7 +126,13 @@ def fit(
     lr : float or callable
         Learning rate, > 0; or a schedule ``lr(epoch) -> float`` (epochs count from 1), as
         PCD with a decreasing rate needs.
-    rule : {"exact", "pcd", "cd"}
+    rule : {"exact", "pcd", "cd"} or callable
+        The gradient estimator. A function is any estimator with the signature of
+        :func:`graphmrf.learn.contrastive_divergence`, ``rule(program, batch, rng, *, k,
+        chains, mean_field, positive_sweeps, workspace, out, scale) -> (gradient, chains)``:
+        it receives persistent chains (``chains`` of them, started at random) and returns
+        the ones to keep -- the way a model family brings its own learning rule (the DBM's
+        mean-field positive phase, Neal's rule for belief nets).
     k : int, sequence or callable
         Gibbs sweeps of the free phase per update (CD-k, PCD-k); a sequence gives k per
         epoch (the last value repeats, e.g. ``[1, 3, 5, 9]``), a callable maps the epoch
@@ -211,7 +217,7 @@ def fit(
     monitors = usable(program, monitors)
     hist = History()
     hist.append(epoch=0, k=None, **evaluate(program, trainer.data, monitors, validation))
-    with Progress(epochs, f"fit ({rule})", progress) as bar:
+    with Progress(epochs, f"fit ({getattr(rule, '__name__', rule)})", progress) as bar:
         for epoch in range(1, epochs + 1):
             k_now = check(f"fit: epoch {epoch}", "k", _at(k, epoch), COUNT)
             lr_now = check(f"fit: epoch {epoch}", "lr", lr(epoch) if callable(lr) else lr, Real(0.0, closed="neither"))
@@ -271,7 +277,7 @@ class _Trainer:
             if persistent is None and state.get("persistent") is not None:
                 persistent = xp.asarray(state["persistent"], dtype=program.dtype)
         self.persistent = persistent  # CD and the exact rule pass given chains through untouched
-        if rule == "pcd":  # the chains are advanced in place: never the caller's array
+        if rule == "pcd" or callable(rule):  # the chains are advanced in place: never the caller's array
             if persistent is None:
                 self.persistent = program.random_state(chains, seed=self.rng)
             else:
@@ -303,11 +309,11 @@ class _Trainer:
                 self.grad_buf[key][...] = v
                 self.grad_buf[key] *= lr
             return self.grad_buf
-        pcd = self.rule == "pcd"
-        grad, chains = contrastive_divergence(program, batch, self.rng, k=k, chains=self.persistent if pcd else None,
-                                              mean_field=self.mean_field,
-                                              positive_sweeps=self.positive_sweeps, workspace=self.workspace,
-                                              out=self.grad_buf, scale=lr)
+        pcd = self.rule == "pcd" or callable(self.rule)
+        estimator = self.rule if callable(self.rule) else contrastive_divergence
+        grad, chains = estimator(program, batch, self.rng, k=k, chains=self.persistent if pcd else None,
+                                 mean_field=self.mean_field, positive_sweeps=self.positive_sweeps,
+                                 workspace=self.workspace, out=self.grad_buf, scale=lr)
         if pcd:
             self.persistent = chains
         return grad

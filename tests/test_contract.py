@@ -133,7 +133,7 @@ def test_the_programs_seed_is_honoured_by_every_sampling_function():
         (lambda p: gm.fit(p, np.zeros((4, 4)), momentum=1.0), ValueError, r"fit: momentum must be a real in \[0.0, 1.0\); got 1.0"),
         (lambda p: gm.fit(p, np.zeros((4, 4)), lr=-0.1), ValueError, r"fit: lr must be a finite real > 0.0 or a function; got -0.1"),
         (lambda p: gm.fit(p, np.zeros((4, 4)), lr=lambda e: float("nan"), monitors=()), ValueError, r"fit: epoch 1: lr must be a finite real > 0.0; got nan"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), rule="CD"), ValueError, r"fit: rule must be one of 'exact', 'pcd', 'cd'; got 'CD'"),
+        (lambda p: gm.fit(p, np.zeros((4, 4)), rule="CD"), ValueError, r"fit: rule must be one of 'exact', 'pcd', 'cd' or a function; got 'CD'"),
         (lambda p: gm.fit(p, np.zeros((4, 4)), seed=-1), ValueError, r"fit: seed must be None, an integer >= 0 or a random Generator; got -1"),
         (lambda p: gm.fit(p, np.zeros((0, 4)), monitors=()), ValueError, r"fit: data has no rows"),
         (lambda p: gm.impute(p, np.zeros((1, 4)), chains_per_row=0), ValueError, r"impute: chains_per_row must be an integer >= 1; got 0"),

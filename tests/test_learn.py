@@ -449,3 +449,16 @@ def test_monitor_every_keeps_rows_for_the_monitored_epochs_only():
         gm.fit(prog, X, epochs=1, monitors=("free_energy_gap",))
     with pytest.raises(ValueError, match="monitor_every"):
         gm.fit(prog, X, epochs=1, monitors=(), monitor_every=0)
+
+
+def test_a_function_as_the_rule_is_an_estimator_with_persistent_chains():
+    """fit(rule=f) calls f like contrastive_divergence with persistent chains: passing the
+    step itself reproduces rule='pcd' exactly (the extension point of the DBM and
+    belief-net rules)."""
+    X = gm.datasets.bars_and_stripes(3)
+    runs = []
+    for rule in ("pcd", learn.contrastive_divergence):
+        prog = gm.compile(gm.rbm(9, 4, seed=0, scale=0.3), seed=0)
+        gm.fit(prog, X, epochs=3, lr=0.1, rule=rule, batch_size=4, chains=6, monitors=())
+        runs.append(prog.params["v~h.weight"].copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
