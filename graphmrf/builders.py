@@ -179,12 +179,27 @@ def dbm(sizes, visible="binary", seed=None, scale=0.01):
     return g
 
 
-@checked(raises=ModelError, sizes=_SIZES, seed=Seed(), scale=_SCALE)
-def sbn(sizes, seed=None, scale=0.01):
+def _add_recognition(g, names):
+    """Recognition edges mirroring the directed edges ``names[i] -> names[i - 1]``: tied to
+    the generative weights at the start (``R = W^T``), zero biases."""
+    for i in range(1, len(names)):
+        edge = g.get_edge_data(names[i], names[i - 1])
+        if edge is not None and not edge.get("undirected", False):
+            g.add_edge(names[i - 1], names[i], weight=np.array(edge["weight"]).T.copy(), bias=0.0, recognition=True)
+
+
+@checked(raises=ModelError, sizes=_SIZES, seed=Seed(), scale=_SCALE, recognition=Boolean())
+def sbn(sizes, seed=None, scale=0.01, recognition=False):
     """A sigmoid belief net ``h_L -> ... -> h1 -> v`` (``sizes`` bottom-up, visible first).
 
     ``p(s) = prod_i p(s_i | parents)`` with ``p(s_i = 1 | pa) = sigmoid(b_i + sum_j W_ji s_j)``;
-    edge weights have shape (parent size, child size).
+    edge weights have shape (parent size, child size). ``recognition=True`` adds the
+    bottom-up edges ``h_{k-1} -> h_k`` of a recognition model (wake-sleep), tied to the
+    generative weights at the start.
+
+    >>> g = sbn([4, 3, 2], recognition=True, seed=0)
+    >>> sorted((u, v) for u, v, r in g.edges(data="recognition") if r)
+    [('h1', 'h2'), ('v', 'h1')]
     """
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
@@ -193,16 +208,20 @@ def sbn(sizes, seed=None, scale=0.01):
         g.add_node(name, kind="binary", size=int(n), visible=i == 0, bias=0.0)
     for i in range(len(sizes) - 1, 0, -1):
         g.add_edge(names[i], names[i - 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i - 1])))
+    if recognition:
+        _add_recognition(g, names)
     return g
 
 
-@checked(raises=ModelError, sizes=_SIZES, visible=_KINDS, seed=Seed(), scale=_SCALE)
-def dbn(sizes, visible="binary", seed=None, scale=0.01):
+@checked(raises=ModelError, sizes=_SIZES, visible=_KINDS, seed=Seed(), scale=_SCALE, recognition=Boolean())
+def dbn(sizes, visible="binary", seed=None, scale=0.01, recognition=False):
     """A deep belief net: an RBM on the top two layers over a directed sigmoid net.
 
     ``sizes`` bottom-up, visible first; the top edge ``(h_{L-1}, h_L)`` carries
     ``undirected=True`` and a weight of shape (size of h_{L-1}, size of h_L); the
-    directed edges point down, ``h_k -> h_{k-1}``.
+    directed edges point down, ``h_k -> h_{k-1}``. ``recognition=True`` adds untied
+    recognition edges ``h_{k-1} -> h_k`` below the top pair (the up-down algorithm's),
+    equal to the transposed generative weights at the start.
     """
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
@@ -213,4 +232,6 @@ def dbn(sizes, visible="binary", seed=None, scale=0.01):
     g.add_edge(names[top - 1], names[top], weight=rng.normal(0.0, scale, size=(sizes[top - 1], sizes[top])), undirected=True)
     for i in range(top - 1, 0, -1):
         g.add_edge(names[i], names[i - 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i - 1])))
+    if recognition:
+        _add_recognition(g, names[:top])
     return g

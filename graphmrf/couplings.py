@@ -24,7 +24,7 @@ import numpy as np
 
 from .layout import Part
 
-__all__ = ["Coupling", "Inputs", "symmetric_matrix", "column_major"]
+__all__ = ["Coupling", "Recognition", "Inputs", "symmetric_matrix", "column_major"]
 
 
 def column_major(a):
@@ -89,6 +89,21 @@ class Coupling:
         M = xp.zeros((self.a.cols, self.b.cols), dtype=self.values.dtype)
         M[xp.asarray(self.rows), xp.asarray(self.cols_)] = self.values
         return M
+
+
+class Recognition:
+    """A recognition coupling of a directed net: ``R`` (``W``, child columns x parent
+    columns) and ``bias`` (parent columns) of the bottom-up model
+    ``q(parent | child) = sigmoid(T(child) R + bias)`` (wake-sleep). Not part of the
+    energy; its arrays live in ``program.recognition_params`` under ``key`` and
+    ``bias_key``."""
+
+    def __init__(self, spec, layers, backend, dtype):
+        self.key = spec.key
+        self.bias_key = spec.key[: -len(".weight")] + ".bias"
+        self.a, self.b = layers[spec.a], layers[spec.b]  # a: the child (below), b: the parent (above)
+        self.W = backend.xp.asarray(spec.weight, dtype=dtype)
+        self.bias = backend.xp.asarray(spec.values, dtype=dtype)
 
 
 class SparseInput:

@@ -101,4 +101,8 @@ def to_graph(program):
                 for (a, b), val in entries.items():
                     M[a, b] = val
                 g.edges[u, v]["weight"] = M
+    for r in program.recognition:
+        edge = g.edges[r.a.nodes[0], r.b.nodes[0]]
+        edge["weight"] = to_host(r.W).astype(np.float64)
+        edge["bias"] = to_host(r.bias).astype(np.float64)
     return g

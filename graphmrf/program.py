@@ -39,7 +39,7 @@ import numpy as np
 
 from . import conditionals, parameters, statistics
 from .backend import as_generator, get_backend, to_host
-from .couplings import Coupling, Inputs
+from .couplings import Coupling, Inputs, Recognition
 from .errors import ModelError
 from .kinds import S
 from .layout import Layer, Layout, Part
@@ -84,6 +84,10 @@ class Program:
         self.inputs = Inputs(self.layers, self.couplings, backend)
         self.params = {f"{L.name}.{k}": v for L in self.layers for k, v in L.params.items()}
         self.params.update({c.key: c.values for c in self.couplings})
+        #: recognition couplings of a directed net (wake-sleep's bottom-up model; no energy)
+        self.recognition = [Recognition(r, self.layers, backend, self.dtype) for r in spec.recognition]
+        #: their weights and biases, updated in place like ``params``
+        self.recognition_params = {k: v for r in self.recognition for k, v in ((r.key, r.W), (r.bias_key, r.bias))}
         self.rng = as_generator(seed, backend)
         #: True when every kind's coupling statistic is the state itself (T(s) = s)
         self.identity_statistic = all(L.kind.statistic == S for L in self.layers)
@@ -151,6 +155,8 @@ class Program:
         copy = Program(self.spec, self._block_spec, get_backend("numpy"), np.float64)
         for k, v in current.items():
             copy.params[k][...] = v
+        for k, v in self.recognition_params.items():
+            copy.recognition_params[k][...] = to_host(v)
         self._float64 = ({k: v.copy() for k, v in current.items()}, copy)
         return copy
 
@@ -210,6 +216,18 @@ class Program:
         for L in self.layers:
             T[:, L.sl] = L.ops.statistic(state[:, L.sl], L.params)
         return T
+
+    def recognition_field(self, T, layer):
+        """The recognition model's input to ``layer``: ``sum_children T(child) R + bias``
+        over the recognition edges into it (wake-sleep's bottom-up pass); a ModelError
+        when none points at it."""
+        into = [r for r in self.recognition if r.b is layer]
+        if not into:
+            raise ModelError(f"node {layer.name!r}: no recognition edge points at it; declare one (child, {layer.name!r}, recognition=True)")
+        x = into[0].bias + T[:, into[0].a.sl] @ into[0].W
+        for r in into[1:]:
+            x += r.bias + T[:, r.a.sl] @ r.W
+        return x
 
     def field(self, T, layer):
         """Coupling input ``x`` of ``layer`` (a Layer, or a Part of one) given statistics

@@ -14,7 +14,11 @@ edge, the rule and the value):
   (columns of the first node, columns of the second) between layers, where "first" is
   the edge's source in a DiGraph and the endpoint declared first in an ``nx.Graph``;
 * a self-loop is a lateral coupling of a layer: symmetric, zero diagonal; never on a
-  single unit and never in a directed net; units and layers are not joined by edges.
+  single unit and never in a directed net; units and layers are not joined by edges;
+* in a directed net, an edge ``(child, parent)`` marked ``recognition=True`` is a
+  *recognition* weight (wake-sleep's bottom-up model, not part of the energy): it mirrors
+  the generative edge ``(parent, child)``, has shape (child columns, parent columns) and
+  an optional ``bias`` over the parent's columns.
 
 >>> import networkx as nx
 >>> g = nx.Graph()
@@ -85,11 +89,15 @@ class CouplingSpec:
 
 @dataclass
 class ModelSpec:
+    """A validated model: its layers (declared order), couplings, node lookup, and the
+    recognition couplings of a directed net (not part of its energy)."""
+
     graph: object
     directed: bool
     layers: list
     couplings: list
     unit_index: dict  # node -> (layer index, unit index) for every node
+    recognition: list = field(default_factory=list)
 
 
 def _fmt(node):
@@ -197,18 +205,43 @@ def _node_info(g, node):
 def validate(graph):
     """Check ``graph`` and return its :class:`ModelSpec` (layers, couplings).
 
+    Parameters
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+
+    Returns
+    -------
+    ModelSpec
+
     Raises
     ------
     ModelError
         On any rule in the module docstring, naming the node or edge.
     """
+    _check_graph(graph)
+    directed = graph.is_directed()
+    infos = {node: _fast_unit_info(graph, node) or _node_info(graph, node) for node in graph.nodes}
+    undirected_nodes = _check_directed(graph, infos) if directed else set()
+    layers, unit_index = _layers(graph, infos, directed, undirected_nodes)
+    model_edges = [(u, v, d) for u, v, d in graph.edges(data=True) if not d.get("recognition", False)]
+    couplings = _couplings(graph, model_edges, layers, unit_index, directed)
+    for c in couplings:
+        if c.type == "lateral":
+            layers[c.a].lateral = True
+    _check_gaussian_precision(layers, couplings)
+    recognition = _recognition(graph, layers, unit_index)
+    return ModelSpec(graph, directed, layers, couplings, unit_index, recognition)
+
+
+def _check_graph(graph):
+    """A networkx Graph or DiGraph (not a multigraph), with nodes whose names stay
+    distinct once written as text."""
     if isinstance(graph, (nx.MultiGraph, nx.MultiDiGraph)):
         raise ModelError("graph: multigraphs are not models; use nx.Graph or nx.DiGraph")
     if not isinstance(graph, (nx.Graph, nx.DiGraph)):
         raise ModelError(f"graph: expected a networkx Graph or DiGraph; got {type(graph).__name__}")
     if graph.number_of_nodes() == 0:
         raise ModelError("graph: has no nodes; declare at least one unit or layer")
-    directed = graph.is_directed()
     names = {}
     for node in graph.nodes:
         key = str(node)
@@ -216,44 +249,43 @@ def validate(graph):
             raise ModelError(f"node {_fmt(node)}: name {key!r} collides with node {_fmt(names[key])} once written as text")
         names[key] = node
 
-    infos = {}
-    for node in graph.nodes:
-        infos[node] = _fast_unit_info(graph, node) or _node_info(graph, node)
-    position = {node: i for i, node in enumerate(graph.nodes)}
 
-    undirected_edges = []
-    if directed:
-        for u, v, d in graph.edges(data=True):
-            if d.get("undirected", False):
-                undirected_edges.append((u, v))
-        if len(undirected_edges) > 1:
-            raise ModelError(
-                f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got {len(undirected_edges)}"
-            )
-        dag = nx.DiGraph()
-        dag.add_nodes_from(graph.nodes)
-        dag.add_edges_from((u, v) for u, v, d in graph.edges(data=True) if not d.get("undirected", False) and u != v)
-        if not nx.is_directed_acyclic_graph(dag):
-            cycle = [e[0] for e in nx.find_cycle(dag)]
-            raise ModelError(f"nodes {cycle}: a directed net must be acyclic; these form a directed cycle")
-        for u, v in undirected_edges:
-            for end in (u, v):
-                if dag.in_degree(end) > 0:
-                    parents = list(dag.predecessors(end))
-                    raise ModelError(
-                        f"edge ({_fmt(u)}, {_fmt(v)}): marked undirected but {_fmt(end)} has directed parents {parents}; "
-                        "only the top pair of layers of a DBN may be undirected"
-                    )
-                if not infos[end][1]:
-                    raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); {_fmt(end)} is a single unit")
-    undirected_nodes = {n for e in undirected_edges for n in e}
+def _check_directed(graph, infos):
+    """The rules of a directed net: acyclic (recognition edges aside), at most one edge
+    marked undirected (a DBN's top pair), joining two layers without directed parents.
+    Returns the endpoints of that edge."""
+    undirected_edges = [(u, v) for u, v, d in graph.edges(data=True) if d.get("undirected", False)]
+    if len(undirected_edges) > 1:
+        raise ModelError(
+            f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got {len(undirected_edges)}"
+        )
+    dag = nx.DiGraph()
+    dag.add_nodes_from(graph.nodes)
+    dag.add_edges_from(
+        (u, v) for u, v, d in graph.edges(data=True) if not d.get("undirected", False) and not d.get("recognition", False) and u != v
+    )
+    if not nx.is_directed_acyclic_graph(dag):
+        cycle = [e[0] for e in nx.find_cycle(dag)]
+        raise ModelError(f"nodes {cycle}: a directed net must be acyclic; these form a directed cycle")
+    for u, v in undirected_edges:
+        for end in (u, v):
+            if dag.in_degree(end) > 0:
+                parents = list(dag.predecessors(end))
+                raise ModelError(
+                    f"edge ({_fmt(u)}, {_fmt(v)}): marked undirected but {_fmt(end)} has directed parents {parents}; "
+                    "only the top pair of layers of a DBN may be undirected"
+                )
+            if not infos[end][1]:
+                raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); {_fmt(end)} is a single unit")
+    return {n for e in undirected_edges for n in e}
 
-    # Layers, in the declared order of the nodes (states and data keep that order): a layer
-    # node is a layer; consecutive single units of one kind form a "virtual layer" (a run:
-    # units of another kind declared in between start a new one, named with a count).
-    layers, unit_index = [], {}
-    runs = {}
-    current = None
+
+def _layers(graph, infos, directed, undirected_nodes):
+    """Layers, in the declared order of the nodes (states and data keep that order): a
+    layer node is a layer; consecutive single units of one kind form a "virtual layer"
+    (a run: units of another kind declared in between start a new one, named with a count).
+    Returns the layers and ``node -> (layer index, unit index)``."""
+    layers, unit_index, runs, current = [], {}, {}, None
     for node in graph.nodes:
         kind, declared, n, width, params, vis = infos[node]
         is_directed = directed and node not in undirected_nodes
@@ -261,40 +293,53 @@ def validate(graph):
             current = None
             unit_index[node] = (len(layers), 0)
             layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed))
-        else:
-            key = (kind.name, width)
-            if current != key:
-                current = key
-                runs[key] = runs.get(key, 0) + 1
-                name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
-                if runs[key] > 1:
-                    name += str(runs[key])
-                layers.append(LayerSpec(name, [], False, kind, 0, width, {p: [] for p in params}, [], is_directed))
-            li = len(layers) - 1
-            L = layers[li]
-            unit_index[node] = (li, L.n)
-            L.nodes.append(node)
-            L.n += 1
-            for p, v in params.items():
-                L.params[p].append(v)
-            L.visible.append(bool(vis) if isinstance(vis, bool) else bool(vis[0]))
+            continue
+        key = (kind.name, width)
+        if current != key:
+            current = key
+            runs[key] = runs.get(key, 0) + 1
+            name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
+            name += str(runs[key]) if runs[key] > 1 else ""
+            layers.append(LayerSpec(name, [], False, kind, 0, width, {p: [] for p in params}, [], is_directed))
+        L = layers[-1]
+        unit_index[node] = (len(layers) - 1, L.n)
+        L.nodes.append(node)
+        L.n += 1
+        for p, v in params.items():
+            L.params[p].append(v)
+        L.visible.append(bool(vis) if isinstance(vis, bool) else bool(vis[0]))
     for L in layers:
         if not L.declared:
-            params = {}
-            for p in L.kind.params:
-                vals = L.params[p.name]
-                raw = np.array([v if np.ndim(v) == 0 else np.nan for v in vals], dtype=np.float64)
-                fast = np.array([np.ndim(v) == 0 for v in vals])
-                if not p.valid(raw[fast]):  # one vectorised check; on failure name the first bad node
-                    for j in np.flatnonzero(fast):
-                        if not p.valid(raw[j : j + 1]):
-                            _node_info(graph, L.nodes[int(j)])  # raises, naming the node
-                params[p.name] = np.concatenate([np.atleast_1d(p.to_internal(np.float64(v))) if f else np.ravel(v) for v, f in zip(vals, fast)]) if not fast.all() else p.to_internal(raw)
-            L.params = params
-            L.visible = np.asarray(L.visible, dtype=bool)
+            _gather_unit_params(graph, L)
+    return layers, unit_index
 
+
+def _gather_unit_params(graph, L):
+    """The per-unit parameters of a virtual layer as arrays, checked in one vectorised
+    pass (on failure the first bad node is named)."""
+    params = {}
+    for p in L.kind.params:
+        vals = L.params[p.name]
+        raw = np.array([v if np.ndim(v) == 0 else np.nan for v in vals], dtype=np.float64)
+        fast = np.array([np.ndim(v) == 0 for v in vals])
+        if not p.valid(raw[fast]):
+            for j in np.flatnonzero(fast):
+                if not p.valid(raw[j : j + 1]):
+                    _node_info(graph, L.nodes[int(j)])  # raises, naming the node
+        if fast.all():
+            params[p.name] = p.to_internal(raw)
+        else:
+            params[p.name] = np.concatenate([np.atleast_1d(p.to_internal(np.float64(v))) if f else np.ravel(v) for v, f in zip(vals, fast)])
+    L.params = params
+    L.visible = np.asarray(L.visible, dtype=bool)
+
+
+def _couplings(graph, edges, layers, unit_index, directed):
+    """Every model edge as a coupling: dense between layer nodes, entries of a sparse
+    coupling per (layer, layer, type) between single units."""
+    position = {node: i for i, node in enumerate(graph.nodes)}
     couplings, sparse = [], {}
-    for u, v, d in graph.edges(data=True):
+    for u, v, d in edges:
         if not directed and position[v] < position[u]:
             u, v = v, u
         where = f"edge ({_fmt(u)}, {_fmt(v)})"
@@ -304,18 +349,6 @@ def validate(graph):
         lv, iv = unit_index[v]
         Lu, Lv = layers[lu], layers[lv]
         w = d["weight"]
-        if not Lu.declared and not Lv.declared and u != v and Lu.width == 1 and Lv.width == 1 and isinstance(w, _SCALAR) and not isinstance(w, bool):
-            ctype = "directed" if directed and not d.get("undirected", False) else ("lateral" if lu == lv else "undirected")
-            key = (lu, lv, ctype)
-            if key not in sparse:
-                sep = "->" if ctype == "directed" else "~"
-                sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
-            c = sparse[key]
-            c.rows.append(iu)
-            c.cols.append(iv)
-            c.values.append(float(w))
-            c.edges.append((u, v, 0, 0))
-            continue
         if Lu.declared != Lv.declared:
             raise ModelError(
                 f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer with size=1"
@@ -327,45 +360,29 @@ def validate(graph):
                 raise ModelError(f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net")
         ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
         if Lu.declared:
-            shape = (Lu.cols, Lv.cols)
-            W = _weight(d["weight"], where)
-            if W.shape != shape:
-                got = W.shape
-                rule = "the endpoint declared first" if not directed else "the source"
-                raise ModelError(f"{where}: weight has shape {got}; expected {shape} (rows index {_fmt(u)}, {rule})")
-            if not np.all(np.isfinite(W)):
-                raise ModelError(f"{where}: weight must be finite; it has {int((~np.isfinite(W)).sum())} NaN or infinite entries")
-            if ctype == "lateral":
-                if not np.allclose(W, W.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(W).max(initial=0)))):
-                    i, j = np.unravel_index(np.argmax(np.abs(W - W.T)), W.shape)
-                    raise ModelError(f"{where}: lateral weight must be symmetric; W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
-                if np.any(np.diag(W) != 0):
-                    i = int(np.flatnonzero(np.diag(W) != 0)[0])
-                    raise ModelError(f"{where}: lateral weight must have a zero diagonal; W[{i}, {i}] = {W[i, i]}")
-                W = 0.5 * (W + W.T)
-            sep = "->" if ctype == "directed" else "~"
-            couplings.append(CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, weight=W))
+            couplings.append(_dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u))
+            continue
+        if Lu.width == 1 and Lv.width == 1 and isinstance(w, _SCALAR) and not isinstance(w, bool):
+            W = np.full((1, 1), float(w))  # the common case: a scalar between two units
         else:
-            W = _weight(d["weight"], where)
+            W = _weight(w, where)
             shape = (Lu.width, Lv.width)
             if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
                 raise ModelError(f"{where}: weight has shape {W.shape}; expected a scalar" + ("" if shape == (1, 1) else f" or shape {shape}"))
-            if not np.all(np.isfinite(W)):
-                raise ModelError(f"{where}: weight must be finite; got {W.tolist()}")
             W = np.broadcast_to(W, shape)
-            if lu == lv and ctype != "directed":
-                ctype = "lateral"
-            key = (lu, lv, ctype)
-            if key not in sparse:
-                sep = "->" if ctype == "directed" else "~"
-                sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
-            c = sparse[key]
-            for a in range(Lu.width):
-                for b in range(Lv.width):
-                    c.rows.append(iu * Lu.width + a)
-                    c.cols.append(iv * Lv.width + b)
-                    c.values.append(W[a, b])
-                    c.edges.append((u, v, a, b))
+        if lu == lv and ctype != "directed":
+            ctype = "lateral"
+        key = (lu, lv, ctype)
+        if key not in sparse:
+            sep = "->" if ctype == "directed" else "~"
+            sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
+        c = sparse[key]
+        for a in range(Lu.width):
+            for b in range(Lv.width):
+                c.rows.append(iu * Lu.width + a)
+                c.cols.append(iv * Lv.width + b)
+                c.values.append(W[a, b])
+                c.edges.append((u, v, a, b))
     for c in sparse.values():
         c.rows = np.asarray(c.rows, dtype=np.int64)
         c.cols = np.asarray(c.cols, dtype=np.int64)
@@ -374,11 +391,63 @@ def validate(graph):
             u, v, _, _ = c.edges[int(np.flatnonzero(~np.isfinite(c.values))[0])]
             raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
         couplings.append(c)
-    for c in couplings:
-        if c.type == "lateral":
-            layers[c.a].lateral = True
-    _check_gaussian_precision(layers, couplings)
-    return ModelSpec(graph, directed, layers, couplings, unit_index)
+    return couplings
+
+
+def _dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u):
+    """A weight matrix between two layer nodes, checked: shape, finite, and symmetric
+    with a zero diagonal for a lateral one."""
+    shape = (Lu.cols, Lv.cols)
+    W = _weight(w, where)
+    if W.shape != shape:
+        rule = "the endpoint declared first" if not directed else "the source"
+        raise ModelError(f"{where}: weight has shape {W.shape}; expected {shape} (rows index {_fmt(u)}, {rule})")
+    if not np.all(np.isfinite(W)):
+        raise ModelError(f"{where}: weight must be finite; it has {int((~np.isfinite(W)).sum())} NaN or infinite entries")
+    if ctype == "lateral":
+        if not np.allclose(W, W.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(W).max(initial=0)))):
+            i, j = np.unravel_index(np.argmax(np.abs(W - W.T)), W.shape)
+            raise ModelError(f"{where}: lateral weight must be symmetric; W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+        if np.any(np.diag(W) != 0):
+            i = int(np.flatnonzero(np.diag(W) != 0)[0])
+            raise ModelError(f"{where}: lateral weight must have a zero diagonal; W[{i}, {i}] = {W[i, i]}")
+        W = 0.5 * (W + W.T)
+    sep = "->" if ctype == "directed" else "~"
+    return CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, weight=W)
+
+
+def _recognition(graph, layers, unit_index):
+    """Recognition edges: ``(child, parent)`` edges marked ``recognition=True`` that point
+    up a directed net, each the mirror of a generative edge ``parent -> child``, with a
+    ``weight`` of shape (child columns, parent columns) and an optional ``bias`` of the
+    parent's columns (the recognition model ``q(parent | child) = sigmoid(T(child) R + r)``
+    of wake-sleep). Between layer nodes only."""
+    out = []
+    for u, v, d in graph.edges(data=True):
+        if not d.get("recognition", False):
+            continue
+        where = f"edge ({_fmt(u)}, {_fmt(v)})"
+        if not graph.is_directed():
+            raise ModelError(f"{where}: recognition edges belong to directed nets (sigmoid belief nets, DBNs); this graph is undirected")
+        gen = graph.get_edge_data(v, u)
+        if gen is None or gen.get("recognition", False) or gen.get("undirected", False):
+            raise ModelError(f"{where}: a recognition edge must mirror a directed generative edge ({_fmt(v)}, {_fmt(u)}); there is none")
+        lu, lv = unit_index[u][0], unit_index[v][0]
+        Lu, Lv = layers[lu], layers[lv]
+        if not (Lu.declared and Lv.declared):
+            raise ModelError(f"{where}: recognition edges join layer nodes (nodes with 'size')")
+        if Lv.kind.name not in ("binary", "spin"):
+            raise ModelError(f"{where}: a recognition net infers two-valued units; {_fmt(v)} is {Lv.kind.name}")
+        W = _weight(d.get("weight", np.zeros((Lu.cols, Lv.cols))), where)
+        if W.shape != (Lu.cols, Lv.cols):
+            raise ModelError(f"{where}: weight has shape {W.shape}; expected {(Lu.cols, Lv.cols)} (rows index {_fmt(u)}, the source)")
+        if not np.all(np.isfinite(W)):
+            raise ModelError(f"{where}: weight must be finite")
+        bias = _attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias")
+        if not np.all(np.isfinite(bias)):
+            raise ModelError(f"{where}: bias must be finite")
+        out.append(CouplingSpec(f"{Lu.name}=>{Lv.name}.weight", lu, lv, "recognition", weight=W, values=bias))
+    return out
 
 
 def _check_gaussian_precision(layers, couplings):
