@@ -313,7 +313,7 @@ def _show(value):
     if hasattr(value, "shape") and not isinstance(value, (str, bytes)):
         return f"an array of shape {tuple(value.shape)}"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= 240 else text[:237] + "..."
 
 
 def check(where, name, value, rule, value_error=ValueError):
@@ -356,7 +356,8 @@ def checked(raises=ValueError, **table):
         unknown = set(table) - set(sig.parameters)
         if unknown:
             raise TypeError(f"checked: {fn.__name__} has no argument(s) {sorted(unknown)}")
-        where = fn.__name__
+        # a method is named by its class ("Tempering: ladder must be ..."), a function by its name
+        where = fn.__qualname__.replace(".__init__", "") if "<locals>" not in fn.__qualname__ else fn.__name__
         defaults = {k: p.default for k, p in sig.parameters.items()}
 
         @functools.wraps(fn)

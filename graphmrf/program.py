@@ -170,9 +170,10 @@ class Program:
 
     def writable(self, state, inplace=False):
         """``state`` itself when the caller lets a sampler overwrite it (and it already has
-        the Program's dtype and backend, row-major), else a fresh copy."""
+        the Program's dtype and backend, in one contiguous layout), else a fresh copy."""
         xp = self.xp
-        if inplace and isinstance(state, xp.ndarray) and state.dtype == self.dtype and state.flags.writeable and state.flags.c_contiguous:
+        contiguous = state.flags.c_contiguous or state.flags.f_contiguous if isinstance(state, xp.ndarray) else False
+        if inplace and contiguous and state.dtype == self.dtype and state.flags.writeable:
             return state
         return xp.array(state, dtype=self.dtype, copy=True)
 

@@ -68,8 +68,8 @@ def test_beta_must_be_finite_and_non_negative_everywhere(beta):
         exact.marginals(prog, beta=beta)
     with pytest.raises(ValueError, match="betas must be a sequence of at least 1 items, each a finite real >= 0"):
         gm.samplers.anneal(prog, prog.random_state(2, seed=0), 0, [0.5, beta])
-    with pytest.raises(ValueError, match="betas must be a strictly increasing ladder"):
-        gm.samplers.tempering_init(prog, [beta, 1.0], prog.random_state(2, seed=0))
+    with pytest.raises(ValueError, match=r"Tempering: ladder must be a sequence of at least 2 items, each a finite real >= 0.0|Tempering: ladder must be strictly increasing"):
+        gm.samplers.Tempering([beta, 1.0])
 
 
 def test_beta_zero_samples_every_state_uniformly():
@@ -84,7 +84,9 @@ def test_beta_zero_samples_every_state_uniformly():
 def test_tempering_ladders_must_increase():
     prog = _rbm()
     with pytest.raises(ValueError, match="strictly increasing"):
-        gm.samplers.tempering_init(prog, [1.0, 0.5], prog.random_state(2, seed=0))
+        gm.samplers.Tempering([1.0, 0.5])
+    with pytest.raises(ValueError, match="end at 1"):
+        gm.samplers.Tempering([0.5, 2.0])
 
 
 @pytest.mark.parametrize("bad", [0.5, 2.0, np.nan])

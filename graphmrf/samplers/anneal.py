@@ -1,11 +1,18 @@
 r"""Simulated annealing: sweeps at a rising inverse temperature.
 
-``anneal(program, state, rng, betas)`` runs one sweep per entry of ``betas`` (a schedule
-from :func:`linear` or :func:`geometric`, or any increasing sequence) and returns the
-final state and the energy after every sweep. The sweep kernel is any sampler with the
-signature of :func:`~graphmrf.samplers.block_gibbs`, run at the schedule's beta; the
-model itself is never changed.
+:class:`Annealing` wraps a sampler so that its ``t``-th step runs at ``beta * betas[t]``
+(the last value repeats), leaving the model unchanged; :func:`anneal` runs one sweep per
+entry of a schedule and returns the final state and the energy after every sweep.
+Schedules: :func:`linear`, :func:`geometric`, or any sequence.
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.ising(4, coupling=1.0))
+>>> state, E = anneal(prog, prog.random_state(20, seed=0), 1, geometric(0.1, 5.0, 40))
+>>> E.shape, float(E[-1].mean()) <= float(E[0].mean())
+((40, 20), True)
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,10 +20,10 @@ from ..arguments import BETA, COUNT, AnyOf, Boolean, Function, InstanceOf, Real,
 from ..backend import as_generator
 from ..program import Program
 from ..support import check_state
-from .gibbs import block_gibbs
 from .progress import Progress
+from .protocol import Gibbs, from_sweep, is_sampler, position
 
-__all__ = ["anneal", "linear", "geometric"]
+__all__ = ["anneal", "Annealing", "AnnealingState", "linear", "geometric"]
 
 
 @checked(beta_start=Real(0.0), beta_end=Real(0.0), n=COUNT)
@@ -31,25 +38,63 @@ def geometric(beta_start, beta_end, n):
     return np.geomspace(beta_start, beta_end, int(n))
 
 
+class AnnealingState(NamedTuple):
+    """The wrapped kernel's state, the step count ``t`` and the schedule (times beta)."""
+
+    inner: object
+    t: int
+    betas: np.ndarray
+
+    @property
+    def position(self):
+        return self.inner.position
+
+
+class Annealing:
+    """A sampler whose ``t``-th step is one step of ``kernel`` (default :class:`Gibbs`) at
+    ``beta * betas[t]`` (the last entry repeats once the schedule is spent)."""
+
+    @checked(betas=SequenceOf(BETA, min_length=1))
+    def __init__(self, betas, kernel=None):
+        if kernel is not None and not is_sampler(kernel):
+            raise TypeError(f"Annealing: kernel must be a sampler (init/step); got {type(kernel).__name__}")
+        self.schedule = np.asarray(betas, dtype=np.float64)
+        self.kernel = Gibbs() if kernel is None else kernel
+        self.name = f"annealing({getattr(self.kernel, 'name', 'custom')})"
+
+    def init(self, program, position, *, beta=1.0, clamp=None):
+        """The wrapped kernel's state at the schedule's first temperature."""
+        scaled = float(beta) * self.schedule
+        return AnnealingState(self.kernel.init(program, position, beta=float(scaled[0]), clamp=clamp), 0, scaled)
+
+    def step(self, program, state, rng):
+        """One step of the wrapped kernel at the schedule's ``t``-th temperature."""
+        b = float(state.betas[min(state.t, state.betas.size - 1)])
+        inner, info = self.kernel.step(program, state.inner._replace(beta=b), rng)
+        return AnnealingState(inner, state.t + 1, state.betas), info
+
+
 @checked(
     program=InstanceOf(Program),
     betas=SequenceOf(BETA, min_length=1),
-    sweep=Function(),
+    sweep=AnyOf(None, Function(), InstanceOf(object, name="sampler (init/step)")),
     progress=AnyOf(None, Boolean()),
 )
-def anneal(program, state, rng, betas, *, sweep=block_gibbs, clamp=None, progress=None):
+def anneal(program, state, rng, betas, *, sweep=None, clamp=None, progress=None):
     """Simulated annealing along ``betas``; returns ``(state, energies)``.
 
+    ``sweep`` is a sampler (default :class:`Gibbs`) or a sweep function;
     ``energies`` has shape (len(betas), chains): E(s) after each sweep, at beta = 1's
     energy scale (the model's energy, not beta times it).
     """
     rng = as_generator(rng, program.backend)
-    state = check_state(program, state, "state")
-    betas = np.asarray(betas, dtype=np.float64)
+    kernel = Gibbs() if sweep is None else (sweep if is_sampler(sweep) else from_sweep(sweep))
+    sampler = Annealing(list(betas), kernel)
+    s = sampler.init(program, check_state(program, state, "state"), clamp=clamp)
     energies = []
     with Progress(len(betas), "anneal", progress) as bar:
-        for b in betas:
-            state, info = sweep(program, state, rng, beta=float(b), clamp=clamp, energy=True)
-            energies.append(info.energy)
-            bar.update(energy=float(program.xp.mean(info.energy)))
-    return state, program.xp.stack(energies)
+        for _ in range(len(betas)):
+            s, _ = sampler.step(program, s, rng)
+            energies.append(program.energy(position(s)))
+            bar.update(energy=float(program.xp.mean(energies[-1])))
+    return program.xp.ascontiguousarray(position(s)), program.xp.stack(energies)

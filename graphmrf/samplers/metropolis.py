@@ -12,7 +12,7 @@ from ..backend import as_generator
 from .clamp import as_mask
 from .gibbs import SweepInfo, unit_parts
 
-__all__ = ["metropolis"]
+__all__ = ["metropolis_sweep"]
 
 
 def _propose(program, L, cur, cond, rng):
@@ -32,7 +32,7 @@ def _propose(program, L, cur, cond, rng):
     return vals[(idx + step) % m][:, None]
 
 
-def metropolis(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False, workspace=None):
+def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False, workspace=None):
     """One sweep of single-site Metropolis over every unit, in column order.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.

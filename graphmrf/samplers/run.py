@@ -11,38 +11,40 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..arguments import BETA, COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Seed, checked
+from ..arguments import BETA, COUNT, AnyOf, Boolean, Constraint, Function, InstanceOf, Integer, Options, Seed, checked
 from ..backend import to_host
 from ..program import Program
 from ..support import check_state
 from ..workspace import Workspace
-from .ancestral import ancestral
+from . import protocol
 from .clamp import clamp_mask
-from .gibbs import block_gibbs, sequential_gibbs
-from .metropolis import metropolis
 from .progress import Progress
 
 __all__ = ["sample", "Samples", "METHODS"]
 
 
-def _sequential_random(program, state, rng, **kw):  # noqa: D103
-    return sequential_gibbs(program, state, rng, order="random", **kw)
+class _IsSampler(Constraint):
+    """Anything with the sampler protocol's ``init`` and ``step``."""
+
+    def admits(self, value):
+        return protocol.is_sampler(value)
+
+    def kind_ok(self, value):
+        return protocol.is_sampler(value)
+
+    def __str__(self):
+        return "a sampler (init/step)"
 
 
-def _ancestral_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, top_sweeps=1):
-    from .gibbs import SweepInfo
+SAMPLER = _IsSampler()
 
-    new = ancestral(program, state, rng, top_sweeps=top_sweeps, beta=beta, clamp=clamp)
-    return new, SweepInfo(energy=program.energy(new) if energy else None)
-
-
-#: Sampling methods by name: a sweep function ``(program, state, rng, beta, clamp, energy)``.
+#: Samplers by name (each a :class:`~graphmrf.samplers.protocol.Sampler`).
 METHODS = {
-    "gibbs": block_gibbs,
-    "sequential": sequential_gibbs,
-    "random-scan": _sequential_random,
-    "metropolis": metropolis,
-    "ancestral": _ancestral_sweep,
+    "gibbs": protocol.Gibbs(),
+    "sequential": protocol.Sequential(),
+    "random-scan": protocol.Sequential(order="random"),
+    "metropolis": protocol.Metropolis(),
+    "ancestral": protocol.Ancestral(),
 }
 
 
@@ -65,13 +67,22 @@ class Samples(NamedTuple):
         return self.samples[:, :, program.columns(node)]
 
 
+def _sampler(method):
+    """The Sampler a ``method`` names: a built-in by name, a Sampler, or a sweep function."""
+    if isinstance(method, str):
+        return METHODS[method]
+    if protocol.is_sampler(method):
+        return method
+    return protocol.from_sweep(method)
+
+
 @checked(
     program=InstanceOf(Program),
     n_sweeps=COUNT,
     chains=COUNT,
     burn_in=Integer(0),
     thin=COUNT,
-    method=AnyOf(Options(*METHODS), Function()),
+    method=AnyOf(Options(*METHODS), SAMPLER, Function()),
     beta=BETA,
     clamp=AnyOf(None, InstanceOf(dict, name="dict {node: value}"), InstanceOf(object, name="boolean mask")),
     seed=Seed(),
@@ -104,11 +115,13 @@ def sample(
         Independent chains, batched on axis 0.
     burn_in, thin : int
         A state is kept after sweep ``t`` when ``t > burn_in`` and ``(t - burn_in) % thin == 0``.
-    method : str or callable
+    method : str, Sampler or callable
         "gibbs" (block Gibbs over the compiled blocks), "sequential" (one unit at a time),
         "random-scan", "metropolis" (single-site), "ancestral" (directed nets: each sweep
-        is a fresh ancestral draw, after one top-RBM Gibbs sweep for a DBN), or a sweep
-        function with the signature of :func:`~graphmrf.samplers.block_gibbs`.
+        is a fresh ancestral draw, after one top-RBM Gibbs sweep for a DBN); any
+        :class:`~graphmrf.samplers.Sampler` (``init``/``step``: your own, or a built-in
+        such as :func:`~graphmrf.samplers.tempering`); or a sweep function with the
+        signature of :func:`~graphmrf.samplers.block_gibbs`.
     beta : float
         Inverse temperature of sampling.
     clamp : dict {node: value} or bool mask, optional
@@ -128,7 +141,8 @@ def sample(
         Record ``E(s)`` after every sweep (``energy`` is None otherwise; one extra pass
         over the couplings per sweep).
     """
-    sweep = METHODS[method] if isinstance(method, str) else method
+    sampler = _sampler(method)
+    name = getattr(sampler, "name", type(sampler).__name__)
     rng = program.generator(seed)
     xp = program.xp
     if init is None:
@@ -143,29 +157,16 @@ def sample(
     elif clamp is not None:
         mask = clamp
     kept, energy = [], []
-    own = isinstance(method, str) and method != "ancestral"
-    # the chains are kept column-major while the run lasts where that is faster: for the
-    # one-unit-at-a-time samplers (each update reads and writes one contiguous column) and
-    # for block Gibbs on sparse couplings (each part's input is one sparse product with no
-    # transposes); the returned state is row-major
-    by_unit = method in ("sequential", "random-scan", "metropolis")
-    sparse = method == "gibbs" and bool(program.couplings) and all(c.sparse for c in program.couplings)
-    layout = "F" if program.backend.name == "numpy" and chains > 1 and (by_unit or sparse) else "C"
-    if own:  # the built-in sweeps overwrite a state that this function owns
-        state = xp.array(state, dtype=program.dtype, copy=True, order=layout)
-    ws = Workspace()  # the run's reused buffers, dropped when it ends
-    with Progress(n_sweeps, f"sample ({method if isinstance(method, str) else 'custom'})", progress) as bar:
+    current = sampler.init(program, state, beta=beta, clamp=mask)
+    with Progress(n_sweeps, f"sample ({name})", progress) as bar:
         for t in range(1, n_sweeps + 1):
-            if own:
-                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy, inplace=True, workspace=ws)
-            else:
-                state, info = sweep(program, state, rng, beta=beta, clamp=mask, energy=record_energy)
+            current, info = sampler.step(program, current, rng)
+            chains_now = protocol.position(current)
             if record_energy:
-                energy.append(info.energy)
+                energy.append(program.energy(chains_now))
             if t > burn_in and (t - burn_in) % thin == 0:
-                kept.append(state.copy() if own else state)
-            bar.update(**({"energy": float(to_host(xp.mean(info.energy)))} if record_energy else {}))
+                kept.append(xp.array(chains_now, copy=True))
+            bar.update(**({"energy": float(to_host(xp.mean(energy[-1])))} if record_energy else {}))
     samples = xp.stack(kept) if kept else xp.zeros((0, chains, program.n_columns), dtype=program.dtype)
-    if layout == "F":
-        state = xp.ascontiguousarray(state)
+    state = xp.ascontiguousarray(protocol.position(current))
     return Samples(samples, xp.stack(energy) if record_energy else None, state, mask)

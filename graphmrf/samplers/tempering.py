@@ -1,78 +1,117 @@
 r"""Parallel tempering (replica exchange) over a ladder of inverse temperatures.
 
-``R`` replicas of each of ``C`` chains run at ``betas[0] < ... < betas[R-1]``, batched as
-one array of ``R * C`` chains (one matrix product per block for all of them). After each
-sweep, neighbouring temperatures propose to swap states, alternating even and odd pairs,
-accepted with probability ``min(1, exp((beta_i - beta_j) (E_i - E_j)))``; this leaves the
-product of the tempered distributions invariant, so the replica at ``beta = 1`` samples
+``R`` replicas of each of ``C`` chains run at ``beta * ladder[0] < ... < beta * ladder[R-1]``
+(the ladder ends at 1: its last replica samples the target), batched as one array of
+``R * C`` chains (one matrix product per block for all of them). After each sweep of the
+wrapped kernel, neighbouring temperatures propose to swap states, alternating even and
+odd pairs, accepted with probability ``min(1, exp((beta_i - beta_j) (E_i - E_j)))``; this
+leaves the product of the tempered distributions invariant, so the last replica samples
 the model.
+
+>>> import numpy as np, graphmrf as gm
+>>> prog = gm.compile(gm.rbm(4, 3, seed=0, scale=2.0))
+>>> kernel = Tempering([0.25, 0.5, 1.0])
+>>> state = kernel.init(prog, prog.random_state(10, seed=0))
+>>> state, info = kernel.step(prog, state, np.random.default_rng(1))
+>>> state.position.shape, state.replicas.shape, info.accepted.shape
+((10, 7), (3, 10, 7), (2,))
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import as_generator
+from ..arguments import Real, SequenceOf, checked
+from ..backend import to_host
 from ..support import check_state
-from .gibbs import SweepInfo, block_gibbs
+from .clamp import as_mask
+from .gibbs import SweepInfo
+from .protocol import Gibbs, is_sampler
 
-__all__ = ["TemperingState", "tempering_init", "tempering_step"]
+__all__ = ["TemperingState", "Tempering"]
 
 
 class TemperingState(NamedTuple):
-    states: object  # (R, C, columns)
-    betas: np.ndarray  # (R,)
-    parity: int  # which neighbour pairs propose next: 0 -> (0,1), (2,3)...; 1 -> (1,2)...
+    """``inner``: the wrapped kernel's state over every replica (rows ``r * C + c``, its
+    ``beta`` a column of each row's temperature); ``betas``: the ladder times the target;
+    ``parity``: which neighbour pairs propose next (0: (0,1), (2,3)...; 1: (1,2)...)."""
+
+    inner: object
+    betas: np.ndarray
+    parity: int
+    n_chains: int
+
+    @property
+    def position(self):
+        """The chains of the last replica (the target temperature)."""
+        return self.inner.position[-self.n_chains :]
+
+    @property
+    def replicas(self):
+        """Every replica's chains, (R, C, columns)."""
+        pos = self.inner.position
+        return pos.reshape(self.betas.size, self.n_chains, pos.shape[1])
 
 
-def tempering_init(program, betas, states):
-    """Start a ladder from ``states`` of shape (R, C, columns) or (C, columns) (copied)."""
-    xp = program.xp
-    betas = np.asarray(betas, dtype=np.float64)
-    if betas.ndim != 1 or betas.size < 2 or not np.all(np.isfinite(betas)) or np.any(np.diff(betas) <= 0) or betas[0] < 0:
-        raise ValueError(f"tempering_init: betas must be a strictly increasing ladder of at least two finite values >= 0; got {betas.tolist()}")
-    s = xp.asarray(states)
-    if s.ndim == 3:
-        if s.shape[0] != betas.size:
-            raise ValueError(f"tempering_init: states has {s.shape[0]} replicas; expected one per beta ({betas.size})")
-        check_state(program, s.reshape(-1, s.shape[-1]), "states")
-    else:
-        s = check_state(program, s, "states")
-    s = s.astype(program.dtype, copy=False)
-    if s.ndim == 2:
-        s = xp.broadcast_to(s, (betas.size,) + s.shape)
-    return TemperingState(xp.array(s, copy=True), betas, 0)
+class Tempering:
+    """Parallel tempering over ``ladder`` (strictly increasing, >= 0, ending at 1; each
+    entry times the run's beta), wrapping ``kernel`` (default :class:`Gibbs`).
 
+    ``init`` takes the chains of one replica (C, columns), copied to every replica, or
+    all of them (R, C, columns). ``info.accepted`` is the swap acceptance rate of each
+    neighbour pair that proposed (NaN for the others).
+    """
 
-def tempering_step(program, ts, rng, clamp=None, sweep=block_gibbs):
-    """One sweep of every replica at its own beta, then one round of neighbour swaps."""
-    rng = as_generator(rng, program.backend)
-    xp = program.xp
-    R, C, n = ts.states.shape
-    beta_col = xp.asarray(np.repeat(ts.betas, C)[:, None], dtype=program.dtype)
-    flat, _ = sweep(program, ts.states.reshape(R * C, n), rng, beta=beta_col, clamp=None if clamp is None else _tile(xp, clamp, R, C, n))
-    states = flat.reshape(R, C, n)
-    E = program.energy(flat).reshape(R, C)
-    accepted = np.zeros(R - 1)
-    lo = np.arange(ts.parity, R - 1, 2)
-    if lo.size:
-        hi = lo + 1
-        db = xp.asarray((ts.betas[lo] - ts.betas[hi])[:, None], dtype=program.dtype)
-        log_a = db * (E[lo] - E[hi])
-        u = rng.random((lo.size, C), dtype=program.dtype)
-        swap = xp.log1p(-u) < log_a  # log of a uniform on (0, 1]
-        lo_x, hi_x = xp.asarray(lo), xp.asarray(hi)
-        a, b = states[lo_x], states[hi_x]
-        sw = swap[:, :, None]
-        states[lo_x], states[hi_x] = xp.where(sw, b, a), xp.where(sw, a, b)
-        E_lo, E_hi = E[lo_x], E[hi_x]
-        E[lo_x], E[hi_x] = xp.where(swap, E_hi, E_lo), xp.where(swap, E_lo, E_hi)
-        accepted[lo] = np.asarray(program.backend.xp.mean(swap, axis=1).tolist())
-    return TemperingState(states, ts.betas, 1 - ts.parity), SweepInfo(energy=E, accepted=accepted)
+    name = "tempering"
 
+    @checked(ladder=SequenceOf(Real(0.0), min_length=2))
+    def __init__(self, ladder, kernel=None):
+        ladder = np.asarray(ladder, dtype=np.float64)
+        if np.any(np.diff(ladder) <= 0) or ladder[-1] != 1.0:
+            raise ValueError(f"Tempering: ladder must be strictly increasing and end at 1; got {ladder.tolist()}")
+        if kernel is not None and not is_sampler(kernel):
+            raise TypeError(f"Tempering: kernel must be a sampler (init/step); got {type(kernel).__name__}")
+        self.ladder, self.kernel = ladder, Gibbs() if kernel is None else kernel
 
-def _tile(xp, clamp, R, C, n):
-    m = xp.asarray(clamp)
-    if m.ndim == 1:
-        return m
-    return xp.broadcast_to(m[None], (R, C, n)).reshape(R * C, n)
+    def init(self, program, position, *, beta=1.0, clamp=None):
+        """Every replica's chains (copies of ``position``), at ``beta`` times the ladder."""
+        xp = program.xp
+        R = self.ladder.size
+        pos = xp.asarray(position)
+        if pos.ndim == 3:
+            if pos.shape[0] != R:
+                raise ValueError(f"Tempering: position has {pos.shape[0]} replicas; expected one per ladder entry ({R})")
+            check_state(program, pos.reshape(-1, pos.shape[-1]), "position")
+        else:
+            pos = xp.broadcast_to(check_state(program, pos, "position"), (R,) + tuple(pos.shape))
+        C = pos.shape[1]
+        betas = float(beta) * self.ladder
+        beta_col = xp.asarray(np.repeat(betas, C)[:, None], dtype=program.dtype)
+        mask = as_mask(program, clamp, C)
+        tiled = None if mask is None else xp.broadcast_to(mask[None], (R,) + tuple(mask.shape)).reshape(R * C, -1)
+        inner = self.kernel.init(program, pos.reshape(R * C, pos.shape[-1]), beta=beta_col, clamp=tiled)
+        return TemperingState(inner, betas, 0, C)
+
+    def step(self, program, state, rng):
+        """A step of every replica at its own beta, then one round of neighbour swaps."""
+        xp = program.xp
+        inner, _ = self.kernel.step(program, state.inner, rng)
+        R, C = state.betas.size, state.n_chains
+        pos = inner.position
+        E = program.energy(pos).reshape(R, C)
+        accepted = np.full(R - 1, np.nan)
+        lo = np.arange(state.parity, R - 1, 2)
+        if lo.size:
+            hi = lo + 1
+            db = xp.asarray((state.betas[lo] - state.betas[hi])[:, None], dtype=program.dtype)
+            u = rng.random((lo.size, C), dtype=program.dtype)
+            swap = xp.log1p(-u) < db * (E[lo] - E[hi])  # log of a uniform on (0, 1]
+            pair, chain = (np.asarray(a) for a in np.nonzero(to_host(swap)))
+            rows_a = xp.asarray(lo[pair] * C + chain)
+            rows_b = xp.asarray(hi[pair] * C + chain)
+            pos[xp.concatenate([rows_a, rows_b])] = pos[xp.concatenate([rows_b, rows_a])]
+            accepted[lo] = to_host(xp.mean(swap, axis=1)).astype(np.float64)
+        return TemperingState(inner, state.betas, 1 - state.parity, C), SweepInfo(accepted=accepted)
+
+    def __repr__(self):
+        return f"Tempering({self.ladder.tolist()}, kernel={self.kernel!r})"
