@@ -10,7 +10,7 @@ import scipy.sparse
 
 from .errors import BackendUnavailableError
 
-__all__ = ["Backend", "get_backend", "as_generator", "to_host", "uniform_into"]
+__all__ = ["Backend", "get_backend", "as_generator", "to_host", "uniform_into", "logsumexp"]
 
 
 class Backend:
@@ -143,3 +143,18 @@ def to_host(a):
     if get is not None:
         return get()
     return np.asarray(a)
+
+
+def logsumexp(a, axis=-1, xp=np):
+    """``log sum exp(a)`` along ``axis``, shifted by the maximum so that nothing overflows
+    (an all ``-inf`` slice gives ``-inf``); the one log-sum-exp of the library, for NumPy
+    and CuPy arrays alike.
+
+    >>> import numpy as np
+    >>> round(float(logsumexp(np.array([1000.0, 1000.0]))), 6), float(logsumexp(np.array([-np.inf, -np.inf])))
+    (1000.693147, -inf)
+    """
+    m = xp.max(a, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(a - m), axis=axis))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arguments import BETA, COUNT, InstanceOf, Options, checked
+from .backend import logsumexp
 from .errors import EnumerationTooLargeError, ModelError
 from .program import Program
 from .support import check_data
@@ -195,20 +196,7 @@ class _Tiler:
                         self.sum_layers.append((L, idx, pos))
 
     def _coupling_matrix(self):
-        prog = self.prog
-        J = np.zeros((prog.n_columns, prog.n_columns))
-        for c in prog.couplings:
-            a, b = c.a, c.b
-            if c.sparse:
-                r, k = a.offset + c.rows, b.offset + c.cols_
-                np.add.at(J, (r, k), c.values)
-                np.add.at(J, (k, r), c.values)
-            elif c.type == "lateral":
-                J[a.sl, a.sl] += c.W
-            else:
-                J[a.sl, b.sl] += c.W
-                J[b.sl, a.sl] += c.W.T
-        return J
+        return self.prog.coupling_matrix()
 
     def _by_layer(self, cols):
         for L in self.prog.layers:
@@ -450,9 +438,7 @@ def distribution(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
 
 
 def _lse_rows(a):
-    m = np.max(a, axis=1)
-    m = np.where(np.isfinite(m), m, 0.0)
-    return m + np.log(np.sum(np.exp(a - m[:, None]), axis=1))
+    return logsumexp(a, axis=1)
 
 
 @dataclass
@@ -634,9 +620,7 @@ def pseudo_log_likelihood(program, data, reduce="mean"):
                 r = rows.copy()
                 r[:, c] = val
                 alts.append(-program.free_energy(r))
-            alts = np.stack(alts, axis=1)
-            m = alts.max(axis=1)
-            total += f0 - (m + np.log(np.exp(alts - m[:, None]).sum(axis=1)))
+            total += f0 - logsumexp(np.stack(alts, axis=1), axis=1)
     if reduce == "none":
         return total
     return {"total": float(total.mean()), "per_variable": float(total.mean() / max(n_vis, 1))}

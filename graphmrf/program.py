@@ -39,7 +39,7 @@ import numpy as np
 
 from . import conditionals, parameters, statistics
 from .backend import as_generator, get_backend, to_host
-from .couplings import Coupling, Inputs, Recognition
+from .couplings import Coupling, Inputs, Recognition, symmetric_matrix
 from .errors import ModelError
 from .kinds import S
 from .layout import Layer, Layout, Part
@@ -229,6 +229,20 @@ class Program:
         for r in into[1:]:
             x += r.bias + T[:, r.a.sl] @ r.W
         return x
+
+    def coupling_matrix(self):
+        """Every undirected and lateral coupling as one symmetric matrix ``J`` over the
+        columns (float64, host), so that ``-E_couplings = T^T J T / 2``; directed couplings
+        are not part of it. For enumeration and checks of small models."""
+        dense, sparse = [], []
+        for c in self.couplings:
+            if c.type == "directed":
+                continue
+            if c.sparse:
+                sparse.append((c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values).astype(np.float64)))
+            else:
+                dense.append((c.a.offset, c.b.offset, to_host(c.W), c.type == "lateral"))
+        return symmetric_matrix(self.n_columns, dense, sparse)
 
     def field(self, T, layer):
         """Coupling input ``x`` of ``layer`` (a Layer, or a Part of one) given statistics

@@ -36,6 +36,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from .backend import logsumexp
 from .kinds import BETA, S, X
 
 __all__ = ["derive", "Derivation", "softplus", "LogSumExp", "lambdify_calls"]
@@ -311,14 +312,12 @@ class _Numeric:
         cond = self.conditional(x, p, beta, width)
         lg = cond["logits"]
         if self.kind.onehot:
-            m = xp.max(lg, axis=-1)
-            out = m + xp.log(xp.sum(xp.exp(lg - m[..., None]), axis=-1))
+            out = logsumexp(lg, axis=-1, xp=xp)
         elif lg.shape[-1] == 1:
             out = stable_softplus(xp, lg[..., 0])
         else:
             lg = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
-            m = xp.max(lg, axis=-1)
-            out = m + xp.log(xp.sum(xp.exp(lg - m[..., None]), axis=-1))
+            out = logsumexp(lg, axis=-1, xp=xp)
         if not self._base_is_zero:
             base = self._call(self._base, x, x, beta, p, x)
             out = out + (xp.sum(base.reshape(lg.shape), axis=-1) if self.kind.onehot else base)
@@ -466,12 +465,9 @@ class _Numeric:
             return -0.5 * (s - m) ** 2 / v - 0.5 * xp.log(2 * xp.pi * v)
         lg = cond["logits"]
         if self.kind.onehot:
-            m = xp.max(lg, axis=-1, keepdims=True)
-            lse = m[..., 0] + xp.log(xp.sum(xp.exp(lg - m), axis=-1))
-            return xp.sum(lg * s.reshape(lg.shape), axis=-1) - lse
+            return xp.sum(lg * s.reshape(lg.shape), axis=-1) - logsumexp(lg, axis=-1, xp=xp)
         full = xp.concatenate([xp.zeros_like(lg[..., :1]), lg], axis=-1)
-        m = xp.max(full, axis=-1, keepdims=True)
-        lse = m[..., 0] + xp.log(xp.sum(xp.exp(full - m), axis=-1))
+        lse = logsumexp(full, axis=-1, xp=xp)
         vals = xp.asarray(self.d.values, dtype=lg.dtype)
         idx = xp.argmax(s[..., None] == vals, axis=-1)
         return xp.take_along_axis(full, idx[..., None], axis=-1)[..., 0] - lse

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from .couplings import symmetric_matrix
 from .errors import ModelError
 from .kinds import get_kind
 
@@ -465,17 +466,9 @@ def _check_gaussian_precision(layers, couplings):
     for i in real:
         offset[i] = off
         off += layers[i].cols
-    J = np.zeros((off, off))
-    for c in among:
-        a0, b0 = offset[c.a], offset[c.b]
-        if c.sparse:
-            np.add.at(J, (a0 + c.rows, b0 + c.cols), c.values)
-            np.add.at(J, (b0 + c.cols, a0 + c.rows), c.values)
-        elif c.type == "lateral":
-            J[a0 : a0 + layers[c.a].cols, a0 : a0 + layers[c.a].cols] += c.weight
-        else:
-            J[a0 : a0 + layers[c.a].cols, b0 : b0 + layers[c.b].cols] += c.weight
-            J[b0 : b0 + layers[c.b].cols, a0 : a0 + layers[c.a].cols] += c.weight.T
+    dense = [(offset[c.a], offset[c.b], c.weight, c.type == "lateral") for c in among if not c.sparse]
+    sparse = [(offset[c.a] + c.rows, offset[c.b] + c.cols, c.values) for c in among if c.sparse]
+    J = symmetric_matrix(off, dense, sparse)
     smallest = float(np.linalg.eigvalsh(np.eye(off) - J)[0])
     if smallest <= 0:
         names = sorted({layers[c.a].name for c in among} | {layers[c.b].name for c in among})
