@@ -18,7 +18,7 @@ ValueError: run: n_sweeps must be an integer >= 1; got 0
 >>> run(5, beta=float("nan"))
 Traceback (most recent call last):
 ...
-ValueError: run: beta must be a finite real >= 0; got nan
+ValueError: run: beta must be a finite real >= 0.0; got nan
 >>> run(5, method="gibs")
 Traceback (most recent call last):
 ...
@@ -177,8 +177,8 @@ class Names(Constraint):
 class SequenceOf(Constraint):
     """A list or tuple (or 1-d array) of at least ``min_length`` items, each following ``item``."""
 
-    def __init__(self, item, min_length=0):
-        self.item, self.min_length = item, min_length
+    def __init__(self, item, min_length=0, max_length=None):
+        self.item, self.min_length, self.max_length = item, min_length, max_length
 
     def kind_ok(self, value):
         return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
@@ -186,11 +186,16 @@ class SequenceOf(Constraint):
     def admits(self, value):
         if not self.kind_ok(value) or len(value) < self.min_length:
             return False
+        if self.max_length is not None and len(value) > self.max_length:
+            return False
         return all(self.item.admits(v) for v in value)
 
     def __str__(self):
-        least = f"at least {self.min_length} " if self.min_length else ""
-        return f"a sequence of {least}items, each {self.item}"
+        if self.max_length is not None and self.max_length == self.min_length:
+            count = f"{self.min_length} "
+        else:
+            count = f"at least {self.min_length} " if self.min_length else ""
+        return f"a sequence of {count}items, each {self.item}"
 
 
 class InstanceOf(Constraint):
@@ -275,32 +280,8 @@ class AnyOf(Constraint):
         return " or ".join("None" if r is None else str(r) for r in self.rules)
 
 
-class _Beta(Constraint):
-    """An inverse temperature: a finite real >= 0, or an array of them (one per chain)."""
-
-    def kind_ok(self, value):
-        return _is_real(value) or hasattr(value, "shape")
-
-    def admits(self, value):
-        if _is_real(value):
-            v = float(value)
-            return np.isfinite(v) and v >= 0
-        if hasattr(value, "shape"):
-            try:
-                from .backend import to_host
-
-                a = np.asarray(to_host(value), dtype=np.float64)
-            except (TypeError, ValueError):
-                return False
-            return bool(a.size) and bool(np.all(np.isfinite(a)) and np.all(a >= 0))
-        return False
-
-    def __str__(self):
-        return "a finite real >= 0"
-
-
-#: an inverse temperature: finite and >= 0 (0 samples uniformly), or one per chain
-BETA = _Beta()
+#: an inverse temperature: finite and >= 0 (0 samples uniformly)
+BETA = Real(0.0)
 #: a probability
 PROBABILITY = Real(0.0, 1.0)
 #: a count of things (sweeps, chains, epochs): an integer >= 1

@@ -39,6 +39,7 @@ from .errors import ModelError
 from .layout import Part
 from .program import Program
 from .samplers.gibbs import block_gibbs
+from .support import check_data, check_state
 from .workspace import Workspace
 
 __all__ = [
@@ -177,21 +178,16 @@ def contrastive_divergence(program, data, rng, *, k=1, chains=None, mean_field=N
 
 
 def _batch(program, data, cd):
-    """The mini-batch as an array of the Program's dtype; NaN (absent units) become zeros,
-    with their mask (CD only)."""
+    """The mini-batch checked against its units' kinds (:func:`graphmrf.support.check_data`);
+    NaN (absent units, CD only) become zeros, returned with their mask."""
     xp = program.xp
-    data = xp.asarray(data, dtype=program.dtype)
-    nv = program.visible_columns.size
-    if data.ndim != 2 or data.shape[1] != nv:
-        raise ValueError(f"data: expected shape (examples, {nv}) (the visible columns); got {tuple(data.shape)}")
+    data = check_data(program, data, missing=True, means=True)
     flat = data.reshape(-1)
-    # one dot product (a BLAS pass, several times faster than a sum) is finite for finite
-    # data unless it overflows: the exact checks run only then
+    # one dot product (a BLAS pass, several times faster than a sum) is finite for data
+    # without NaN unless it overflows: the mask is made only then
     if np.isfinite(float(xp.dot(flat, flat))):
         return data, None
     absent = xp.isnan(data)
-    if not bool(xp.all(xp.isfinite(data) | absent)):
-        raise ValueError("data: has infinite values")
     if not bool(xp.any(absent)):
         return data, None
     if not cd:
@@ -206,15 +202,15 @@ def _work_rows(program, ws, data, chains):
     the caller passed back the work array's own rows)."""
     xp = program.xp
     n0 = data.shape[0]
+    if chains is not None:
+        chains = program.check_shape(chains, "chains")
     n1 = n0 if chains is None else int(chains.shape[0])
     both = ws.array("contrastive_divergence", (n0 + n1, program.n_columns), program.dtype, xp)
     clamped, free = both[:n0], both[n0:]
     caller = None
-    if chains is not None:
-        chains = program.check_shape(chains, "chains")
-        if not _same_array(chains, free):
-            free[...] = chains
-            caller = chains
+    if chains is not None and not _same_array(chains, free):  # the caller's chains: checked, copied in
+        free[...] = check_state(program, chains, "chains")
+        caller = chains
     return clamped, free, caller
 
 

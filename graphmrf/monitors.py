@@ -41,7 +41,7 @@ from .backend import to_host
 __all__ = ["MONITORS", "evaluate", "reconstruction_error", "weight_norm", "saturated_hidden", "Threshold", "EarlyStopping",
            "MonitorWarning"]
 
-#: Monitor names :func:`evaluate` knows (each also with a "validation_" prefix).
+#: Monitor names :func:`evaluate` knows (each data monitor also with a ``"validation_"`` prefix).
 MONITORS = (
     "log_likelihood",
     "ais_log_likelihood",
@@ -52,7 +52,7 @@ MONITORS = (
     "update_ratio",
     "saturated_hidden",
 )
-#: Monitors that read the data (the ones a "validation_" prefix moves to held-out rows).
+#: Monitors that read the data (the ones a ``"validation_"`` prefix moves to held-out rows).
 ON_DATA = ("log_likelihood", "ais_log_likelihood", "pseudo_log_likelihood", "reconstruction_error", "saturated_hidden")
 
 
@@ -131,7 +131,7 @@ def _on(program, name, rows):
 def evaluate(program, data, monitors, validation=None, steps=None):
     """The named monitors of ``program`` on ``data``: a dict name -> float (AIS adds
     ``"ais_log_likelihood_stderr"``). ``validation`` holds the held-out rows
-    ("free_energy_gap" and the "validation_" monitors need them); ``steps`` the last
+    ("free_energy_gap" and the ``"validation_"`` monitors need them); ``steps`` the last
     parameter steps ("update_ratio"; NaN before the first)."""
     out = {}
     for m in monitors:

@@ -33,12 +33,14 @@ from .backend import to_host
 __all__ = ["check_data", "check_state"]
 
 
-def _numeric(a, what):
-    """``a`` as an array of real numbers (bool and integer arrays included)."""
+def _numeric(program, a, what):
+    """``a`` as an array of real numbers (bool and integer arrays included) on the
+    Program's backend (no copy when it is one already)."""
     if isinstance(a, (str, bytes)):
         raise TypeError(f"{what}: expected an array of numbers; got {type(a).__name__}")
+    xp = program.xp
     try:
-        arr = np.asarray(to_host(a))
+        arr = a if isinstance(a, xp.ndarray) else xp.asarray(np.asarray(to_host(a)))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what}: expected an array of numbers; got {type(a).__name__} ({exc})") from None
     if arr.dtype.kind not in "biuf":
@@ -72,26 +74,25 @@ def _rule(kind, means):
     return f"{kind.name} units take values in {{{', '.join(f'{v:g}' for v in support)}}}"
 
 
-def _bad_entries(kind, width, block, means, missing):
+def _bad_entries(xp, kind, width, block, means, missing):
     """Boolean mask (rows, columns of the block) of entries that break ``kind``'s rule."""
-    nan = np.isnan(block)
+    nan = xp.isnan(block)
     if kind.onehot:
         rows = block.reshape(block.shape[0], -1, width)
-        unit_nan = np.isnan(rows)
+        unit_nan = xp.isnan(rows)
         whole_nan = unit_nan.all(axis=2)
-        filled = np.where(unit_nan, 0.0, rows)
-        onehot = np.isin(filled, (0.0, 1.0)).all(axis=2) & (filled.sum(axis=2) == 1) & ~unit_nan.any(axis=2)
-        ok_unit = onehot | (whole_nan if missing else False)
-        return np.repeat(~ok_unit, width, axis=1)
+        filled = xp.where(unit_nan, 0.0, rows)
+        onehot = ((filled == 0) | (filled == 1)).all(axis=2) & (filled.sum(axis=2) == 1) & ~unit_nan.any(axis=2)
+        ok_unit = (onehot | whole_nan) if missing else onehot
+        return xp.repeat(~ok_unit, width, axis=1)
     if not kind.discrete:
-        bad = ~np.isfinite(block)
+        bad = ~xp.isfinite(block)
         return bad & ~nan if missing else bad
-    support = np.asarray(kind.support, dtype=np.float64)
     if means and tuple(kind.support) == (0, 1):
         with np.errstate(invalid="ignore"):
             bad = ~((block >= 0) & (block <= 1))
     else:
-        bad = ~np.isin(block, support)
+        bad = ~xp.isin(block, xp.asarray(kind.support, dtype=block.dtype))
     return bad & ~nan if missing else bad
 
 
@@ -124,12 +125,13 @@ def check_data(program, data, what="data", missing=False, means=True):
         If its shape is wrong or an entry breaks its unit's rule; the message names the
         column, its node, the rule and the value.
     """
-    arr = _numeric(data, what)
+    arr = _numeric(program, data, what)
     nv = program.visible_columns.size
     if arr.ndim != 2 or arr.shape[1] != nv:
-        raise ValueError(f"{what}: expected shape (examples, {nv}) (the visible columns); got {arr.shape}")
-    _check_layers(program, arr.astype(np.float64, copy=False), what, missing, means, visible_only=True)
-    return program.xp.asarray(arr, dtype=program.dtype)
+        raise ValueError(f"{what}: expected shape (examples, {nv}) (the visible columns); got {tuple(arr.shape)}")
+    arr = arr.astype(program.dtype, copy=False)
+    _check_layers(program, arr, what, missing, means, visible_only=True)
+    return arr
 
 
 def check_state(program, state, what="state"):
@@ -143,13 +145,12 @@ def check_state(program, state, what="state"):
     ValueError
         If its shape is wrong or an entry lies outside its unit's support.
     """
-    arr = _numeric(state, what)
+    arr = _numeric(program, state, what)
     if arr.ndim != 2 or arr.shape[1] != program.n_columns:
-        raise ValueError(f"{what}: expected shape (chains, {program.n_columns}); got {arr.shape}")
-    _check_layers(program, arr.astype(np.float64, copy=False), what, False, False, visible_only=False)
-    if isinstance(state, program.xp.ndarray) and state.dtype == program.dtype:
-        return state
-    return program.xp.asarray(arr, dtype=program.dtype)
+        raise ValueError(f"{what}: expected shape (chains, {program.n_columns}); got {tuple(arr.shape)}")
+    arr = arr.astype(program.dtype, copy=False)
+    _check_layers(program, arr, what, False, False, visible_only=False)
+    return arr
 
 
 def _check_layers(program, arr, what, missing, means, visible_only):
@@ -168,9 +169,10 @@ def _check_layers(program, arr, what, missing, means, visible_only):
             pos = vis_pos[cols]
         else:
             pos = cols
-        block = arr[:, pos]
-        bad = _bad_entries(L.kind, L.width, block, means, missing)
-        if bad.any():
+        block = arr[:, pos] if not np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size)) else arr[:, pos[0] : pos[0] + pos.size]
+        bad = _bad_entries(program.xp, L.kind, L.width, block, means, missing)
+        if bool(bad.any()):
+            bad, block = to_host(bad), to_host(block).astype(np.float64)
             r, c = np.argwhere(bad)[0]
             value = block[r, c]
             shown = "NaN" if np.isnan(value) else f"{value:g}" if np.isfinite(value) else str(value)

@@ -26,7 +26,7 @@ import contextlib
 
 import numpy as np
 
-from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, check, checked
+from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, SequenceOf, check, checked
 from .backend import to_host
 from .errors import DivergenceError
 from .learn import contrastive_divergence, exact_gradient
@@ -70,7 +70,7 @@ class History(dict):
     epochs=COUNT,
     lr=AnyOf(Real(0.0, closed="neither"), Function()),
     rule=AnyOf(Options(*RULES), Function()),
-    k=AnyOf(COUNT, InstanceOf(list, tuple, name="sequence of sweep counts"), Function()),
+    k=AnyOf(COUNT, SequenceOf(COUNT, min_length=1), Function()),
     batch_size=AnyOf(None, COUNT),
     chains=COUNT,
     momentum=Real(0.0, 1.0, closed="left"),
@@ -82,7 +82,7 @@ class History(dict):
     callbacks=InstanceOf(list, tuple, name="list of functions"),
     state=AnyOf(None, InstanceOf(dict)),
     mean_field=AnyOf(None, Boolean()),
-    sigma_bounds=AnyOf(None, InstanceOf(list, tuple, name="pair (low, high)")),
+    sigma_bounds=AnyOf(None, SequenceOf(Real(0.0, closed="neither"), min_length=2, max_length=2)),
     monitor_every=COUNT,
     stop_when=AnyOf(None, Function()),
 )
@@ -162,10 +162,10 @@ def fit(
         rows: a growing gap is overfitting), "update_ratio" (norm of the last step over the
         norm of the weights; about 1e-3 is healthy), "saturated_hidden" (fraction of hidden
         units stuck within 0.01 of 0 or 1 on every training vector),
-        any data monitor prefixed "validation_" (computed on ``validation``), or functions
+        any data monitor prefixed ``"validation_"`` (computed on ``validation``), or functions
         ``(program, data) -> float``. The progress bar shows the first one.
     validation : array, optional
-        Held-out visible vectors, for "free_energy_gap" and the "validation_" monitors.
+        Held-out visible vectors, for "free_energy_gap" and the ``"validation_"`` monitors.
     monitor_every : int
         Monitors run before training, every ``monitor_every`` epochs and after the last
         one (AIS is costly); the history has one row per monitored epoch.

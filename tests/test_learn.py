@@ -355,18 +355,24 @@ def test_contrastive_divergence_refuses_what_it_cannot_do():
     prog = gm.compile(gm.rbm(4, 3, seed=0))
     with pytest.raises(gm.ModelError, match="missing values"):
         learn.contrastive_divergence(prog, np.array([[1, np.nan, 0, 1]]), 0, chains=prog.random_state(2, seed=0))
-    with pytest.raises(ValueError, match="infinite values"):
+    with pytest.raises(ValueError, match=r"data: column 1 \(node 'v', unit 1\) holds inf in row 0"):
         learn.contrastive_divergence(prog, np.array([[1, np.inf, 0, 1]]), 0)
+    with pytest.raises(ValueError, match=r"data: column 0 \(node 'v', unit 0\) holds 255 in row 0"):
+        learn.contrastive_divergence(prog, np.full((2, 4), 255.0), 0)
+    with pytest.raises(ValueError, match=r"chains: column 0 \(node 'v', unit 0\) holds 0.5 in row 0"):
+        learn.contrastive_divergence(prog, np.ones((2, 4)), 0, chains=np.full((3, 7), 0.5))
     with pytest.raises(ValueError, match=r"data: expected shape \(examples, 4\)"):
         learn.contrastive_divergence(prog, np.ones((2, 5)), 0)
     with pytest.raises(ValueError, match=r"chains: expected shape \(chains, 7\)"):
         learn.contrastive_divergence(prog, np.ones((2, 4)), 0, chains=np.zeros((3, 6)))
     with pytest.raises(ValueError, match=r"contrastive_divergence: k must be an integer >= 1; got 0"):
         learn.contrastive_divergence(prog, np.ones((2, 4)), 0, k=0)
-    # large finite data overflow the one-product check; the exact check then lets them pass
+    # gaussian visible units take any finite value: large ones overflow the one-product
+    # NaN test, and the exact test then lets them pass
+    gauss = gm.compile(gm.rbm(4, 3, visible="gaussian", seed=0))
     big = np.full((2, 4), 1e30, dtype=np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        g, _ = learn.contrastive_divergence(prog, big, 0)
+        g, _ = learn.contrastive_divergence(gauss, big, 0)
     assert g["v.bias"].shape == (4,)
 
 
