@@ -18,7 +18,7 @@ from . import (
     workspace,
 )
 from .backend import get_backend
-from .builders import boltzmann, dbm, dbn, hopfield, ising, rbm, sbn
+from .builders import boltzmann, dbm, dbn, hopfield, ising, lattice, potts, rbm, sbn
 from .compile import compile
 from .errors import (
     BackendUnavailableError,
@@ -67,6 +67,8 @@ __all__ = [
     "symbolic",
     "get_backend",
     "ising",
+    "lattice",
+    "potts",
     "hopfield",
     "boltzmann",
     "rbm",

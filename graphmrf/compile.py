@@ -85,6 +85,32 @@ def _ranges(starts, lengths):
     return offsets + np.arange(total)
 
 
+def _lattice_colours(layer, coupling):
+    """Colour classes of a lattice layer's sites: the checkerboard (parity of the sum of
+    the coordinates) when the lattice is bipartite -- open, or periodic with even sides --
+    and a greedy colouring of the lattice graph otherwise (odd periodic sides)."""
+    shape = layer.shape
+    if coupling.periodic and min(shape) < 3:
+        raise ModelError(f"node {layer.name!r}: a periodic lattice needs sides of at least 3 (a side of {min(shape)} would bond a site to itself or twice to one neighbour); declare periodic=False")
+    if not coupling.periodic or all(k % 2 == 0 for k in shape):
+        parity = np.zeros(shape, dtype=np.int8)
+        for axis, k in enumerate(shape):  # the sum of the coordinates, mod 2, by broadcasting
+            parity ^= (np.arange(k, dtype=np.int8) % 2).reshape([k if a == axis else 1 for a in range(len(shape))])
+        flat = parity.reshape(-1)
+        index_type = np.int32 if flat.size < 2**31 else np.int64  # half the memory of int64 indices
+        return [np.flatnonzero(flat == k).astype(index_type) for k in (0, 1)]
+    n = int(np.prod(shape))
+    if n > 1 << 16:
+        raise ModelError(f"node {layer.name!r}: a periodic lattice with odd sides {shape} is not bipartite; up to 65536 sites are coloured greedily, this one has {n} (use even sides)")
+    from .couplings import lattice_bonds
+
+    rows, cols = lattice_bonds(shape, True)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(zip(rows.tolist(), cols.tolist()))
+    return [np.asarray(c) for c in _colour(g)]
+
+
 def _moralise(graph, edges_directed, edges_undirected):
     for u, v in edges_undirected:
         graph.add_edge(u, v)
@@ -146,13 +172,17 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     # A layer with lateral couplings, or a parent layer of a directed net (its units are
     # co-parents, joined in the moral graph), is updated one unit at a time.
     sequential = {i for i in declared if layers[i].lateral} | {a for a, _ in dir_edges}
+    # a lattice layer's sites are coloured by the lattice itself (a checkerboard)
+    lattices = {c.a: c for c in couplings if c.type == "stencil"}
     blocks = []
     for cls in _colour(lg):
-        plain = [Part(i, 0, layers[i].n) for i in cls if i not in sequential]
+        plain = [Part(i, 0, layers[i].n) for i in cls if i not in sequential and i not in lattices]
         if plain:
             blocks.append(plain)
         for i in cls:
-            if i in sequential:
+            if i in lattices:
+                blocks.extend([[Part(i, units=units)] for units in _lattice_colours(layers[i], lattices[i])])
+            elif i in sequential:
                 blocks.extend([[Part(i, u, u + 1)] for u in range(layers[i].n)])
 
     # --- unit-level colouring ----------------------------------------------------------

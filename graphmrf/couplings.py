@@ -22,14 +22,70 @@ True
 
 import numpy as np
 
+from .backend import to_host
 from .layout import Part
 
-__all__ = ["Coupling", "Recognition", "Inputs", "symmetric_matrix", "column_major"]
+__all__ = ["Coupling", "Recognition", "Inputs", "symmetric_matrix", "lattice_bonds", "neighbour_sum", "column_major"]
 
 
 def column_major(a):
     """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
     return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def lattice_bonds(shape, periodic, width=1, with_axis=False):
+    """The nearest-neighbour bonds of a lattice of ``shape`` (sites in row-major order):
+    ``(rows, cols)`` with ``cols[b]`` the next neighbour of site ``rows[b]`` along one axis
+    (axis by axis; an open lattice has no bond past its last site), as column indices of
+    ``width``-column units (each category of a softmax site bonded to the same category).
+    ``with_axis`` adds an array (bonds, 2) of (axis, site) of each bond.
+
+    >>> r, c = lattice_bonds((2, 3), periodic=False)
+    >>> list(zip(r.tolist(), c.tolist()))
+    [(0, 3), (1, 4), (2, 5), (0, 1), (1, 2), (3, 4), (4, 5)]
+    """
+    idx = np.arange(int(np.prod(shape))).reshape(shape)
+    rows, cols, where = [], [], []
+    for axis in range(len(shape)):
+        nxt = np.roll(idx, -1, axis=axis)
+        keep = np.ones(shape, bool)
+        if not periodic:
+            sl = [slice(None)] * len(shape)
+            sl[axis] = -1
+            keep[tuple(sl)] = False
+        rows.append(idx[keep])
+        cols.append(nxt[keep])
+        where.append(np.stack([np.full(int(keep.sum()), axis), idx[keep]], axis=1))
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    if width > 1:
+        k = np.arange(width)
+        rows, cols = (rows[:, None] * width + k).reshape(-1), (cols[:, None] * width + k).reshape(-1)
+    return (rows, cols, np.concatenate(where)) if with_axis else (rows, cols)
+
+
+def neighbour_sum(xp, T, shape, periodic, W, width):
+    """``x_i = sum_(j nb i) J_ij T_j`` over a lattice's nearest neighbours, for every site
+    of every chain: ``T`` (chains, sites * width) -> an array of the same shape. ``W`` is
+    one coupling (shape (1,)) or one per bond (ndim, *shape): site to next neighbour."""
+    chains = T.shape[0]
+    S = T.reshape((chains,) + tuple(shape) + (width,))
+    out = xp.zeros_like(S)
+    uniform = W.size == 1
+    for a in range(len(shape)):
+        ax = a + 1
+        J = W.reshape(()) if uniform else W[a].reshape((1,) + tuple(shape) + (1,))
+        if periodic:
+            out += J * xp.roll(S, -1, axis=ax)  # the bond to the next site
+            out += xp.roll(J * S, 1, axis=ax)  # the bond from the previous site
+        else:
+            lo = [slice(None)] * (len(shape) + 2)
+            hi = list(lo)
+            lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+            lo, hi = tuple(lo), tuple(hi)
+            Jb = J if uniform else J[lo]
+            out[lo] += Jb * S[hi]
+            out[hi] += Jb * S[lo]
+    return out.reshape(chains, -1)
 
 
 def symmetric_matrix(n, dense=(), sparse=()):
@@ -65,6 +121,8 @@ class Coupling:
     def __init__(self, spec, layers, backend, dtype):
         self.key, self.type = spec.key, spec.type
         self.a, self.b = layers[spec.a], layers[spec.b]
+        self.periodic = spec.periodic
+        self._bonds = {}
         xp = backend.xp
         if spec.sparse:
             self.W = None
@@ -81,8 +139,29 @@ class Coupling:
         """True for entries between single units (no dense matrix is stored)."""
         return self.W is None
 
+    def bonds(self, units=False):
+        """A lattice coupling's bonds as index arrays ``(rows, cols)``: site ``rows[b]`` and
+        its next neighbour ``cols[b]`` along one axis, axis by axis (units, or columns of
+        every category for softmax sites); built once."""
+        if units not in self._bonds:
+            self._bonds[units] = lattice_bonds(self.a.shape, self.periodic, 1 if units else self.a.width)
+        return self._bonds[units]
+
+    def bond_values(self):
+        """The coupling of each bond of :meth:`bonds` (host float64)."""
+        W = to_host(self.W).astype(np.float64)
+        sites = lattice_bonds(self.a.shape, self.periodic, 1, with_axis=True)[2]
+        values = np.full(sites.shape[0], W[0]) if W.size == 1 else W.reshape(len(self.a.shape), -1)[sites[:, 0], sites[:, 1]]
+        return np.repeat(values, self.a.width)
+
     def dense(self):
         """The coupling as a dense (a.cols, b.cols) matrix (a copy for sparse ones)."""
+        if self.type == "stencil":
+            xp = self.backend.xp
+            rows, cols = self.bonds()
+            M = np.zeros((self.a.cols, self.a.cols))
+            np.add.at(M, (rows, cols), self.bond_values())
+            return xp.asarray(M + M.T, dtype=self.values.dtype)
         if not self.sparse:
             return self.W
         xp = self.backend.xp
@@ -160,6 +239,21 @@ class SparseInput:
         return x if column_major(T) else self.xp.ascontiguousarray(x)
 
 
+class _StencilInput:
+    """A lattice layer's input from its neighbours (:func:`neighbour_sum`), computed for
+    every site and taken at the part's columns."""
+
+    __slots__ = ("c", "layer", "cols")
+
+    def __init__(self, coupling, cols):
+        self.c, self.layer, self.cols = coupling, coupling.a, cols
+
+    def apply(self, T):
+        L = self.layer
+        x = neighbour_sum(self.c.backend.xp, T[:, L.sl], L.shape, self.c.periodic, self.c.W, L.width)
+        return x[:, self.cols]
+
+
 class _DenseInput:
     """``T[:, src] @ W[:, cols]`` (the part is the coupling's ``b`` side) or
     ``T[:, src] @ W[cols, :].T`` (its ``a`` side; a lateral row, contiguous)."""
@@ -196,12 +290,18 @@ class Inputs:
     def _build(self, part):
         layer = part.layer
         cols = part.columns
-        # position of each of the layer's columns within the part (-1: not in it)
-        pos = np.full(layer.cols, -1, dtype=np.int64)
-        pos[cols] = np.arange(part.n * layer.width)
+        pos = None
+        if any(c.sparse and layer in (c.a, c.b) for c in self.couplings):
+            # position of each of the layer's columns within the part (-1: not in it)
+            pos = np.full(layer.cols, -1, dtype=np.int64)
+            pos[cols] = np.arange(part.n * layer.width)
         kernels = []
         for c in self.couplings:
             if c.type == "directed" and c.b is not layer:
+                continue
+            if c.type == "stencil":
+                if c.a is layer:
+                    kernels.append(_StencilInput(c, cols))
                 continue
             if not c.sparse:  # layer nodes: their parts are runs, so W's slices are views
                 if c.type == "lateral":  # symmetric: a unit's input reads its row (contiguous)

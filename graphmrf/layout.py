@@ -35,18 +35,24 @@ class Part:
     (slice(2, 8, None), [0, 1, 4, 5])
     """
 
-    __slots__ = ("layer", "units")
+    __slots__ = ("layer", "units", "_key")
 
     def __init__(self, layer, start=0, stop=None, units=None):
-        if units is not None:
-            idx = np.unique(np.asarray(units, dtype=np.int64))
+        if isinstance(units, slice):
+            pass
+        elif units is not None:
+            idx = np.asarray(units).reshape(-1)
+            if idx.dtype.kind not in "iu":
+                idx = idx.astype(np.int64)
+            if idx.size > 1 and not np.all(idx[1:] > idx[:-1]):  # sorted and distinct already: no work
+                idx = np.unique(idx)
             if idx.size and idx[-1] - idx[0] + 1 == idx.size:  # a run: a slice, a view
                 units = slice(int(idx[0]), int(idx[-1]) + 1)
             else:
                 units = idx
         else:
             units = slice(int(start), int(layer.n if stop is None else stop))
-        self.layer, self.units = layer, units
+        self.layer, self.units, self._key = layer, units, None
 
     @property
     def contiguous(self):
@@ -84,13 +90,17 @@ class Part:
         w = self.layer.width
         if self.contiguous:
             return slice(self.units.start * w, self.units.stop * w)
-        return (self.units[:, None] * w + np.arange(w)[None, :]).reshape(-1)
+        if w == 1:
+            return self.units
+        return (self.units[:, None].astype(np.int64) * w + np.arange(w)[None, :]).reshape(-1)
 
     @property
     def key(self):
         """A hashable identity (layer and units), for structural caches."""
-        u = (self.units.start, self.units.stop) if self.contiguous else self.units.tobytes()
-        return (getattr(self.layer, "index", self.layer), u)
+        if self._key is None:
+            u = (self.units.start, self.units.stop) if self.contiguous else (self.units.size, hash(self.units.tobytes()))
+            self._key = (getattr(self.layer, "index", self.layer), u)
+        return self._key
 
     def __repr__(self):
         name = getattr(self.layer, "name", self.layer)
@@ -104,7 +114,7 @@ class Layer:
     units), with the kind's numeric functions (``ops``) and its parameters (``params``,
     arrays on the Program's backend; the Program's ``params`` dict holds the same arrays)."""
 
-    def __init__(self, spec, index, offset, backend, dtype):
+    def __init__(self, spec, index, offset, backend, dtype, params=None):
         from .symbolic import derive
 
         self.index = index
@@ -116,8 +126,10 @@ class Layer:
         self.visible = np.asarray(spec.visible, dtype=bool)
         self.directed = spec.directed
         self.lateral = spec.lateral
+        self.shape = spec.shape  # a lattice layer's sides (None for others)
         self.ops = derive(spec.kind).numeric(backend.xp)
-        self.params = {k: backend.xp.asarray(v, dtype=dtype) for k, v in spec.params.items()}
+        source = spec.params if params is None else params
+        self.params = {k: backend.xp.asarray(v, dtype=dtype) for k, v in source.items()}
         self.children = []  # directed couplings where this layer is the parent
 
     def p(self, cols=slice(None)):
@@ -126,6 +138,17 @@ class Layer:
 
     def __repr__(self):
         return f"Layer({self.name!r}, kind={self.kind.name!r}, n={self.n})"
+
+
+def _neighbours_share_a_block(block_of, periodic):
+    """True when two nearest neighbours of a lattice (``block_of`` shaped like it) are in one block."""
+    for axis in range(block_of.ndim):
+        if periodic:
+            if np.any(block_of == np.roll(block_of, -1, axis=axis)):
+                return True
+        elif np.any(np.take(block_of, np.arange(block_of.shape[axis] - 1), axis) == np.take(block_of, np.arange(1, block_of.shape[axis]), axis)):
+            return True
+    return False
 
 
 class Layout:
@@ -139,22 +162,26 @@ class Layout:
         Parts whose ``layer`` is a layer index (what the compiler's colouring gives).
     backend, dtype
         Where the layers' parameters live.
+    params : list of dicts, optional
+        Each layer's parameters (instead of the spec's: a copy of a Program in another
+        float type or backend starts from the current values).
     """
 
-    def __init__(self, spec, blocks, backend, dtype):
+    def __init__(self, spec, blocks, backend, dtype, params=None):
         self.spec = spec
         self.layers, off = [], 0
         for i, ls in enumerate(spec.layers):
-            L = Layer(ls, i, off, backend, dtype)
+            L = Layer(ls, i, off, backend, dtype, None if params is None else params[i])
             self.layers.append(L)
             off += L.cols
         self.n_columns = off
-        self.blocks = [tuple(Part(self.layers[p.layer], units=p.indices) for p in b) for b in blocks]
+        self.blocks = [tuple(Part(self.layers[p.layer], units=p.units) for p in b) for b in blocks]
         vis = np.concatenate([np.repeat(L.visible, L.width) for L in self.layers])
         #: Boolean mask over columns: True for columns of visible units.
         self.visible_mask = vis
-        self.visible_columns = np.flatnonzero(vis)
-        self.hidden_columns = np.flatnonzero(~vis)
+        index_type = np.int32 if vis.size < 2**31 else np.int64  # a lattice's columns: half the memory
+        self.visible_columns = np.flatnonzero(vis).astype(index_type)
+        self.hidden_columns = np.flatnonzero(~vis).astype(index_type)
 
     def columns(self, node):
         """Column slice (into a state) of a layer node or a single unit node."""
@@ -196,6 +223,10 @@ class Layout:
         parents = {}
         for c in couplings:
             ua, ub = block_of[c.a.index], block_of[c.b.index]
+            if c.type == "stencil":
+                if _neighbours_share_a_block(ua.reshape(c.a.shape), c.periodic):
+                    raise ModelError(f"{where}: a block holds two neighbouring sites of the lattice {c.a.name!r}")
+                continue
             if c.sparse:
                 ea, eb = c.rows // c.a.width, c.cols_ // c.b.width
                 if np.any(ua[ea] == ub[eb]):

@@ -87,6 +87,10 @@ def to_graph(program):
                     v = full[j * L.width : (j + 1) * L.width]
                     g.nodes[node][p.graph_attr] = float(v[0]) if L.width == 1 else v
     for c in program.couplings:
+        if c.type == "stencil":
+            W = to_host(c.W).astype(np.float64)
+            g.edges[c.a.nodes[0], c.a.nodes[0]]["weight"] = float(W[0]) if W.size == 1 else W
+            continue
         if not c.sparse:
             g.edges[c.a.nodes[0], c.b.nodes[0]]["weight"] = to_host(c.W).astype(np.float64)
             continue

@@ -39,7 +39,7 @@ import numpy as np
 
 from . import conditionals, parameters, statistics
 from .backend import as_generator, get_backend, to_host
-from .couplings import Coupling, Inputs, Recognition, symmetric_matrix
+from .couplings import Coupling, Inputs, Recognition, neighbour_sum, symmetric_matrix
 from .errors import ModelError
 from .kinds import S
 from .layout import Layer, Layout, Part
@@ -65,7 +65,7 @@ class Program:
         The default generator (``compile(..., seed=...)``).
     """
 
-    def __init__(self, spec, blocks, backend, dtype, seed=None):
+    def __init__(self, spec, blocks, backend, dtype, seed=None, params=None):
         self.spec = spec
         self.graph = spec.graph
         self.backend = backend
@@ -73,7 +73,7 @@ class Program:
         self.dtype = np.dtype(dtype)
         self.directed = spec.directed
         self._block_spec = blocks
-        self.layout = Layout(spec, blocks, backend, self.dtype)
+        self.layout = Layout(spec, blocks, backend, self.dtype, params)
         self.layers, self.blocks, self.n_columns = self.layout.layers, self.layout.blocks, self.layout.n_columns
         self.visible_mask = self.layout.visible_mask
         self.visible_columns, self.hidden_columns = self.layout.visible_columns, self.layout.hidden_columns
@@ -89,6 +89,8 @@ class Program:
         #: their weights and biases, updated in place like ``params``
         self.recognition_params = {k: v for r in self.recognition for k, v in ((r.key, r.W), (r.bias_key, r.bias))}
         self.rng = as_generator(seed, backend)
+        for ls in spec.layers:  # the layers hold the parameters now (a lattice's are the size of its state)
+            ls.params = {k: None for k in ls.params}
         #: True when every kind's coupling statistic is the state itself (T(s) = s)
         self.identity_statistic = all(L.kind.statistic == S for L in self.layers)
         #: the RBM-like shortcut of :func:`graphmrf.statistics.direct_statistics`, or None
@@ -152,7 +154,8 @@ class Program:
             snap, copy = self._float64
             if all(np.array_equal(snap[k], v) for k, v in current.items()):
                 return copy
-        copy = Program(self.spec, self._block_spec, get_backend("numpy"), np.float64)
+        layer_params = [{k: current[f"{L.name}.{k}"] for k in L.params} for L in self.layers]
+        copy = Program(self.spec, self._block_spec, get_backend("numpy"), np.float64, params=layer_params)
         for k, v in current.items():
             copy.params[k][...] = v
         for k, v in self.recognition_params.items():
@@ -238,7 +241,10 @@ class Program:
         for c in self.couplings:
             if c.type == "directed":
                 continue
-            if c.sparse:
+            if c.type == "stencil":
+                rows, cols = c.bonds()
+                sparse.append((c.a.offset + rows, c.a.offset + cols, c.bond_values()))
+            elif c.sparse:
                 sparse.append((c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values).astype(np.float64)))
             else:
                 dense.append((c.a.offset, c.b.offset, to_host(c.W), c.type == "lateral"))
@@ -284,7 +290,9 @@ class Program:
             if c.type == "directed":
                 continue
             Ta, Tb = T[:, c.a.sl], T[:, c.b.sl]
-            if c.sparse:
+            if c.type == "stencil":  # each bond once: a site with its next neighbour along each axis
+                out += 0.5 * xp.sum(Ta * neighbour_sum(xp, Ta, c.a.shape, c.periodic, c.W, c.a.width), axis=1)
+            elif c.sparse:
                 out += (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)]) @ c.values
             elif c.type == "lateral":
                 out += 0.5 * xp.sum((Ta @ c.W) * Ta, axis=1)
@@ -321,7 +329,11 @@ class Program:
             if not (ma.any() and mb.any()):
                 continue
             structural = False
-            if c.sparse:
+            if c.type == "stencil":
+                rows, cols = c.bonds()
+                if np.any(ma[rows] & mb[cols] & (c.bond_values() != 0)):
+                    return False
+            elif c.sparse:
                 if np.any(ma[c.rows] & mb[c.cols_] & (to_host(c.values) != 0)):
                     return False
             elif np.any(to_host(c.W)[np.ix_(ma, mb)] != 0):

@@ -168,10 +168,30 @@ def _layer_scores(program, L, state, T, w, summed, summed_x, summed_es, resid):
     return {f"{L.name}.{k}": w @ v for k, v in sc.items()}
 
 
+def _bond_statistic(xp, c, Ta, w):
+    """``<T_i . T_j>`` of each bond of a lattice (site with its next neighbour along each
+    axis), or its sum over the bonds for one shared coupling."""
+    L = c.a
+    chains = Ta.shape[0]
+    S = Ta.reshape((chains,) + tuple(L.shape) + (L.width,))
+    per_axis = []
+    for a in range(len(L.shape)):
+        prod = (S * xp.roll(S, -1, axis=a + 1)).sum(axis=-1)
+        if not c.periodic:
+            sl = [slice(None)] * (len(L.shape) + 1)
+            sl[a + 1] = -1
+            prod[tuple(sl)] = 0  # no bond past the last site of an open lattice
+        per_axis.append(w @ prod.reshape(chains, -1))
+    stats = xp.stack(per_axis).reshape((len(L.shape),) + tuple(L.shape))
+    return stats.sum().reshape(1) if c.W.size == 1 else stats
+
+
 def _coupling_statistic(program, c, T, resid, w, n, uniform, out):
     """``<T_a T_b>`` of one coupling (the child's residual for a directed one)."""
     xp = program.xp
     Ta = T[:, c.a.sl]
+    if c.type == "stencil":
+        return _bond_statistic(xp, c, Ta, w)
     Tb = resid[c.b.index][1] if c.type == "directed" else T[:, c.b.sl]
     if c.sparse:
         return w @ (Ta[:, xp.asarray(c.rows)] * Tb[:, xp.asarray(c.cols_)])

@@ -57,6 +57,7 @@ class LayerSpec:
     visible: np.ndarray
     directed: bool
     lateral: bool = False
+    shape: tuple = None  # the lattice shape of a layer declared with ``shape`` (its units, row-major)
 
     @property
     def cols(self):
@@ -68,9 +69,12 @@ class CouplingSpec:
     """A coupling between layers ``a`` (rows) and ``b`` (columns).
 
     ``type`` is ``"undirected"``, ``"lateral"`` (a == b, symmetric, energy counted once
-    per pair) or ``"directed"`` (a is the parent). Dense couplings hold ``weight``;
-    sparse ones (between single units) hold column indices ``rows``/``cols`` per entry,
-    ``values`` and ``edges`` (the graph edge of each entry, for writing back).
+    per pair), ``"directed"`` (a is the parent) or ``"stencil"`` (a == b, a lattice layer's
+    nearest-neighbour bonds: ``weight`` of shape (1,) for one coupling shared by every bond,
+    or (ndim, *shape) for the bond from each site to its next neighbour along each axis;
+    ``periodic`` wraps around). Dense couplings hold ``weight``; sparse ones (between single
+    units) hold column indices ``rows``/``cols`` per entry, ``values`` and ``edges`` (the
+    graph edge of each entry, for writing back).
     """
 
     key: str
@@ -82,6 +86,7 @@ class CouplingSpec:
     cols: np.ndarray = None
     values: np.ndarray = None
     edges: list = field(default_factory=list)
+    periodic: bool = False
 
     @property
     def sparse(self):
@@ -114,6 +119,8 @@ def _attr_array(value, shape, where, what):
         raise ModelError(f"{where}: {what} must be a real number or an array of them; got {value!r}")
     arr = arr.astype(np.float64)
     try:
+        if arr.ndim == 0:  # one value for every unit: one filled array, no broadcast copy
+            return np.full(shape, float(arr))
         return np.broadcast_to(arr, shape).astype(np.float64)
     except ValueError:
         raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
@@ -293,7 +300,8 @@ def _layers(graph, infos, directed, undirected_nodes):
         if declared:
             current = None
             unit_index[node] = (len(layers), 0)
-            layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed))
+            shape = _lattice_shape(graph, node, n)
+            layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed, shape=shape))
             continue
         key = (kind.name, width)
         if current != key:
@@ -313,6 +321,25 @@ def _layers(graph, infos, directed, undirected_nodes):
         if not L.declared:
             _gather_unit_params(graph, L)
     return layers, unit_index
+
+
+def _lattice_shape(graph, node, n):
+    """The ``shape`` of a lattice layer (a tuple of ints >= 1 whose product is its size),
+    or None for a plain layer."""
+    shape = graph.nodes[node].get("shape")
+    if shape is None:
+        return None
+    where = f"node {_fmt(node)}"
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if isinstance(shape, np.ndarray) and shape.ndim == 1 and shape.dtype.kind in "iu":  # as a file holds it
+        shape = tuple(int(k) for k in shape)
+    if not isinstance(shape, (tuple, list)) or not shape or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in shape):
+        raise ModelError(f"{where}: shape must be a tuple of integers >= 1 (the lattice's sides); got {shape!r}")
+    shape = tuple(int(k) for k in shape)
+    if int(np.prod(shape)) != n:
+        raise ModelError(f"{where}: shape {shape} holds {int(np.prod(shape))} units; its size is {n}")
+    return shape
 
 
 def _gather_unit_params(graph, L):
@@ -359,6 +386,9 @@ def _couplings(graph, edges, layers, unit_index, directed):
                 raise ModelError(f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings belong to layers with 'size')")
             if directed:
                 raise ModelError(f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net")
+            if d.get("lattice", False):
+                couplings.append(_stencil_coupling(where, Lu, lu, w, d))
+                continue
         ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
         if Lu.declared:
             couplings.append(_dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u))
@@ -393,6 +423,26 @@ def _couplings(graph, edges, layers, unit_index, directed):
             raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
         couplings.append(c)
     return couplings
+
+
+def _stencil_coupling(where, L, index, w, d):
+    """A lattice layer's nearest-neighbour coupling (a self-loop marked ``lattice=True``):
+    ``weight`` a number (every bond) or an array (ndim, *shape) (the bond from each site to
+    its next neighbour along each axis; on an open lattice the last one is unused), and
+    ``periodic`` (default True)."""
+    if L.shape is None:
+        raise ModelError(f"{where}: a lattice coupling needs a layer declared with 'shape' (the lattice's sides)")
+    periodic = d.get("periodic", True)
+    if not isinstance(periodic, (bool, np.bool_)):
+        raise ModelError(f"{where}: periodic must be True or False; got {periodic!r}")
+    W = _weight(w, where)
+    full = (len(L.shape),) + L.shape
+    if W.shape not in ((), (1,), full):
+        raise ModelError(f"{where}: a lattice weight is a number or has shape {full} (one bond per site and axis); got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ModelError(f"{where}: weight must be finite")
+    W = W.reshape(1) if W.size == 1 and W.shape != full else W
+    return CouplingSpec(f"{L.name}~{L.name}.weight", index, index, "stencil", weight=W, periodic=bool(periodic))
 
 
 def _dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u):

@@ -71,6 +71,9 @@ def neg_energy_of(g, S, sl):
             total += s @ b
     order = {n: i for i, n in enumerate(g.nodes)}
     for u, v, d in g.edges(data=True):
+        if d.get("lattice", False):
+            total += _lattice_energy(g.nodes[u], d, S[:, sl[u]])
+            continue
         if directed and not d.get("undirected", False):
             continue
         if not directed and order[v] < order[u]:
@@ -80,6 +83,28 @@ def neg_energy_of(g, S, sl):
             total += 0.5 * np.sum((S[:, sl[u]] @ W) * S[:, sl[u]], axis=1)
         else:
             total += np.sum((S[:, sl[u]] @ W) * S[:, sl[v]], axis=1)
+    return total
+
+
+def _lattice_energy(node, edge, S):
+    """-E of a lattice's bonds, site by site: each site with its next neighbour along each
+    axis (wrapping around when periodic)."""
+    shape = tuple(node["shape"])
+    width = S.shape[1] // int(np.prod(shape))
+    J = np.asarray(edge["weight"], float)
+    total = np.zeros(S.shape[0])
+    for site in itertools.product(*[range(k) for k in shape]):
+        i = np.ravel_multi_index(site, shape)
+        for axis in range(len(shape)):
+            nxt = list(site)
+            nxt[axis] += 1
+            if nxt[axis] == shape[axis]:
+                if not edge.get("periodic", True):
+                    continue
+                nxt[axis] = 0
+            j = np.ravel_multi_index(tuple(nxt), shape)
+            Jb = float(J) if J.ndim == 0 or J.size == 1 else J[(axis,) + site]
+            total += Jb * np.sum(S[:, i * width : (i + 1) * width] * S[:, j * width : (j + 1) * width], axis=1)
     return total
 
 

@@ -44,10 +44,51 @@ def test_dbn_marks_only_the_top_pair_undirected_and_points_down():
 
 
 def test_lattice_sizes():
-    g = gm.ising(4, periodic=True)
+    g = gm.ising(4, periodic=True, units=True)
     assert g.number_of_nodes() == 16 and g.number_of_edges() == 32
-    assert gm.ising(4, periodic=False).number_of_edges() == 24
-    assert gm.ising(2, periodic=True).number_of_edges() == 4
+    assert gm.ising(4, periodic=False, units=True).number_of_edges() == 24
+    assert gm.ising(2, periodic=True, units=True).number_of_edges() == 4
+    # a lattice layer: one node, one self-loop, and the same bonds once compiled
+    for L, periodic, bonds in [(4, True, 32), (4, False, 24), (2, True, 4)]:
+        g = gm.ising(L, periodic=periodic)
+        assert g.number_of_nodes() == 1 and g.number_of_edges() == 1
+        prog = gm.compile(g)
+        assert prog.couplings[0].bonds()[0].size == bonds
+
+
+def test_a_lattice_layer_and_its_unit_level_twin_are_one_model():
+    """Same energies state by state (the sites of the layer are the units in row-major
+    order), per-bond couplings included."""
+    rng = np.random.default_rng(0)
+    J = rng.normal(size=(2, 4, 4))
+    layer = gm.compile(gm.lattice((4, 4), coupling=J, field=0.3), dtype=np.float64)
+    units = gm.ising(4, periodic=True, field=0.3, units=True)
+    for (u, v), d in zip(units.edges, units.edges.values()):
+        a, b = (u, v) if (v[0] - u[0]) % 4 == 1 or (v[1] - u[1]) % 4 == 1 else (v, u)
+        axis = 0 if a[0] != b[0] else 1
+        d["weight"] = J[axis, a[0], a[1]]
+    twin = gm.compile(units, dtype=np.float64)
+    s = twin.random_state(50, seed=1)
+    np.testing.assert_allclose(layer.energy(s), twin.energy(s), rtol=1e-12)
+
+
+def test_declaring_and_compiling_a_4096_squared_lattice_is_quick_and_small():
+    import time
+    import tracemalloc
+
+    t0 = time.perf_counter()
+    prog = gm.compile(gm.ising(4096, coupling=0.44))
+    elapsed = time.perf_counter() - t0
+    tracemalloc.start()
+    prog = gm.compile(gm.ising(4096, coupling=0.44))
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert prog.n_columns == 4096**2
+    state = 4 * 4096**2  # 64 MiB of float32 spins
+    # held: the biases (float32), the two colour classes (int32), the visible columns
+    # (int32) and mask; the peak adds the float64 attributes validation reads
+    assert held < 4 * state and peak < 9 * state, (held, peak)
+    assert elapsed < 5.0, elapsed
 
 
 def test_digits_are_shipped_and_binarised_as_documented():

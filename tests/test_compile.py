@@ -55,7 +55,10 @@ def test_the_compile_time_check_rejects_a_bad_colouring(monkeypatch):
 
     monkeypatch.setattr(comp, "_two_colour", lambda n, a, b: np.zeros(n, dtype=np.int64))
     with pytest.raises(gm.ModelError, match="compile: a block holds two units coupled"):
-        gm.compile(gm.ising(3, periodic=False))
+        gm.compile(gm.ising(3, periodic=False, units=True))
+    monkeypatch.setattr(comp, "_lattice_colours", lambda layer, c: [np.arange(layer.n)])
+    with pytest.raises(gm.ModelError, match="compile: a block holds two neighbouring sites of the lattice 's'"):
+        gm.compile(gm.ising(4))
     monkeypatch.setattr(comp, "_colour", lambda graph: [sorted(graph.nodes)] if graph.number_of_nodes() else [])
     with pytest.raises(gm.ModelError, match="compile: a block holds two units coupled"):
         gm.compile(gm.rbm(3, 2))

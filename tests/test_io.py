@@ -392,7 +392,7 @@ def test_load_of_a_folder_or_an_unreadable_path(tmp_path):
 
 def lattice_graphml(tmp_path):
     path = tmp_path / "ising.graphml"
-    gm.save(gm.ising(2), path)
+    gm.save(gm.ising(2, units=True), path)
     return path, path.read_text()
 
 

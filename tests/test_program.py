@@ -268,7 +268,7 @@ def test_log_prob_of_a_directed_net_is_the_oracle_probability():
 
 def test_uniform_sparse_couplings_follow_in_place_updates():
     """The lattice fast path (all couplings equal) must see every change of the couplings."""
-    prog = gm.compile(gm.ising(4, periodic=True, coupling=0.3), dtype=np.float64)
+    prog = gm.compile(gm.ising(4, periodic=True, coupling=0.3, units=True), dtype=np.float64)
     s = prog.random_state(5, seed=0)
     key = "units[spin]~units[spin].weight"
     for new in (0.3, 0.9, -0.2, 0.5, 0.9):
@@ -313,9 +313,10 @@ def test_column_major_states_give_the_same_conditionals_after_parameter_updates(
     s = prog.random_state(4, seed=0)
     part = prog.blocks[0][0]
     bias = next(k for k in prog.params if k.endswith(".bias"))
+    ws = gm.workspace.Workspace()
     for value in (0.2, -0.7):
         prog.params[bias][...] = np.linspace(value, 1.0, prog.params[bias].size)
         row = prog.part_conditional(s, s, part, 0.5)["logits"]
         f = np.asfortranarray(s)
-        col = prog.part_conditional(f, f, part, 0.5)["logits"]
+        col = prog.part_conditional(f, f, part, 0.5, workspace=ws)["logits"]
         np.testing.assert_allclose(col, row, rtol=1e-12)

@@ -142,14 +142,16 @@ def test_seeds_two_calls_differ_same_seed_agrees_and_split_equals_unsplit():
     np.testing.assert_array_equal(whole.samples[4:], second.samples)
 
 
-@pytest.mark.parametrize("model,method", [("ising", "gibbs"), ("bm", "sequential"), ("bm", "random-scan"), ("bm", "metropolis")])
+@pytest.mark.parametrize("model,method", [("ising", "gibbs"), ("lattice", "gibbs"), ("bm", "sequential"), ("bm", "random-scan"), ("bm", "metropolis")])
 def test_column_major_runs_return_row_major_states_and_still_continue_exactly(model, method):
     # block Gibbs on sparse couplings and the one-unit-at-a-time samplers run with the chains
     # column-major (see sample()); the returned state is row-major again, and a run split
     # in two equals the unsplit run
     if model == "ising":
-        prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3), seed=0)
+        prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3, units=True), seed=0)
         assert all(c.sparse for c in prog.couplings)
+    elif model == "lattice":
+        prog = gm.compile(gm.ising(6, periodic=True, coupling=0.3), seed=0)
     else:
         prog = gm.compile(family("bm", seed=2), seed=0)
     init = prog.random_state(5, seed=1)

@@ -200,11 +200,11 @@ def test_non_normalisable_gaussian_couplings_are_refused():
 
 
 def test_single_unit_errors_are_named_after_vectorised_checks():
-    g = gm.ising(4, periodic=False)
+    g = gm.ising(4, periodic=False, units=True)
     g.nodes[(2, 3)]["bias"] = float("nan")
     with pytest.raises(ModelError, match=r"node \(2, 3\): bias must be finite"):
         gm.validate(g)
-    g = gm.ising(4, periodic=False)
+    g = gm.ising(4, periodic=False, units=True)
     g.edges[(1, 1), (1, 2)]["weight"] = float("inf")
     with pytest.raises(ModelError, match=r"edge \(\(1, 1\), \(1, 2\)\): weight must be finite; got inf"):
         gm.validate(g)

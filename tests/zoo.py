@@ -15,7 +15,9 @@ def _randomise(g, seed, scale=1.0):
         d["bias"] = rng.normal(0, scale, size=shape) if shape else float(rng.normal(0, scale))
     for u, v, d in g.edges(data=True):
         W = np.asarray(d["weight"], dtype=float)
-        if u == v:
+        if d.get("lattice", False):  # one coupling per bond
+            d["weight"] = rng.normal(0, scale, size=W.shape) if W.ndim else float(rng.normal(0, scale))
+        elif u == v:
             A = np.triu(rng.normal(0, scale, size=W.shape), 1)
             d["weight"] = A + A.T
         elif W.ndim == 0:
@@ -58,15 +60,20 @@ def family(name, seed=0):
         "sbn": lambda: gm.sbn([3, 2, 2]),
         "dbn": lambda: gm.dbn([3, 2, 2]),
         "dbn4": lambda: gm.dbn([2, 2, 2, 2]),
-        "ising_open": lambda: gm.ising(3, periodic=False),
-        "ising_periodic": lambda: gm.ising(4, periodic=True, coupling=0.4),
+        "ising_open": lambda: gm.ising(3, periodic=False, units=True),
+        "ising_periodic": lambda: gm.ising(4, periodic=True, coupling=0.4, units=True),
+        "lattice_open": lambda: gm.lattice((3, 4), periodic=False, coupling=np.zeros((2, 3, 4))),
+        "lattice_periodic": lambda: gm.ising(4, periodic=True, coupling=0.4, field=0.1),
+        "lattice_odd": lambda: gm.ising(3, periodic=True, coupling=-0.5, field=0.2),
+        "lattice_3d": lambda: gm.ising(2, dims=3, coupling=0.3, field=-0.1),
+        "potts": lambda: gm.potts(3, 3, periodic=True, coupling=0.6),
         "lecture": lambda: gm.load(gm.models.path("lecture_bm.graphml")),
         "hopfield": lambda: gm.hopfield(6),
         "mixed": mixed_units,
         "softmax_units": softmax_units,
     }
     g = builders[name]()
-    if name == "ising_periodic":
+    if name in ("ising_periodic", "lattice_periodic", "lattice_odd", "lattice_3d", "potts"):
         return g
     if name == "lecture":
         return g
@@ -75,7 +82,7 @@ def family(name, seed=0):
     return _randomise(g, seed)
 
 
-FAMILIES = ["hopfield", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units"]
+FAMILIES = ["hopfield", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units", "lattice_open", "lattice_periodic", "lattice_odd", "lattice_3d", "potts"]
 
 
 def is_lateral(key, arr):
