@@ -55,7 +55,7 @@ from .program import Program
 from .samplers.clamp import clamp_mask
 from .samplers.run import METHODS, sample
 
-__all__ = ["verify", "Report", "Check", "chi_square", "cd_expectation", "gradient_estimator", "ESTIMATORS", "EXIT_STATUS"]
+__all__ = ["verify", "power", "Report", "Check", "chi_square", "cd_expectation", "gradient_estimator", "ESTIMATORS", "EXIT_STATUS"]
 
 #: exit status of ``graphmrf verify`` for each verdict (2 is a usage or library error)
 EXIT_STATUS = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -455,19 +455,53 @@ def _real_means_check(program, ref, final, beta, n, level):
     return Check("real-valued unit means", z_max, p_real, level, f"largest |z| at {worst!r} ({n_real} units)", why)
 
 
-def _sampler_power(report, target, n, level, n_bins):
+def _power_of(target, n, level):
+    """What the final-state tests of ``n`` chains, each at ``level``, detect with
+    probability POWER: the machine-readable ``power`` of a sampler report."""
     probs = target.probs
     tv = goodness.detectable_tv(probs, n, level, POWER, target.min_expected)
     lo, hi = goodness.detectable_beta(probs, n, level, POWER, target.min_expected, family=target.family, energies=target.energies)
-    report.power = {"probability": POWER, "level": level, "total_variation": tv if np.isfinite(tv) else None, "beta_factor": [lo, hi], "bins": n_bins}
+    n_bins = bin_states(probs, n, target.min_expected)[1]
+    factors = [None if f is None else float(f) for f in (lo, hi)]
+    return {"probability": POWER, "level": float(level), "total_variation": float(tv) if np.isfinite(tv) else None, "beta_factor": factors, "bins": int(n_bins)}
+
+
+def _sampler_power(report, target, n, level, n_bins):
+    report.power = _power_of(target, n, level)
+    tv, (lo, hi) = report.power["total_variation"], report.power["beta_factor"]
     report.power_text.append(f"with probability >= {POWER:g}, each check at its level, this run rejects")
-    if np.isfinite(tv):
+    if tv is not None:
         report.power_text.append(f"- final states at total variation >= {tv:.3g} from the exact distribution (over its {n_bins} bins)")
     else:
         report.power_text.append("- no distribution of the final states by its distance: the joint test has a single bin")
     report.power_text.append("- " + _beta_text(lo, hi))
-    if report.verdict == "inconclusive" or (lo is None and hi is None):
-        report.advice.append("verify a conditional distribution (clamp={node: value}; --clamp NODE=VALUE) where the states of interest are probable, or ask for a target (detect_beta=0.97; --detect-beta 0.97) to get the number of chains")
+    ask = "ask for a target (detect_beta=0.97; --detect-beta 0.97) to get the number of chains"
+    if report.verdict == "inconclusive" and not report.settings.get("clamp"):
+        report.advice.append(f"verify a conditional distribution (clamp={{node: value}}; --clamp NODE=VALUE) where the states of interest are probable, or {ask}")
+    elif report.verdict == "inconclusive" or (lo is None and hi is None):
+        report.advice.append(ask)
+
+
+@checked(program=InstanceOf(Program), n_chains=COUNT, beta=BETA, clamp=InstanceOf(dict), alpha=Real(0.0, 1.0, closed="neither"), max_states=COUNT, reference=InstanceOf(Program))
+def power(program, n_chains=20000, *, beta=1.0, clamp=None, alpha=1e-3, stationarity=(1, 5, 50), max_states=2**16, reference=None):
+    """What :func:`verify` of a sampler with ``n_chains`` chains would detect, without running it.
+
+    Returns the ``power`` dict of its report: ``total_variation`` (the smallest binned
+    total variation distance detected with probability 0.95, None when the joint test has
+    one bin), ``beta_factor`` (the factors ``[f_low, f_high]`` of beta detected, None for a
+    side where none within x0.5 to x1.5 is), the per-check ``level`` and the number of
+    ``bins``. Computed from the exact distribution alone.
+
+    >>> import graphmrf as gm
+    >>> p = power(gm.compile(gm.load(gm.models.path("lecture_bm.graphml"))), 20000)
+    >>> [round(f, 3) for f in p["beta_factor"]], round(p["total_variation"], 4)
+    ([0.956, 1.045], 0.0252)
+    """
+    target = _Target(program, reference, beta, clamp, max_states, 5.0)
+    stationarity = tuple(stationarity) if not target.real else ()
+    n = int(n_chains)
+    checks = 1 + bool(target.rare(n).any()) + target.energy_testable(n) + len(stationarity) + target.real
+    return _power_of(target, n, alpha / checks)
 
 
 # ---------------------------------------------------------------------------- gradient estimators
