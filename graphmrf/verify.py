@@ -539,9 +539,10 @@ def cd_expectation(program, data, k=1, max_states=2**16):
 
     Raises
     ------
+    ModelError
+        For real-valued units or hidden units that cannot be summed.
     ValueError
-        For real-valued units, hidden units that cannot be summed, or data rows that are
-        not states of the visible units.
+        For data rows that are not states of the visible units.
 
     Examples
     --------
@@ -554,10 +555,10 @@ def cd_expectation(program, data, k=1, max_states=2**16):
     from . import learn
 
     if any(not L.kind.discrete for L in program.layers):
-        raise ValueError("cd_expectation: needs discrete units only (real-valued units cannot be enumerated)")
+        raise ModelError("cd_expectation: needs discrete units only (real-valued units cannot be enumerated)")
     summed = program.hidden_summable()
     if summed is None or not summed.any():
-        raise ValueError("cd_expectation: needs hidden units that are conditionally independent given the visible ones (an RBM)")
+        raise ModelError("cd_expectation: needs hidden units that are conditionally independent given the visible ones (an RBM); this model's hidden units are coupled or absent")
     states, probs, cols = exact.joint(program, max_states=max_states)
     data = np.asarray(to_host(data), dtype=np.float64)
     nv = program.visible_columns.size
@@ -640,6 +641,8 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     data = np.asarray(to_host(data), dtype=np.float64)
     n_chains = n_chains or 1000
     if isinstance(method, str):
+        if method != "boltzmann" and program.hidden_summable() is None:
+            raise ModelError(f"verify: {method!r} needs hidden units that are conditionally independent given the visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'")
         n_sweeps = n_sweeps or ESTIMATORS[method]
         fn, reference = gradient_estimator(method, n_chains, n_sweeps)
         name = method if method != "cd-k" else f"cd-{n_sweeps}"
@@ -714,6 +717,8 @@ def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, ma
 
     from . import ais
 
+    if program.directed:
+        raise ModelError("verify: AIS is for undirected models (a directed net is normalised: log Z = 0)")
     rng = as_generator(seed, program.backend)
     n_chains = n_chains or 100
     n_sweeps = n_sweeps or 1000
