@@ -55,7 +55,7 @@ from .program import Program
 from .samplers.clamp import clamp_mask
 from .samplers.run import METHODS, sample
 
-__all__ = ["verify", "power", "Report", "Check", "chi_square", "cd_expectation", "gradient_estimator", "ESTIMATORS", "EXIT_STATUS"]
+__all__ = ["verify", "power", "chains_to_detect", "Report", "Check", "chi_square", "cd_expectation", "gradient_estimator", "ESTIMATORS", "EXIT_STATUS"]
 
 #: exit status of ``graphmrf verify`` for each verdict (2 is a usage or library error)
 EXIT_STATUS = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -356,9 +356,7 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
     if detect_beta is not None or detect_tv is not None:
         if n_chains is not None:
             raise ValueError("verify: give n_chains or a target to detect (detect_beta, detect_tv), not both")
-        # every check counted in the split: the level is never more generous than the run's
-        level = alpha / (3 + len(stationarity) + target.real)
-        n_chains = target.chains_to_detect(level, beta_factor=detect_beta, tv=detect_tv)
+        n_chains = _chains_for(target, alpha, stationarity, detect_beta, detect_tv)
     elif n_chains is None:
         n_chains = 20000
     n = int(n_chains)
@@ -482,7 +480,38 @@ def _sampler_power(report, target, n, level, n_bins):
         report.advice.append(ask)
 
 
-@checked(program=InstanceOf(Program), n_chains=COUNT, beta=BETA, clamp=InstanceOf(dict), alpha=Real(0.0, 1.0, closed="neither"), max_states=COUNT, reference=InstanceOf(Program))
+def _chains_for(target, alpha, stationarity, beta_factor, tv):
+    if beta_factor == 1:
+        raise ValueError("verify: detect_beta must be a factor other than 1 (e.g. 0.97 or 1.03); got 1")
+    # every check counted in the split: the level is never more generous than the run's
+    level = alpha / (3 + len(stationarity) + target.real)
+    return target.chains_to_detect(level, beta_factor=beta_factor, tv=tv)
+
+
+_PLAN = dict(program=InstanceOf(Program), beta=BETA, clamp=InstanceOf(dict), alpha=Real(0.0, 1.0, closed="neither"), max_states=COUNT, reference=InstanceOf(Program))
+
+
+@checked(beta_factor=Real(0.0, None, closed="neither"), tv=Real(0.0, 1.0, closed="neither"), **_PLAN)
+def chains_to_detect(program, *, beta_factor=None, tv=None, beta=1.0, clamp=None, alpha=1e-3, stationarity=(1, 5, 50), max_states=2**16, reference=None):
+    """The fewest chains with which :func:`verify` of a sampler rejects, with probability
+    0.95, one drawing at ``beta * beta_factor`` -- or any final-state distribution at
+    binned total variation >= ``tv`` (give one of the two). What ``verify(...,
+    detect_beta=...)`` runs with; computed from the exact distribution alone.
+
+    Raises ``ValueError`` when more than :data:`graphmrf.goodness.MAX_CHAINS` would be needed.
+
+    >>> import graphmrf as gm
+    >>> chains_to_detect(gm.compile(gm.load(gm.models.path("lecture_bm.graphml"))), beta_factor=0.9)
+    3888
+    """
+    if (beta_factor is None) == (tv is None):
+        raise ValueError("chains_to_detect: give one of beta_factor and tv")
+    target = _Target(program, reference, beta, clamp, max_states, 5.0)
+    stationarity = tuple(stationarity) if not target.real else ()
+    return _chains_for(target, alpha, stationarity, beta_factor, tv)
+
+
+@checked(n_chains=COUNT, **_PLAN)
 def power(program, n_chains=20000, *, beta=1.0, clamp=None, alpha=1e-3, stationarity=(1, 5, 50), max_states=2**16, reference=None):
     """What :func:`verify` of a sampler with ``n_chains`` chains would detect, without running it.
 

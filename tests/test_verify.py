@@ -10,7 +10,7 @@ from scipy import stats
 import graphmrf as gm
 from graphmrf import goodness
 from graphmrf.samplers import block_gibbs
-from graphmrf.verify import cd_expectation, chi_square
+from graphmrf.verify import cd_expectation, chains_to_detect, chi_square
 from zoo import family
 
 CLAMPING_SAMPLERS = ["gibbs", "sequential", "random-scan", "metropolis"]
@@ -261,3 +261,27 @@ def test_a_sampler_at_beta_x_097_is_rejected_at_the_chains_verify_picks():
     reports = [gm.verify(prog, cooler, detect_beta=0.97, seed=s) for s in range(40)]
     assert len({r.n_chains for r in reports}) == 1 and reports[0].power["beta_factor"][0] >= 0.97
     assert sum(r.failed for r in reports) >= 38, [r.n_chains for r in reports[:1]]
+
+
+def test_the_models_readme_states_what_verify_power_computes():
+    """models/README.md quotes the power of the default run on each shipped model."""
+    import os
+
+    from graphmrf.verify import power
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "models", "README.md"), encoding="utf-8") as fh:
+        text = fh.read()
+    for name, clamp, tv, lo, hi in [
+        ("lecture_bm", None, "0.025", "0.956", "1.045"),
+        ("ising3_periodic", None, "0.047", "0.983", "1.017"),
+        ("explaining_away", {"house_jumps": 1}, "0.019", None, None),
+        ("explaining_away", None, None, None, None),
+    ]:
+        p = power(gm.compile(gm.load(gm.models.path(name + ".graphml"))), 20000, clamp=clamp)
+        assert (p["total_variation"] is None) == (tv is None) and (tv is None or f"{p['total_variation']:.3f}" == tv)
+        assert p["beta_factor"] == [None, None] if lo is None else [f"{f:.3f}" for f in p["beta_factor"]] == [lo, hi]
+        for figure in filter(None, (tv, lo, hi)):
+            assert figure in text, figure
+    net = gm.compile(gm.load(gm.models.path("explaining_away.graphml")))
+    assert 3.2e6 < chains_to_detect(net, beta_factor=0.97, clamp={"house_jumps": 1}) < 3.6e6 and "3.4 million" in text
+    assert 42000 < chains_to_detect(_lecture(), beta_factor=0.97) < 46000 and "44000" in text
