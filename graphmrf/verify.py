@@ -42,11 +42,12 @@ bias) and their mean square near 1 (an honest error bar).
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
-from . import exact, goodness
+from . import exact, goodness, learn
 from .arguments import BETA, COUNT, AnyOf, Constraint, Function, InstanceOf, Integer, Options, Real, Seed, checked
 from .backend import as_generator, to_host
 from .goodness import bin_states, chi_square
@@ -298,10 +299,13 @@ class _Target:
         if self.real:
             self._cache = {}
             self.family = self._at
-        else:  # the energy of every state, in the reference's own terms
-            full = np.zeros((self.states.shape[0], self.ref.n_columns))
-            full[:, self.cols] = self.states
-            self.energies = np.asarray(to_host(self.ref.energy(self.ref.xp.asarray(full, dtype=self.ref.dtype))), dtype=np.float64)
+        else:
+            # beta E(s) = -log p(s) - log Z: the mean-energy test is the same test on -log p,
+            # which is exact in float64 (equal energies stay equal) where E in float32 is not
+            with np.errstate(divide="ignore"):
+                nlp = -np.log(probs)
+            finite = np.isfinite(nlp)
+            self.energies = np.where(finite, nlp, nlp[finite].max() + 1.0)  # never drawn: weight 0
 
     def _condition(self, probs):
         if self.keep is None:
@@ -397,7 +401,7 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
         report.checks.append(Check(f"rare states (expected < {min_expected:g} each)", stat, p, level, f"dof {dof}: {k} states, {mass:.3g} of the mass", why))
     if target.energy_testable(n):
         z, p = goodness.energy_test(target.energies[codes], probs, target.energies)
-        report.checks.append(Check("mean energy (final states)", z, p, level, f"|z| of the mean energy ({'the reference' if reference is not None else 'the model'}'s)"))
+        report.checks.append(Check("mean energy (final states)", z, p, level, "|z| of the mean of beta E = -log p + const"))
     emp = counts / counts.sum()
     report.empirical_probs = emp
     report.total_variation = 0.5 * float(np.abs(emp - probs).sum())
@@ -581,8 +585,6 @@ def cd_expectation(program, data, k=1, max_states=2**16):
     >>> sorted(g), g["v~h.weight"].shape
     (['h.bias', 'v.bias', 'v~h.weight'], (3, 2))
     """
-    from . import learn
-
     if any(not L.kind.discrete for L in program.layers):
         raise ModelError("cd_expectation: needs discrete units only (real-valued units cannot be enumerated)")
     summed = program.hidden_summable()
@@ -624,35 +626,45 @@ def cd_expectation(program, data, k=1, max_states=2**16):
 
 
 def _pcd(program, data, rng, chains, sweeps):
-    from . import learn
-
+    """One PCD-1 estimate from persistent chains brought to the model by ``sweeps`` sweeps."""
     start = learn.negative_phase(program, program.random_state(chains, seed=rng), rng, sweeps=sweeps).state
     return learn.training_gradient(program, data, rng, sweeps=1, chains=start)[0]
 
 
-def _estimator_table(n_chains, n_sweeps):
-    """The built-in gradient estimators, each a plain ``estimator(program, data, rng)`` of
-    today's :mod:`graphmrf.learn`, with what it estimates without bias: ``("cd", k)``
-    (:func:`cd_expectation`) or ``"exact"`` (the log-likelihood gradient)."""
-    from . import learn
-
-    return {
-        "cd-1": (lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=1)[0], ("cd", 1)),
-        "cd-k": (lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=n_sweeps)[0], ("cd", n_sweeps)),
-        "pcd": (lambda p, d, rng: _pcd(p, d, rng, n_chains, n_sweeps), "exact"),
-        "boltzmann": (lambda p, d, rng: learn.sampled_gradient(p, d, rng, chains=n_chains, sweeps=n_sweeps, init="random", positive_sweeps=n_sweeps)[0], "exact"),
-    }
+class _Estimator(NamedTuple):
+    make: object  # (n_chains, k) -> estimator(program, data, rng) -> gradient dict
+    expects: str  # "cd": its own exact k-step expectation; "exact": the log-likelihood gradient
+    k: int  # default sweeps (k of CD-k; burn-in of the free chains otherwise)
+    summed_hidden: bool  # needs hidden units that can be summed (training_gradient does)
 
 
-#: names of the built-in gradient estimators -> default free-chain sweeps (k for "cd-k")
-ESTIMATORS = {"cd-1": 1, "cd-k": 5, "pcd": 100, "boltzmann": 100}
+#: The built-in gradient estimators, the one place that names graphmrf.learn's functions:
+#: name -> (make(n_chains, k) -> plain ``estimator(program, data, rng)``, what it estimates
+#: without bias, default k, whether it needs summable hidden units).
+ESTIMATORS = {
+    "cd-1": _Estimator(lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=1)[0], "cd", 1, True),
+    "cd-k": _Estimator(lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=k)[0], "cd", 5, True),
+    "pcd": _Estimator(lambda chains, k: lambda p, d, rng: _pcd(p, d, rng, chains, k), "exact", 100, True),
+    "boltzmann": _Estimator(
+        lambda chains, k: lambda p, d, rng: learn.sampled_gradient(p, d, rng, chains=chains, sweeps=k, init="random", positive_sweeps=k)[0], "exact", 100, False
+    ),
+}
 
 
 def gradient_estimator(name, n_chains=1000, n_sweeps=None):
-    """The built-in gradient estimator ``name`` as ``(estimator(program, data, rng), reference)``."""
+    """The built-in gradient estimator ``name`` (a key of :data:`ESTIMATORS`) as a plain
+    function ``estimator(program, data, rng) -> dict`` keyed like ``program.params``.
+
+    >>> import graphmrf as gm, numpy as np
+    >>> cd1 = gradient_estimator("cd-1")
+    >>> g = cd1(gm.compile(gm.rbm(3, 2, seed=0)), np.array([[1.0, 0.0, 1.0]]), np.random.default_rng(0))
+    >>> sorted(g)
+    ['h.bias', 'v.bias', 'v~h.weight']
+    """
     if name not in ESTIMATORS:
         raise ValueError(f"gradient_estimator: name must be one of {', '.join(map(repr, ESTIMATORS))}; got {name!r}")
-    return _estimator_table(n_chains, n_sweeps or ESTIMATORS[name])[name]
+    entry = ESTIMATORS[name]
+    return entry.make(n_chains, n_sweeps or entry.k)
 
 
 def _default_data(program, rng, rows=8, max_states=2**16):
@@ -670,18 +682,19 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     data = np.asarray(to_host(data), dtype=np.float64)
     n_chains = n_chains or 1000
     if isinstance(method, str):
-        if method != "boltzmann" and program.hidden_summable() is None:
+        entry = ESTIMATORS[method]
+        if entry.summed_hidden and program.hidden_summable() is None:
             raise ModelError(f"verify: {method!r} needs hidden units that are conditionally independent given the visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'")
-        n_sweeps = n_sweeps or ESTIMATORS[method]
-        fn, reference = gradient_estimator(method, n_chains, n_sweeps)
-        name = method if method != "cd-k" else f"cd-{n_sweeps}"
+        n_sweeps = n_sweeps or entry.k
+        fn, expects, k = gradient_estimator(method, n_chains, n_sweeps), entry.expects, (1 if method == "cd-1" else n_sweeps)
+        name = f"cd-{k}" if expects == "cd" else method
     else:
-        fn, reference, name = method, "exact", getattr(method, "__name__", "custom")
+        fn, expects, name = method, "exact", getattr(method, "__name__", "custom")
     if expected is None:
-        if reference == "exact":
+        if expects == "exact":
             expected, against = exact.log_likelihood_grad(program, data, max_states=max_states), "the exact log-likelihood gradient"
         else:
-            expected, against = cd_expectation(program, data, k=reference[1], max_states=max_states), f"the exact {reference[1]}-step CD expectation"
+            expected, against = cd_expectation(program, data, k=k, max_states=max_states), f"the exact {k}-step CD expectation"
     else:
         against = "the given expectation"
     keys = sorted(expected)
