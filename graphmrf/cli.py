@@ -44,23 +44,21 @@ def _describe(prog, path):
 
 
 def _open(args, quiet=False, **compile_options):
-    """Load and compile the model named on the command line, and describe it (unless
-    ``quiet``); returns the program and the declared graph."""
+    """Load and compile the model named on the command line, and describe it (unless ``quiet``)."""
     from .compile import compile as compile_
     from .io import load
 
     path = _resolve(args.model)
-    graph = load(path)
-    prog = compile_(graph, **compile_options)
+    prog = compile_(load(path), **compile_options)
     if not quiet:
         print(_describe(prog, path))
-    return prog, graph
+    return prog
 
 
 def cmd_exact(args):
     from . import exact
 
-    prog, _ = _open(args, dtype=np.float64)
+    prog = _open(args, dtype=np.float64)
     t0 = time.perf_counter()
     p = exact.plan(prog, max_states=args.max_states)
     log_z = exact.log_partition(prog, beta=args.beta, max_states=args.max_states)
@@ -88,7 +86,7 @@ def cmd_exact(args):
 def cmd_sample(args):
     from .samplers import sample
 
-    prog, _ = _open(args, seed=args.seed)
+    prog = _open(args, seed=args.seed)
     t0 = time.perf_counter()
     run = sample(prog, args.sweeps, chains=args.chains, burn_in=args.burn_in, method=args.method, beta=args.beta, seed=args.seed, progress=args.progress)
     dt = time.perf_counter() - t0
@@ -126,11 +124,11 @@ def _clamp_item(text):
         raise argparse.ArgumentTypeError(f"{text!r}: the value must be a number or comma-separated numbers") from None
 
 
-def _clamp_dict(items, graph):
+def _clamp_dict(items, prog):
     """``{node: value}`` from ``--clamp`` items, nodes matched by their printed name."""
     from .errors import ModelError
 
-    by_name = {str(n): n for n in graph.nodes}
+    by_name = {str(n): n for L in prog.layers for n in L.nodes}
     out = {}
     for name, value in items:
         if name not in by_name:
@@ -163,7 +161,7 @@ def cmd_verify(args):
     from .errors import GraphMRFError
     from .verify import EXIT_STATUS, verify
 
-    prog, graph = _open(args, quiet=args.json, seed=args.seed)
+    prog = _open(args, quiet=args.json, seed=args.seed)
     options = dict(n_chains=args.chains, n_sweeps=args.sweeps, alpha=args.alpha, seed=args.seed, max_states=args.max_states)
     if args.method in _GRADIENT or args.method == "ais":
         if args.method in _GRADIENT:
@@ -173,7 +171,7 @@ def cmd_verify(args):
             if value:
                 raise GraphMRFError(f"verify: {flag} applies to samplers, not to --method {args.method}")
     else:
-        options.update(beta=args.beta, clamp=_clamp_dict(args.clamp, graph) or None, detect_beta=args.detect_beta, detect_tv=args.detect_tv)
+        options.update(beta=args.beta, clamp=_clamp_dict(args.clamp, prog) or None, detect_beta=args.detect_beta, detect_tv=args.detect_tv)
     report = verify(prog, args.method, **options)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
