@@ -21,6 +21,8 @@ their means. With ``clamp`` the reference is the exact conditional distribution.
 The report states the smallest total variation distance and the smallest relative change
 of beta that the run detects with probability >= 0.95 (non-central chi-square); given a
 target instead (``detect_beta=0.97``), :func:`verify` picks the number of chains.
+:func:`power` and :func:`chains_to_detect` give both from the exact distribution alone,
+before any sampling.
 
 **Gradient estimators** (``mode="gradient"``: "cd-1", "cd-k", "pcd", "boltzmann" or a
 function ``estimator(program, data, rng) -> dict``). Independent replicates of the
@@ -30,7 +32,8 @@ expectation (:func:`cd_expectation`), the exact log-likelihood gradient for the 
 replicates with the sign of the largest entry flipped) must be rejected, or the check is
 inconclusive.
 
-**AIS** (``mode="ais"``): the standardised errors ``(estimate - exact log Z) / reported
+**AIS** (``mode="ais"``: "ais", or a function ``(program, rng) -> result`` with
+``.log_z`` and ``.stderr``): the standardised errors ``(estimate - exact log Z) / reported
 standard error`` over independent runs must look like N(0, 1): their mean near 0 (no
 bias) and their mean square near 1 (an honest error bar).
 
@@ -373,7 +376,8 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
     init = mask = None
     if clamp:
         init, mask = clamp_mask(program, program.random_state(n, seed=rng), clamp)
-    run = sample(program, n_sweeps, chains=n, method=method, beta=beta, clamp=mask, init=init, seed=rng, record_energy=False)
+    # only the last state is used: burn_in = n_sweeps keeps no intermediate states (memory O(chains))
+    run = sample(program, n_sweeps, chains=n, burn_in=n_sweeps, method=method, beta=beta, clamp=mask, init=init, seed=rng, record_energy=False)
     final = to_host(run.state).astype(np.float64)
     radix = _radix(program)
     codes = _codes(final[:, cols], radix)
@@ -417,7 +421,7 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
         if mask is not None:
             start = np.where(to_host(mask), to_host(init), start)
         for k in stationarity:
-            r = sample(program, k, chains=n, method=method, beta=beta, clamp=mask, init=program.xp.asarray(start, dtype=program.dtype), seed=rng, record_energy=False)
+            r = sample(program, k, chains=n, burn_in=k, method=method, beta=beta, clamp=mask, init=program.xp.asarray(start, dtype=program.dtype), seed=rng, record_energy=False)
             ck = np.bincount(_codes(to_host(r.state).astype(np.float64)[:, cols], radix), minlength=probs.size)
             stat, dof, p = chi_square(ck, probs, labels=labels)
             report.checks.append(Check(f"stationarity after {k} sweep{'s' if k > 1 else ''}", stat, p, level, f"dof {dof}", "one bin only (as for the joint test)" if dof == 0 else ""))
