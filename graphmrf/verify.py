@@ -702,20 +702,24 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     else:
         against = "the given expectation"
     keys = sorted(expected)
-    exp_vec = np.concatenate([np.ravel(np.asarray(to_host(expected[k]), dtype=np.float64)) for k in keys])
+    exp_vec = np.concatenate([np.ravel(np.asarray(to_host(expected[key]), dtype=np.float64)) for key in keys])
     samples = np.empty((replicates, exp_vec.size))
     for r in range(replicates):
         g = fn(program, program.xp.asarray(data, dtype=program.dtype), rng)
         missing = set(keys) - set(g)
         if missing:
             raise ValueError(f"verify: the estimator returned no gradient for {sorted(missing)}")
-        samples[r] = np.concatenate([np.ravel(np.asarray(to_host(g[k]), dtype=np.float64)) for k in keys])
+        samples[r] = np.concatenate([np.ravel(np.asarray(to_host(g[key]), dtype=np.float64)) for key in keys])
     mean = samples.mean(0)
     se = samples.std(0, ddof=1) / np.sqrt(replicates)
-    labels = [f"{k}[{i}]" if np.size(expected[k]) > 1 else k for k in keys for i in range(int(np.size(expected[k])))]
+    labels = [f"{key}[{i}]" if np.size(expected[key]) > 1 else key for key in keys for i in range(int(np.size(expected[key])))]
     free = se > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(free, (mean - exp_vec) / se, np.where(np.abs(mean - exp_vec) <= 1e-9 * (1 + np.abs(exp_vec)), 0.0, np.inf))
+
+    def standardised(est):  # t-scores; an entry that never varies must equal its expectation
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(free, (est - exp_vec) / se, np.where(np.abs(est - exp_vec) <= 1e-9 * (1 + np.abs(exp_vec)), 0.0, np.inf))
+
+    z = standardised(mean)
     m = int(free.sum()) or 1
     level = alpha / 2
     dfree = replicates - 1
@@ -728,11 +732,10 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     # negative control: the same replicates with the sign of the most detectable entry flipped
     with np.errstate(divide="ignore", invalid="ignore"):
         strength = np.where(free, np.abs(exp_vec) / np.where(free, se, 1.0), 0.0)
-    j = int(np.argmax(strength))
-    z_ctrl = z.copy()
-    if free[j]:
-        z_ctrl[j] = (-mean[j] - exp_vec[j]) / se[j]
-    c_stat, c_p, _ = test(z_ctrl)
+    j = int(np.argmax(strength)) if free.any() else int(np.argmax(np.abs(exp_vec)))
+    flipped = mean.copy()
+    flipped[j] = -flipped[j]
+    c_stat, c_p, _ = test(standardised(flipped))
     controlled = c_p <= level
     few = replicates < min_replicates
     why = f"{replicates} replicates are too few to estimate standard errors (at least {min_replicates})" if few else ""
@@ -747,11 +750,13 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     bias = crit * se
     scale = float(np.max(np.abs(exp_vec))) or 1.0
     report.power = {"probability": POWER, "level": level, "detectable_bias": float(np.max(bias[free])) if free.any() and np.isfinite(crit) else None, "largest_entry": scale}
-    if free.any() and np.isfinite(crit):
+    if few:
+        report.power_text.append("none: too few replicates")
+    elif not free.any():
+        report.power_text.append("the estimates do not vary: any difference from the expectation (beyond 1e-9 relative) is rejected")
+    else:
         report.power_text.append(f"with probability >= {POWER:g} this run rejects a bias >= {np.max(bias[free]):.3g} in any one entry ({100 * np.max(bias[free]) / scale:.3g} % of the largest |expected entry|, {scale:.3g})")
         report.power_text.append(f"(about {crit:.2f} of its standard errors, largest {np.max(se):.3g})")
-    else:
-        report.power_text.append("none: too few replicates")
     return report
 
 

@@ -205,6 +205,9 @@ def test_boltzmann_rule_matches_the_exact_gradient_and_a_flipped_sign_is_rejecte
         return grad
 
     assert gm.verify(prog, flipped, mode="gradient", data=data, replicates=40, seed=1).verdict == "fail"
+    # a deterministic estimator: no spread, so equality is the test (and the control is rejected)
+    exact = gm.verify(prog, lambda program, data, rng: gm.learn.exact_gradient(program, data), mode="gradient", data=data, replicates=10, seed=0)
+    assert exact.verdict == "pass" and exact.checks[1].passed, str(exact)
 
 
 def test_too_few_replicates_is_inconclusive():
