@@ -153,8 +153,9 @@ def chi_square(counts, probs, min_expected=5.0, labels=None):
 
 
 def _moments(probs, energies):
-    mu = float(probs @ energies)
-    return mu, float(np.sqrt(max(probs @ (energies - mu) ** 2, 0.0)))
+    # sums, not BLAS dot products: a 1-d dot spins up BLAS threads and is far slower here
+    mu = float(np.sum(probs * energies))
+    return mu, float(np.sqrt(max(np.sum(probs * (energies - mu) ** 2), 0.0)))
 
 
 def energy_testable(probs, energies, n):
@@ -178,19 +179,6 @@ def energy_test(energies_drawn, probs, energies):
     return float(abs(z)), float(2 * stats.norm.sf(abs(z)))
 
 
-def _energy_power(probs, q, energies, n, level):
-    if energies is None or not energy_testable(probs, energies, n):
-        return 0.0
-    mu, sd = _moments(probs, energies)
-    mq, sq = _moments(q, energies)
-    if sd == 0:
-        return 0.0
-    zc = stats.norm.isf(level / 2)
-    d = np.sqrt(n) * (mq - mu)
-    sq = max(sq, 1e-300)
-    return float(stats.norm.cdf((-zc * sd - d) / sq) + stats.norm.sf((zc * sd - d) / sq))
-
-
 def noncentrality(dof, level, power=0.95):
     """The non-centrality ``lambda*`` at which a chi-square test with ``dof`` degrees of
     freedom at false-positive rate ``level`` rejects with probability ``power``.
@@ -206,12 +194,6 @@ def noncentrality(dof, level, power=0.95):
     while f(hi) < 0:
         hi *= 2
     return float(optimize.brentq(f, 1e-9, hi, xtol=1e-6))
-
-
-def _power(lam, dof, level):
-    if dof < 1 or not np.isfinite(lam):
-        return 0.0 if dof < 1 else 1.0
-    return float(stats.ncx2.sf(stats.chi2.isf(level, dof), dof, max(lam, 1e-12)))
 
 
 def detectable_tv(probs, n, level, power=0.95, min_expected=5.0):
@@ -235,25 +217,48 @@ def tempered(probs, factor):
     return out
 
 
-def _lambda(p, q, n, labels, n_bins):
-    pb, qb = _binned(p, labels, n_bins), _binned(q, labels, n_bins)
-    keep = pb > 0
-    return n * float(np.sum((qb[keep] - pb[keep]) ** 2 / pb[keep]))
-
-
-def _rare_mask(probs, n, min_expected):
-    return (probs > 0) & (n * probs < min_expected)
-
-
 def _tests(probs, n, min_expected, with_rare):
     """The bins of the joint test and, when asked and there are rare states, of the
     rare-states test: a list of (labels, n_bins)."""
     out = [bin_states(probs, n, min_expected)]
     if with_rare:
-        rare = _rare_mask(probs, n, min_expected)
+        rare = (probs > 0) & (n * probs < min_expected)
         if rare.any():
             out.append(bin_states(probs, n, min_expected, rare=rare))
     return out
+
+
+class _Battery:
+    """The tests of ``n`` draws from ``probs``, each at ``level``, set up once (bins,
+    critical values, energy moments) so that the power against many alternatives is cheap."""
+
+    def __init__(self, probs, n, level, min_expected=5.0, with_rare=True, energies=None):
+        self.probs, self.n = probs, n
+        self.chi2 = []
+        for labels, n_bins in _tests(probs, n, min_expected, with_rare):
+            if n_bins >= 2:
+                pb = _binned(probs, labels, n_bins)
+                self.chi2.append((labels, n_bins, float(stats.chi2.isf(level, n_bins - 1)), pb, pb > 0))
+        self.energy = None
+        if energies is not None and energy_testable(probs, energies, n):
+            mu, sd = _moments(probs, energies)
+            if sd > 0:
+                self.energy = (np.asarray(energies, dtype=np.float64), mu, sd, float(stats.norm.isf(level / 2)))
+
+    def power(self, q):
+        """The largest of the tests' powers against ``q`` (a lower bound on theirs together)."""
+        q = np.asarray(q, dtype=np.float64)
+        best = 0.0
+        if self.energy is not None:
+            e, mu, sd, zc = self.energy
+            mq, sq = _moments(q, e)
+            d, sq = np.sqrt(self.n) * (mq - mu), max(sq, 1e-300)
+            best = float(stats.norm.cdf((-zc * sd - d) / sq) + stats.norm.sf((zc * sd - d) / sq))
+        for labels, n_bins, crit, pb, keep in self.chi2:
+            qb = _binned(q, labels, n_bins)
+            lam = self.n * float(np.sum((qb[keep] - pb[keep]) ** 2 / pb[keep]))
+            best = max(best, float(stats.ncx2.sf(crit, n_bins - 1, max(lam, 1e-12))))
+        return best
 
 
 def detection_power(probs, alternative, n, level, min_expected=5.0, with_rare=True, energies=None):
@@ -261,41 +266,34 @@ def detection_power(probs, alternative, n, level, min_expected=5.0, with_rare=Tr
     ``alternative``: the largest of the joint chi-square's, the rare-states chi-square's
     and (with ``energies``, the energy of each state) the mean-energy test's powers -- a
     lower bound on the power of the tests together."""
-    best = _energy_power(probs, np.asarray(alternative, dtype=np.float64), energies, n, level)
-    for labels, n_bins in _tests(probs, n, min_expected, with_rare):
-        best = max(best, _power(_lambda(probs, alternative, n, labels, n_bins), n_bins - 1, level))
-    return best
+    probs = np.asarray(probs, dtype=np.float64)
+    return _Battery(probs, n, level, min_expected, with_rare, energies).power(alternative)
 
 
 def detectable_beta(probs, n, level, power=0.95, min_expected=5.0, family=None, with_rare=True, largest=0.5, energies=None):
     """The smallest relative changes of beta, down and up, that the tests detect with
     probability ``power``; returns ``(f_low, f_high)`` (e.g. (0.96, 1.04)) with ``None``
-    for a side where no factor within ``1 -/+ largest`` is detected.
+    for a side where no factor within ``1 -/+ largest`` is detected (to 0.1 %).
 
     ``family(f)`` gives the distribution at ``beta * f`` (default :func:`tempered`).
     """
+    probs = np.asarray(probs, dtype=np.float64)
     family = family or (lambda f: tempered(probs, f))
+    battery = _Battery(probs, n, level, min_expected, with_rare, energies)
     out = []
     for sign in (-1, 1):
         def ok(r):
-            return detection_power(probs, family(1 + sign * r), n, level, min_expected, with_rare, energies) >= power
+            return battery.power(family(1 + sign * r)) >= power
 
-        grid = np.geomspace(1e-4, largest, 40)
-        hits = [r for r in grid if ok(r)]
-        if not hits:
+        grid = np.geomspace(1e-4, largest, 24)
+        hit = next((i for i, r in enumerate(grid) if ok(r)), None)
+        if hit is None:
             out.append(None)
             continue
-        hi = hits[0]
-        below = grid[grid < hi]
-        lo = below[-1] if below.size else 0.0
-        for _ in range(30):
+        lo, hi = (grid[hit - 1] if hit else 0.0), grid[hit]
+        while hi - lo > 1e-3 * hi:
             mid = 0.5 * (lo + hi)
-            if ok(mid):
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo < 1e-4 * hi:
-                break
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
         out.append(1 + sign * hi)
     return tuple(out)
 
@@ -325,7 +323,7 @@ def chains_to_detect(probs, level, *, beta_factor=None, tv=None, alternative=Non
             what = "the alternative"
 
         def ok(n):
-            return detection_power(probs, q, n, level, min_expected, energies=energies) >= power
+            return _Battery(probs, n, level, min_expected, True, energies).power(q) >= power
 
     n = 64
     while not ok(n):

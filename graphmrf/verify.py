@@ -432,10 +432,11 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
 def _moment_z(report, S, states, probs):
     """z-scores of single-unit means and pairwise products (reported, not tested)."""
     n = S.shape[0]
-    mean = probs @ states
-    pair = (states * probs[:, None]).T @ states
+    weighted = states * probs[:, None]
+    mean = weighted.sum(0)
+    pair = weighted.T @ states
     with np.errstate(divide="ignore", invalid="ignore"):
-        sd = np.sqrt(np.maximum(probs @ states**2 - mean**2, 0))
+        sd = np.sqrt(np.maximum((weighted * states).sum(0) - mean**2, 0))
         report.marginal_z = np.where(sd > 0, (S.mean(0) - mean) / (sd / np.sqrt(n)), 0.0)
         sd2 = np.sqrt(np.maximum((states**2 * probs[:, None]).T @ states**2 - pair**2, 0))
         iu = np.triu_indices(states.shape[1], 1)
