@@ -74,7 +74,10 @@ class AISResult(NamedTuple):
         n = len(self.log_weights)
         text = f"AISResult(log_z={self.log_z:.6g}, stderr={self.stderr:.3g}, ess={self.ess:.3g} of {n} runs"
         if not self.reliable:
-            text += f"; ESS below {MIN_ESS_FRACTION:g} of the runs: the standard error is not to be trusted -- use more temperatures, a better base (data=) or more runs"
+            text += (
+                f"; ESS below {MIN_ESS_FRACTION:g} of the runs: the standard error is not to be trusted "
+                "-- use more temperatures, a better base (data=) or more runs"
+            )
         return text + ")"
 
 
@@ -219,9 +222,9 @@ def log_partition(program, n_chains=100, betas=1000, data=None, seed=None, sweep
     ess = float(w.sum() ** 2 / (w**2).sum())
     if not _reliable(ess, n_chains):
         warnings.warn(
-            f"ais.log_partition: effective sample size {ess:.3g} of {n_chains} runs (below {MIN_ESS_FRACTION:g} of them): "
-            "the weights are degenerate and the standard error is too small; use more temperatures (betas), "
-            "a base closer to the target (data=) or more runs (n_chains)",
+            f"ais.log_partition: effective sample size {ess:.3g} of {n_chains} runs "
+            f"(below {MIN_ESS_FRACTION:g} of them): the weights are degenerate and the standard error is too small; "
+            "use more temperatures (betas), a base closer to the target (data=) or more runs (n_chains)",
             DegenerateWeightsWarning,
             stacklevel=3,  # the caller of the checked wrapper
         )

@@ -132,7 +132,9 @@ def _clamp_dict(items, prog):
     out = {}
     for name, value in items:
         if name not in by_name:
-            raise ModelError(f"--clamp {name}: no node of that name in the model (nodes: {', '.join(map(str, by_name))})")
+            raise ModelError(
+                f"--clamp {name}: no node of that name in the model (nodes: {', '.join(map(str, by_name))})"
+            )
         out[by_name[name]] = value
     return out
 
@@ -162,16 +164,27 @@ def cmd_verify(args):
     from .verify import EXIT_STATUS, verify
 
     prog = _open(args, quiet=args.json, seed=args.seed)
-    options = dict(n_chains=args.chains, n_sweeps=args.sweeps, alpha=args.alpha, seed=args.seed, max_states=args.max_states)
+    options = dict(
+        n_chains=args.chains, n_sweeps=args.sweeps, alpha=args.alpha, seed=args.seed, max_states=args.max_states
+    )
     if args.method in _GRADIENT or args.method == "ais":
         if args.method in _GRADIENT:
             options.update(data=_load_data(args.data) if args.data else None)
         options.update(replicates=args.replicates)
-        for flag, value in (("--clamp", args.clamp), ("--detect-beta", args.detect_beta), ("--detect-tv", args.detect_tv)):
+        for flag, value in (
+            ("--clamp", args.clamp),
+            ("--detect-beta", args.detect_beta),
+            ("--detect-tv", args.detect_tv),
+        ):
             if value:
                 raise GraphMRFError(f"verify: {flag} applies to samplers, not to --method {args.method}")
     else:
-        options.update(beta=args.beta, clamp=_clamp_dict(args.clamp, prog) or None, detect_beta=args.detect_beta, detect_tv=args.detect_tv)
+        options.update(
+            beta=args.beta,
+            clamp=_clamp_dict(args.clamp, prog) or None,
+            detect_beta=args.detect_beta,
+            detect_tv=args.detect_tv,
+        )
     report = verify(prog, args.method, **options)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -195,8 +208,14 @@ def _number(kind, low=None, high=None, open_low=False, open_high=False):
         try:
             v = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}; got {text!r}") from None
-        bad = not math.isfinite(v) or (low is not None and (v < low or (open_low and v == low))) or (high is not None and (v > high or (open_high and v == high)))
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}; got {text!r}"
+            ) from None
+        bad = (
+            not math.isfinite(v)
+            or (low is not None and (v < low or (open_low and v == low)))
+            or (high is not None and (v > high or (open_high and v == high)))
+        )
         if bad:
             lo = "" if low is None else f"{'>' if open_low else '>='} {low:g}"
             hi = "" if high is None else f"{'<' if open_high else '<='} {high:g}"
@@ -237,15 +256,42 @@ examples:
 """
 
 
-def _sampler_parser(sub, name, help_, fn, *, chains, sweeps, methods=None, method_help="sampler (default gibbs)", chains_help=None, sweeps_help=None):
+def _sampler_parser(
+    sub,
+    name,
+    help_,
+    fn,
+    *,
+    chains,
+    sweeps,
+    methods=None,
+    method_help="sampler (default gibbs)",
+    chains_help=None,
+    sweeps_help=None,
+):
     """A subcommand that runs chains on a model: the options ``sample`` and ``verify`` share."""
     from .samplers import METHODS
 
     sp = sub.add_parser(name, help=help_)
-    sp.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model file or shipped model name, extension optional (default {DEFAULT_MODEL})")
+    sp.add_argument(
+        "model",
+        nargs="?",
+        default=DEFAULT_MODEL,
+        help=f"model file or shipped model name, extension optional (default {DEFAULT_MODEL})",
+    )
     sp.add_argument("--method", default="gibbs", choices=methods or sorted(METHODS), help=method_help)
-    sp.add_argument("--chains", type=_number(int, 1), default=chains, help=chains_help or f"independent chains, run as one batch (default {chains})")
-    sp.add_argument("--sweeps", type=_number(int, 1), default=sweeps, help=sweeps_help or f"sweeps of every chain (default {sweeps})")
+    sp.add_argument(
+        "--chains",
+        type=_number(int, 1),
+        default=chains,
+        help=chains_help or f"independent chains, run as one batch (default {chains})",
+    )
+    sp.add_argument(
+        "--sweeps",
+        type=_number(int, 1),
+        default=sweeps,
+        help=sweeps_help or f"sweeps of every chain (default {sweeps})",
+    )
     sp.add_argument("--beta", type=_number(float, 0), default=1.0, help="inverse temperature (default 1)")
     sp.add_argument("--seed", type=_number(int, 0), default=0, help="random seed (default 0)")
     sp.set_defaults(fn=fn)
@@ -264,20 +310,64 @@ def _add_verify_parser(sub):
         sweeps=None,
         methods=sorted(METHODS) + list(_GRADIENT) + ["ais"],
         method_help="what to verify: a sampler, a gradient estimator or ais (default gibbs)",
-        chains_help="sampler: independent chains (default 20000, or picked by --detect-*); pcd/boltzmann: free chains (1000); ais: runs per estimate (100)",
-        sweeps_help="sampler: sweeps from a random start (100); cd-k: k (5); pcd/boltzmann: burn-in sweeps (100); ais: temperatures (1000)",
+        chains_help=(
+            "sampler: independent chains (default 20000, or picked by --detect-*); pcd/boltzmann: "
+            "free chains (1000); ais: runs per estimate (100)"
+        ),
+        sweeps_help=(
+            "sampler: sweeps from a random start (100); cd-k: k (5); pcd/boltzmann: burn-in sweeps "
+            "(100); ais: temperatures (1000)"
+        ),
     )
-    ve.description = "Check a sampler, a gradient estimator or AIS against exact enumeration, with a stated false-positive rate and power."
+    ve.description = (
+        "Check a sampler, a gradient estimator or AIS against exact enumeration, with a stated "
+        "false-positive rate and power."
+    )
     ve.epilog = _VERIFY_EPILOG
     ve.formatter_class = argparse.RawDescriptionHelpFormatter
-    ve.add_argument("--clamp", action="append", type=_clamp_item, default=[], metavar="NODE=VALUE", help="hold a node fixed and verify the exact conditional (repeatable; a layer takes comma-separated values)")
-    ve.add_argument("--alpha", type=_number(float, 0, 1, True, True), default=1e-3, help="false-positive rate of the whole check (default 0.001)")
+    ve.add_argument(
+        "--clamp",
+        action="append",
+        type=_clamp_item,
+        default=[],
+        metavar="NODE=VALUE",
+        help=("hold a node fixed and verify the exact conditional (repeatable; a layer takes comma-separated values)"),
+    )
+    ve.add_argument(
+        "--alpha",
+        type=_number(float, 0, 1, True, True),
+        default=1e-3,
+        help="false-positive rate of the whole check (default 0.001)",
+    )
     target = ve.add_mutually_exclusive_group()
-    target.add_argument("--detect-beta", type=_factor, metavar="F", help="pick the chains with which a sampler at beta x F is rejected with probability 0.95 (e.g. 0.97)")
-    target.add_argument("--detect-tv", type=_number(float, 0, 1, True, True), metavar="D", help="pick the chains that detect a total variation distance D with probability 0.95")
-    ve.add_argument("--max-states", type=_number(int, 1), default=2**16, help="refuse models with more discrete states than this (default 65536)")
-    ve.add_argument("--data", metavar="FILE", help="gradient modes: the batch of visible vectors (.npy or text; default 8 rows drawn from the model)")
-    ve.add_argument("--replicates", type=_number(int, 2), help="gradient modes: independent estimates (default 200); ais: independent runs (20)")
+    target.add_argument(
+        "--detect-beta",
+        type=_factor,
+        metavar="F",
+        help=("pick the chains with which a sampler at beta x F is rejected with probability 0.95 (e.g. 0.97)"),
+    )
+    target.add_argument(
+        "--detect-tv",
+        type=_number(float, 0, 1, True, True),
+        metavar="D",
+        help="pick the chains that detect a total variation distance D with probability 0.95",
+    )
+    ve.add_argument(
+        "--max-states",
+        type=_number(int, 1),
+        default=2**16,
+        help="refuse models with more discrete states than this (default 65536)",
+    )
+    ve.add_argument(
+        "--data",
+        metavar="FILE",
+        help=("gradient modes: the batch of visible vectors (.npy or text; default 8 rows drawn from the model)"),
+    )
+    ve.add_argument(
+        "--replicates",
+        type=_number(int, 2),
+        help="gradient modes: independent estimates (default 200); ais: independent runs (20)",
+    )
     ve.add_argument("--json", action="store_true", help="print the report as JSON (machine readable) instead of text")
     ve.add_argument("--plot", help="write the exact-vs-empirical plot to this PNG file")
     return ve

@@ -270,7 +270,9 @@ def detection_power(probs, alternative, n, level, min_expected=5.0, with_rare=Tr
     return _Battery(probs, n, level, min_expected, with_rare, energies).power(alternative)
 
 
-def detectable_beta(probs, n, level, power=0.95, min_expected=5.0, family=None, with_rare=True, largest=0.5, energies=None):
+def detectable_beta(
+    probs, n, level, power=0.95, min_expected=5.0, family=None, with_rare=True, largest=0.5, energies=None
+):
     """The smallest relative changes of beta, down and up, that the tests detect with
     probability ``power``; returns ``(f_low, f_high)`` (e.g. (0.96, 1.04)) with ``None``
     for a side where no factor within ``1 -/+ largest`` is detected (to 0.1 %).
@@ -282,6 +284,7 @@ def detectable_beta(probs, n, level, power=0.95, min_expected=5.0, family=None, 
     battery = _Battery(probs, n, level, min_expected, with_rare, energies)
     out = []
     for sign in (-1, 1):
+
         def ok(r):
             return battery.power(family(1 + sign * r)) >= power
 
@@ -298,7 +301,19 @@ def detectable_beta(probs, n, level, power=0.95, min_expected=5.0, family=None, 
     return tuple(out)
 
 
-def chains_to_detect(probs, level, *, beta_factor=None, tv=None, alternative=None, power=0.95, min_expected=5.0, family=None, energies=None, max_chains=MAX_CHAINS):
+def chains_to_detect(
+    probs,
+    level,
+    *,
+    beta_factor=None,
+    tv=None,
+    alternative=None,
+    power=0.95,
+    min_expected=5.0,
+    family=None,
+    energies=None,
+    max_chains=MAX_CHAINS,
+):
     """The fewest draws with which the test detects one target with probability ``power``:
     a sampler at ``beta * beta_factor``, any binned distribution at total variation
     >= ``tv``, or the distribution ``alternative``.
@@ -328,7 +343,10 @@ def chains_to_detect(probs, level, *, beta_factor=None, tv=None, alternative=Non
     n = 64
     while not ok(n):
         if n >= max_chains:
-            raise ValueError(f"chains_to_detect: detecting {what} with probability {power:g} at false-positive rate {level:.3g} needs more than {max_chains} chains on this distribution")
+            raise ValueError(
+                f"chains_to_detect: detecting {what} with probability {power:g} at false-positive "
+                f"rate {level:.3g} needs more than {max_chains} chains on this distribution"
+            )
         n = min(2 * n, max_chains)
     lo = n // 2
     while n - lo > max(1, n // 200):  # within 0.5 %: the binning makes power a step function of n

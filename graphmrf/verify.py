@@ -59,7 +59,18 @@ from .program import Program
 from .samplers.clamp import clamp_mask
 from .samplers.run import METHODS, sample
 
-__all__ = ["verify", "power", "chains_to_detect", "Report", "Check", "chi_square", "cd_expectation", "gradient_estimator", "ESTIMATORS", "EXIT_STATUS"]
+__all__ = [
+    "verify",
+    "power",
+    "chains_to_detect",
+    "Report",
+    "Check",
+    "chi_square",
+    "cd_expectation",
+    "gradient_estimator",
+    "ESTIMATORS",
+    "EXIT_STATUS",
+]
 
 #: exit status of ``graphmrf verify`` for each verdict (2 is a usage or library error)
 EXIT_STATUS = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -172,11 +183,20 @@ class Report:
         s = self.settings
         split = f"Bonferroni-split over {len(self.checks)} checks"
         if self.mode == "gradient":
-            return f"verify gradient: {self.method}, {s['replicates']} independent replicates on {s['rows']} data rows, false-positive rate {self.alpha:g} ({split})"
+            return (
+                f"verify gradient: {self.method}, {s['replicates']} independent replicates on {s['rows']} "
+                f"data rows, false-positive rate {self.alpha:g} ({split})"
+            )
         if self.mode == "ais":
-            return f"verify AIS: {self.method}, {s['replicates']} independent runs of {self.n_chains} chains x {self.n_sweeps} temperatures, false-positive rate {self.alpha:g} ({split})"
+            return (
+                f"verify AIS: {self.method}, {s['replicates']} independent runs of {self.n_chains} "
+                f"chains x {self.n_sweeps} temperatures, false-positive rate {self.alpha:g} ({split})"
+            )
         clamp = f", clamped {s['clamp']}" if s.get("clamp") else ""
-        return f"verify: {self.method}, {self.n_chains} independent chains x {self.n_sweeps} sweeps, beta = {self.beta:g}{clamp}, false-positive rate {self.alpha:g} ({split})"
+        return (
+            f"verify: {self.method}, {self.n_chains} independent chains x {self.n_sweeps} sweeps, "
+            f"beta = {self.beta:g}{clamp}, false-positive rate {self.alpha:g} ({split})"
+        )
 
     def __str__(self):
         lines = [self._header()]
@@ -186,7 +206,10 @@ class Report:
             if c.status == "inconclusive":
                 lines.append(f"  INCONCLUSIVE  {c.name}: {c.inconclusive}")
             else:
-                lines.append(f"  {c.status.upper()}  {c.name:<36} statistic {c.statistic:10.3f}  p = {c.p_value:.3g} (level {c.level:.2g})  {c.detail}")
+                lines.append(
+                    f"  {c.status.upper()}  {c.name:<36} statistic {c.statistic:10.3f}  p = {c.p_value:.3g} "
+                    f"(level {c.level:.2g})  {c.detail}"
+                )
         if self.marginal_z is not None and self.marginal_z.size:
             lines.append(f"  largest |z| of single-unit means: {np.max(np.abs(self.marginal_z)):.2f}")
         if self.pair_z is not None and self.pair_z.size:
@@ -338,12 +361,22 @@ class _Target:
         return chi_square(n * q / q.sum(), self.probs, labels=labels)[2] > level
 
     def chains_to_detect(self, level, **target):
-        return goodness.chains_to_detect(self.probs, level, power=POWER, min_expected=self.min_expected, family=self.family, energies=self.energies, **target)
+        return goodness.chains_to_detect(
+            self.probs,
+            level,
+            power=POWER,
+            min_expected=self.min_expected,
+            family=self.family,
+            energies=self.energies,
+            **target,
+        )
 
 
 def _beta_text(lo, hi, largest=0.5):
     if lo is None and hi is None:
-        return f"no sampler at beta x {1 - largest:g} to x {1 + largest:g}: the tested distribution hardly depends on beta"
+        return (
+            f"no sampler at beta x {1 - largest:g} to x {1 + largest:g}: the tested distribution hardly depends on beta"
+        )
     if lo is None:
         return f"a sampler at beta x {hi:.4g} or above (no decrease down to x {1 - largest:g} is detected)"
     if hi is None:
@@ -351,7 +384,22 @@ def _beta_text(lo, hi, largest=0.5):
     return f"a sampler at beta x {lo:.4g} or x {hi:.4g} (or further off)"
 
 
-def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, seed, stationarity, max_states, reference, detect_beta, detect_tv, min_expected=5.0):
+def _verify_sampler(
+    program,
+    method,
+    n_chains,
+    n_sweeps,
+    beta,
+    clamp,
+    alpha,
+    seed,
+    stationarity,
+    max_states,
+    reference,
+    detect_beta,
+    detect_tv,
+    min_expected=5.0,
+):
     rng = as_generator(seed, program.backend)
     target = _Target(program, reference, beta, clamp, max_states, min_expected)
     probs, states, cols = target.probs, target.states, target.cols
@@ -377,7 +425,18 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
     if clamp:
         init, mask = clamp_mask(program, program.random_state(n, seed=rng), clamp)
     # only the last state is used: burn_in = n_sweeps keeps no intermediate states (memory O(chains))
-    run = sample(program, n_sweeps, chains=n, burn_in=n_sweeps, method=method, beta=beta, clamp=mask, init=init, seed=rng, record_energy=False)
+    run = sample(
+        program,
+        n_sweeps,
+        chains=n,
+        burn_in=n_sweeps,
+        method=method,
+        beta=beta,
+        clamp=mask,
+        init=init,
+        seed=rng,
+        record_energy=False,
+    )
     final = to_host(run.state).astype(np.float64)
     radix = _radix(program)
     codes = _codes(final[:, cols], radix)
@@ -387,7 +446,11 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
     why = ""
     if dof == 0:
         top = float(probs.max())
-        why = f"one bin only: the most probable state holds {top:.5g} of the mass, and the other {np.count_nonzero(probs) - 1} states expect {n * (1 - top):.3g} draws in all at {n} chains"
+        why = (
+            f"one bin only: the most probable state holds {top:.5g} of the mass, and the other "
+            f"{np.count_nonzero(probs) - 1} states expect {n * (1 - top):.3g} draws in all at "
+            f"{n} chains"
+        )
     report.checks.append(Check("joint chi-square (final states)", stat, p, level, f"dof {dof}", why))
     rare = target.rare(n)
     if rare.any():
@@ -395,17 +458,35 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
         mass, k = float(probs[rare].sum()), int(rare.sum())
         why = ""
         if target.never_visiting_passes(n, level):
-            why = f"the {k} states expected < {min_expected:g} times each hold {mass:.3g} of the mass ({n * mass:.3g} draws in all): a sampler that never visits them would pass"
+            why = (
+                f"the {k} states expected < {min_expected:g} times each hold {mass:.3g} of the mass "
+                f"({n * mass:.3g} draws in all): a sampler that never visits them would pass"
+            )
             q = np.where(rare, 0.0, probs)
             try:
                 need = target.chains_to_detect(level, alternative=q / q.sum())
-                report.advice.append(f"{need} chains would reject a sampler that never visits these {k} states (probability {POWER:g})")
+                report.advice.append(
+                    f"{need} chains would reject a sampler that never visits these {k} states (probability {POWER:g})"
+                )
             except ValueError:
-                report.advice.append(f"these {k} states are too rare to test by sampling (more than {goodness.MAX_CHAINS} chains)")
-        report.checks.append(Check(f"rare states (expected < {min_expected:g} each)", stat, p, level, f"dof {dof}: {k} states, {mass:.3g} of the mass", why))
+                report.advice.append(
+                    f"these {k} states are too rare to test by sampling (more than {goodness.MAX_CHAINS} chains)"
+                )
+        report.checks.append(
+            Check(
+                f"rare states (expected < {min_expected:g} each)",
+                stat,
+                p,
+                level,
+                f"dof {dof}: {k} states, {mass:.3g} of the mass",
+                why,
+            )
+        )
     if target.energy_testable(n):
         z, p = goodness.energy_test(target.energies[codes], probs, target.energies)
-        report.checks.append(Check("mean energy (final states)", z, p, level, "|z| of the mean of beta E = -log p + const"))
+        report.checks.append(
+            Check("mean energy (final states)", z, p, level, "|z| of the mean of beta E = -log p + const")
+        )
     emp = counts / counts.sum()
     report.empirical_probs = emp
     report.total_variation = 0.5 * float(np.abs(emp - probs).sum())
@@ -421,10 +502,30 @@ def _verify_sampler(program, method, n_chains, n_sweeps, beta, clamp, alpha, see
         if mask is not None:
             start = np.where(to_host(mask), to_host(init), start)
         for k in stationarity:
-            r = sample(program, k, chains=n, burn_in=k, method=method, beta=beta, clamp=mask, init=program.xp.asarray(start, dtype=program.dtype), seed=rng, record_energy=False)
+            r = sample(
+                program,
+                k,
+                chains=n,
+                burn_in=k,
+                method=method,
+                beta=beta,
+                clamp=mask,
+                init=program.xp.asarray(start, dtype=program.dtype),
+                seed=rng,
+                record_energy=False,
+            )
             ck = np.bincount(_codes(to_host(r.state).astype(np.float64)[:, cols], radix), minlength=probs.size)
             stat, dof, p = chi_square(ck, probs, labels=labels)
-            report.checks.append(Check(f"stationarity after {k} sweep{'s' if k > 1 else ''}", stat, p, level, f"dof {dof}", "one bin only (as for the joint test)" if dof == 0 else ""))
+            report.checks.append(
+                Check(
+                    f"stationarity after {k} sweep{'s' if k > 1 else ''}",
+                    stat,
+                    p,
+                    level,
+                    f"dof {dof}",
+                    "one bin only (as for the joint test)" if dof == 0 else "",
+                )
+            )
     _sampler_power(report, target, n, level, n_bins)
     return report
 
@@ -467,10 +568,18 @@ def _power_of(target, n, level):
     probability POWER: the machine-readable ``power`` of a sampler report."""
     probs = target.probs
     tv = goodness.detectable_tv(probs, n, level, POWER, target.min_expected)
-    lo, hi = goodness.detectable_beta(probs, n, level, POWER, target.min_expected, family=target.family, energies=target.energies)
+    lo, hi = goodness.detectable_beta(
+        probs, n, level, POWER, target.min_expected, family=target.family, energies=target.energies
+    )
     n_bins = bin_states(probs, n, target.min_expected)[1]
     factors = [None if f is None else float(f) for f in (lo, hi)]
-    return {"probability": POWER, "level": float(level), "total_variation": float(tv) if np.isfinite(tv) else None, "beta_factor": factors, "bins": int(n_bins)}
+    return {
+        "probability": POWER,
+        "level": float(level),
+        "total_variation": float(tv) if np.isfinite(tv) else None,
+        "beta_factor": factors,
+        "bins": int(n_bins),
+    }
 
 
 def _sampler_power(report, target, n, level, n_bins):
@@ -478,13 +587,20 @@ def _sampler_power(report, target, n, level, n_bins):
     tv, (lo, hi) = report.power["total_variation"], report.power["beta_factor"]
     report.power_text.append(f"with probability >= {POWER:g}, each check at its level, this run rejects")
     if tv is not None:
-        report.power_text.append(f"- final states at total variation >= {tv:.3g} from the exact distribution (over its {n_bins} bins)")
+        report.power_text.append(
+            f"- final states at total variation >= {tv:.3g} from the exact distribution (over its {n_bins} bins)"
+        )
     else:
-        report.power_text.append("- no distribution of the final states by its distance: the joint test has a single bin")
+        report.power_text.append(
+            "- no distribution of the final states by its distance: the joint test has a single bin"
+        )
     report.power_text.append("- " + _beta_text(lo, hi))
     ask = "ask for a target (detect_beta=0.97; --detect-beta 0.97) to get the number of chains"
     if report.verdict == "inconclusive" and not report.settings.get("clamp"):
-        report.advice.append(f"verify a conditional distribution (clamp={{node: value}}; --clamp NODE=VALUE) where the states of interest are probable, or {ask}")
+        report.advice.append(
+            f"verify a conditional distribution (clamp={{node: value}}; --clamp NODE=VALUE) where "
+            f"the states of interest are probable, or {ask}"
+        )
     elif report.verdict == "inconclusive" or (lo is None and hi is None):
         report.advice.append(ask)
 
@@ -497,11 +613,29 @@ def _chains_for(target, alpha, stationarity, beta_factor, tv):
     return target.chains_to_detect(level, beta_factor=beta_factor, tv=tv)
 
 
-_PLAN = dict(program=InstanceOf(Program), beta=BETA, clamp=InstanceOf(dict), alpha=Real(0.0, 1.0, closed="neither"), max_states=COUNT, reference=InstanceOf(Program))
+_PLAN = dict(
+    program=InstanceOf(Program),
+    beta=BETA,
+    clamp=InstanceOf(dict),
+    alpha=Real(0.0, 1.0, closed="neither"),
+    max_states=COUNT,
+    reference=InstanceOf(Program),
+)
 
 
 @checked(beta_factor=Real(0.0, None, closed="neither"), tv=Real(0.0, 1.0, closed="neither"), **_PLAN)
-def chains_to_detect(program, *, beta_factor=None, tv=None, beta=1.0, clamp=None, alpha=1e-3, stationarity=(1, 5, 50), max_states=2**16, reference=None):
+def chains_to_detect(
+    program,
+    *,
+    beta_factor=None,
+    tv=None,
+    beta=1.0,
+    clamp=None,
+    alpha=1e-3,
+    stationarity=(1, 5, 50),
+    max_states=2**16,
+    reference=None,
+):
     """The fewest chains with which :func:`verify` of a sampler rejects, with probability
     0.95, one drawing at ``beta * beta_factor`` -- or any final-state distribution at
     binned total variation >= ``tv`` (give one of the two). What ``verify(...,
@@ -521,7 +655,17 @@ def chains_to_detect(program, *, beta_factor=None, tv=None, beta=1.0, clamp=None
 
 
 @checked(n_chains=COUNT, **_PLAN)
-def power(program, n_chains=20000, *, beta=1.0, clamp=None, alpha=1e-3, stationarity=(1, 5, 50), max_states=2**16, reference=None):
+def power(
+    program,
+    n_chains=20000,
+    *,
+    beta=1.0,
+    clamp=None,
+    alpha=1e-3,
+    stationarity=(1, 5, 50),
+    max_states=2**16,
+    reference=None,
+):
     """What :func:`verify` of a sampler with ``n_chains`` chains would detect, without running it.
 
     Returns the ``power`` dict of its report: ``total_variation`` (the smallest binned
@@ -594,7 +738,10 @@ def cd_expectation(program, data, k=1, max_states=2**16):
         raise ModelError("cd_expectation: needs discrete units only (real-valued units cannot be enumerated)")
     summed = program.hidden_summable()
     if summed is None or not summed.any():
-        raise ModelError("cd_expectation: needs hidden units that are conditionally independent given the visible ones (an RBM); this model's hidden units are coupled or absent")
+        raise ModelError(
+            "cd_expectation: needs hidden units that are conditionally independent given the "
+            "visible ones (an RBM); this model's hidden units are coupled or absent"
+        )
     states, probs, cols = exact.joint(program, max_states=max_states)
     data = np.asarray(to_host(data), dtype=np.float64)
     nv = program.visible_columns.size
@@ -625,9 +772,16 @@ def cd_expectation(program, data, k=1, max_states=2**16):
             pi = probs * np.divide(pi_rest, p_rest, out=np.zeros_like(p_rest), where=p_rest > 0)[g]
     full = np.zeros((probs.size, program.n_columns))
     full[:, cols] = states
-    neg = program.sufficient_stats(program.xp.asarray(full, dtype=program.dtype), weights=program.xp.asarray(pi, dtype=program.dtype), summed=summed)
+    neg = program.sufficient_stats(
+        program.xp.asarray(full, dtype=program.dtype),
+        weights=program.xp.asarray(pi, dtype=program.dtype),
+        summed=summed,
+    )
     pos = learn.positive_phase(program, data, 0, draw_hidden=False).stats
-    return {key: np.asarray(to_host(pos[key]), dtype=np.float64) - np.asarray(to_host(neg[key]), dtype=np.float64) for key in pos}
+    return {
+        key: np.asarray(to_host(pos[key]), dtype=np.float64) - np.asarray(to_host(neg[key]), dtype=np.float64)
+        for key in pos
+    }
 
 
 def _pcd(program, data, rng, chains, sweeps):
@@ -647,11 +801,22 @@ class _Estimator(NamedTuple):
 #: name -> (make(n_chains, k) -> plain ``estimator(program, data, rng)``, what it estimates
 #: without bias, default k, whether it needs summable hidden units).
 ESTIMATORS = {
-    "cd-1": _Estimator(lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=1)[0], "cd", 1, True),
-    "cd-k": _Estimator(lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=k)[0], "cd", 5, True),
+    "cd-1": _Estimator(
+        lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=1)[0], "cd", 1, True
+    ),
+    "cd-k": _Estimator(
+        lambda chains, k: lambda p, d, rng: learn.training_gradient(p, d, rng, sweeps=k)[0], "cd", 5, True
+    ),
     "pcd": _Estimator(lambda chains, k: lambda p, d, rng: _pcd(p, d, rng, chains, k), "exact", 100, True),
     "boltzmann": _Estimator(
-        lambda chains, k: lambda p, d, rng: learn.sampled_gradient(p, d, rng, chains=chains, sweeps=k, init="random", positive_sweeps=k)[0], "exact", 100, False
+        lambda chains, k: (
+            lambda p, d, rng: learn.sampled_gradient(
+                p, d, rng, chains=chains, sweeps=k, init="random", positive_sweeps=k
+            )[0]
+        ),
+        "exact",
+        100,
+        False,
     ),
 }
 
@@ -680,7 +845,9 @@ def _default_data(program, rng, rows=8, max_states=2**16):
     return np.asarray(states, dtype=np.float64)[idx]
 
 
-def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alpha, seed, expected, max_states, min_replicates=10):
+def _verify_gradient(
+    program, method, data, replicates, n_chains, n_sweeps, alpha, seed, expected, max_states, min_replicates=10
+):
     rng = as_generator(seed, program.backend)
     if data is None:
         data = _default_data(program, rng, max_states=max_states)
@@ -689,17 +856,30 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     if isinstance(method, str):
         entry = ESTIMATORS[method]
         if entry.summed_hidden and program.hidden_summable() is None:
-            raise ModelError(f"verify: {method!r} needs hidden units that are conditionally independent given the visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'")
+            raise ModelError(
+                f"verify: {method!r} needs hidden units that are conditionally independent given the "
+                "visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'"
+            )
         n_sweeps = n_sweeps or entry.k
-        fn, expects, k = gradient_estimator(method, n_chains, n_sweeps), entry.expects, (1 if method == "cd-1" else n_sweeps)
+        fn, expects, k = (
+            gradient_estimator(method, n_chains, n_sweeps),
+            entry.expects,
+            (1 if method == "cd-1" else n_sweeps),
+        )
         name = f"cd-{k}" if expects == "cd" else method
     else:
         fn, expects, name = method, "exact", getattr(method, "__name__", "custom")
     if expected is None:
         if expects == "exact":
-            expected, against = exact.log_likelihood_grad(program, data, max_states=max_states), "the exact log-likelihood gradient"
+            expected, against = (
+                exact.log_likelihood_grad(program, data, max_states=max_states),
+                "the exact log-likelihood gradient",
+            )
         else:
-            expected, against = cd_expectation(program, data, k=k, max_states=max_states), f"the exact {k}-step CD expectation"
+            expected, against = (
+                cd_expectation(program, data, k=k, max_states=max_states),
+                f"the exact {k}-step CD expectation",
+            )
     else:
         against = "the given expectation"
     keys = sorted(expected)
@@ -713,12 +893,16 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
         samples[r] = np.concatenate([np.ravel(np.asarray(to_host(g[key]), dtype=np.float64)) for key in keys])
     mean = samples.mean(0)
     se = samples.std(0, ddof=1) / np.sqrt(replicates)
-    labels = [f"{key}[{i}]" if np.size(expected[key]) > 1 else key for key in keys for i in range(int(np.size(expected[key])))]
+    labels = [
+        f"{key}[{i}]" if np.size(expected[key]) > 1 else key for key in keys for i in range(int(np.size(expected[key])))
+    ]
     free = se > 0
 
     def standardised(est):  # t-scores; an entry that never varies must equal its expectation
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(free, (est - exp_vec) / se, np.where(np.abs(est - exp_vec) <= 1e-9 * (1 + np.abs(exp_vec)), 0.0, np.inf))
+            return np.where(
+                free, (est - exp_vec) / se, np.where(np.abs(est - exp_vec) <= 1e-9 * (1 + np.abs(exp_vec)), 0.0, np.inf)
+            )
 
     z = standardised(mean)
     m = int(free.sum()) or 1
@@ -740,23 +924,65 @@ def _verify_gradient(program, method, data, replicates, n_chains, n_sweeps, alph
     controlled = c_p <= level
     few = replicates < min_replicates
     why = f"{replicates} replicates are too few to estimate standard errors (at least {min_replicates})" if few else ""
-    c_why = why or ("" if controlled else f"not rejected: these replicates cannot tell the gradient from one with {labels[j]}'s sign flipped (use more replicates or rows of data)")
+    c_why = why or (
+        ""
+        if controlled
+        else (
+            f"not rejected: these replicates cannot tell the gradient from one with {labels[j]}'s "
+            "sign flipped (use more replicates or rows of data)"
+        )
+    )
     if not why and not controlled and p > level:  # a pass by a test that could not see the control is no pass
         why = "the negative control was not rejected, so this test had no power"
     report = Report(name, n_chains, n_sweeps or 0, 1.0, alpha, mode="gradient", z=z)
-    report.settings = {"replicates": replicates, "rows": int(data.shape[0]), "against": against, "entries": int(exp_vec.size)}
-    report.checks.append(Check(f"gradient vs {against}", stat, p, level, f"largest |t| at {labels[worst]} ({exp_vec.size} entries, t with {dfree} dof)", why))
-    report.checks.append(Check(f"negative control: {labels[j]} sign flipped", c_stat, c_p, level, "must be rejected", c_why, must_reject=True))
+    report.settings = {
+        "replicates": replicates,
+        "rows": int(data.shape[0]),
+        "against": against,
+        "entries": int(exp_vec.size),
+    }
+    report.checks.append(
+        Check(
+            f"gradient vs {against}",
+            stat,
+            p,
+            level,
+            f"largest |t| at {labels[worst]} ({exp_vec.size} entries, t with {dfree} dof)",
+            why,
+        )
+    )
+    report.checks.append(
+        Check(
+            f"negative control: {labels[j]} sign flipped",
+            c_stat,
+            c_p,
+            level,
+            "must be rejected",
+            c_why,
+            must_reject=True,
+        )
+    )
     crit = stats.t.isf(level / (2 * m), dfree) + stats.norm.isf(1 - POWER) if not few else np.inf
     bias = crit * se
     scale = float(np.max(np.abs(exp_vec))) or 1.0
-    report.power = {"probability": POWER, "level": level, "detectable_bias": float(np.max(bias[free])) if free.any() and np.isfinite(crit) else None, "largest_entry": scale}
+    report.power = {
+        "probability": POWER,
+        "level": level,
+        "detectable_bias": float(np.max(bias[free])) if free.any() and np.isfinite(crit) else None,
+        "largest_entry": scale,
+    }
     if few:
         report.power_text.append("none: too few replicates")
     elif not free.any():
-        report.power_text.append("the estimates do not vary: any difference from the expectation (beyond 1e-9 relative) is rejected")
+        report.power_text.append(
+            "the estimates do not vary: any difference from the expectation (beyond 1e-9 relative) is rejected"
+        )
     else:
-        report.power_text.append(f"with probability >= {POWER:g} this run rejects a bias >= {np.max(bias[free]):.3g} in any one entry ({100 * np.max(bias[free]) / scale:.3g} % of the largest |expected entry|, {scale:.3g})")
+        report.power_text.append(
+            f"with probability >= {POWER:g} this run rejects a bias >= {np.max(bias[free]):.3g} "
+            f"in any one entry ({100 * np.max(bias[free]) / scale:.3g} % of the largest |expected "
+            f"entry|, {scale:.3g})"
+        )
         report.power_text.append(f"(about {crit:.2f} of its standard errors, largest {np.max(se):.3g})")
     return report
 
@@ -790,22 +1016,56 @@ def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, ma
         z[r] = err / se if se > 0 else (0.0 if abs(err) < 1e-9 else np.inf)
     name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
     report = Report(name, n_chains, n_sweeps, 1.0, alpha, mode="ais", z=z)
-    report.settings = {"replicates": replicates, "exact_log_z": exact_log_z, "degenerate_runs": degenerate, "within_3_se": float(np.mean(np.abs(z) <= 3))}
+    report.settings = {
+        "replicates": replicates,
+        "exact_log_z": exact_log_z,
+        "degenerate_runs": degenerate,
+        "within_3_se": float(np.mean(np.abs(z) <= 3)),
+    }
     level = alpha / 2
     few = replicates < min_replicates
     why = f"{replicates} runs are too few to judge the error bars (at least {min_replicates})" if few else ""
     finite = np.isfinite(z)
     mz = float(np.mean(z)) if finite.all() else np.inf
     t_mean = abs(mz) * np.sqrt(replicates)
-    report.checks.append(Check("mean of standardised errors (bias)", t_mean, float(2 * stats.norm.sf(t_mean)), level, f"mean {mz:+.3g} over {replicates} runs", why))
+    report.checks.append(
+        Check(
+            "mean of standardised errors (bias)",
+            t_mean,
+            float(2 * stats.norm.sf(t_mean)),
+            level,
+            f"mean {mz:+.3g} over {replicates} runs",
+            why,
+        )
+    )
     ss = float(np.sum(z**2))
     p_ss = float(min(1.0, 2 * min(stats.chi2.sf(ss, replicates), stats.chi2.cdf(ss, replicates))))
-    report.checks.append(Check("mean square of standardised errors", ss / replicates, p_ss, level, f"{100 * report.settings['within_3_se']:.0f} % within 3 reported s.e.; {degenerate} runs warned of degenerate weights", why))
+    report.checks.append(
+        Check(
+            "mean square of standardised errors",
+            ss / replicates,
+            p_ss,
+            level,
+            (
+                f"{100 * report.settings['within_3_se']:.0f} % within 3 reported s.e.; {degenerate} "
+                "runs warned of degenerate weights"
+            ),
+            why,
+        )
+    )
     if not few:
         factor = np.sqrt(stats.chi2.isf(level / 2, replicates) / stats.chi2.ppf(1 - POWER, replicates))
         bias = (stats.norm.isf(level / 2) + stats.norm.isf(1 - POWER)) / np.sqrt(replicates)
-        report.power = {"probability": POWER, "level": level, "stderr_understated_by": float(factor), "bias_in_stderrs": float(bias)}
-        report.power_text.append(f"with probability >= {POWER:g} this run rejects standard errors too small by a factor >= {factor:.3g}, or a bias >= {bias:.3g} standard errors")
+        report.power = {
+            "probability": POWER,
+            "level": level,
+            "stderr_understated_by": float(factor),
+            "bias_in_stderrs": float(bias),
+        }
+        report.power_text.append(
+            f"with probability >= {POWER:g} this run rejects standard errors too small by a factor "
+            f">= {factor:.3g}, or a bias >= {bias:.3g} standard errors"
+        )
     else:
         report.power_text.append("none: too few runs")
     return report
@@ -936,15 +1196,36 @@ def verify(
         if implied != mode:
             raise ValueError(f"verify: method {method!r} is a {implied} method; got mode={mode!r}")
     if mode != "sampler":
-        for name, value in (("clamp", clamp), ("reference", reference), ("detect_beta", detect_beta), ("detect_tv", detect_tv)):
+        for name, value in (
+            ("clamp", clamp),
+            ("reference", reference),
+            ("detect_beta", detect_beta),
+            ("detect_tv", detect_tv),
+        ):
             if value is not None:
                 raise ValueError(f"verify: {name} applies to samplers only; got mode={mode!r}")
         if beta != 1.0:
             raise ValueError(f"verify: beta applies to samplers only; got beta={beta!r} with mode={mode!r}")
     if mode == "gradient":
-        return _verify_gradient(program, method, data, replicates or 200, n_chains, n_sweeps, alpha, seed, expected, max_states)
+        return _verify_gradient(
+            program, method, data, replicates or 200, n_chains, n_sweeps, alpha, seed, expected, max_states
+        )
     if mode == "ais":
         return _verify_ais(program, method, n_chains, n_sweeps, replicates or 20, alpha, seed, max_states)
     if data is not None or expected is not None or replicates is not None:
         raise ValueError("verify: data, replicates and expected apply to gradient and AIS modes only")
-    return _verify_sampler(program, method, n_chains, n_sweeps or 100, beta, clamp, alpha, seed, tuple(stationarity), max_states, reference, detect_beta, detect_tv)
+    return _verify_sampler(
+        program,
+        method,
+        n_chains,
+        n_sweeps or 100,
+        beta,
+        clamp,
+        alpha,
+        seed,
+        tuple(stationarity),
+        max_states,
+        reference,
+        detect_beta,
+        detect_tv,
+    )

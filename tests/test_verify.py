@@ -66,11 +66,15 @@ def test_shipped_explaining_away_unclamped_is_inconclusive_never_pass():
 @pytest.mark.parametrize("method", CLAMPING_SAMPLERS)
 def test_explaining_away_posterior_given_the_observation_passes_with_stated_power(method):
     """Given house_jumps = 1 the causes explain each other away: p(truck xor earthquake) ~ 1."""
-    rep = gm.verify(_explaining_away(), method, n_chains=4000, n_sweeps=20, clamp={"house_jumps": 1}, seed=1, stationarity=(1,))
+    rep = gm.verify(
+        _explaining_away(), method, n_chains=4000, n_sweeps=20, clamp={"house_jumps": 1}, seed=1, stationarity=(1,)
+    )
     assert rep.verdict == "pass", str(rep)
     joint = rep.checks[0]
     assert joint.name.startswith("joint") and joint.passed and joint.detail == "dof 1"
-    assert rep.power["total_variation"] == pytest.approx(np.sqrt(goodness.noncentrality(1, rep.power["level"]) / (4 * 4000)))
+    assert rep.power["total_variation"] == pytest.approx(
+        np.sqrt(goodness.noncentrality(1, rep.power["level"]) / (4 * 4000))
+    )
     assert "total variation >=" in str(rep)
 
 
@@ -95,7 +99,10 @@ def test_stated_power_holds_by_simulation():
         hits = 0
         for _ in range(runs):
             c = rng.multinomial(4000, q)
-            hits += goodness.chi_square(c, p, labels=labels)[2] <= level or goodness.energy_test(np.repeat(E, c), p, E)[1] <= level
+            hits += (
+                goodness.chi_square(c, p, labels=labels)[2] <= level
+                or goodness.energy_test(np.repeat(E, c), p, E)[1] <= level
+            )
         return hits / runs
 
     lo, hi = rep.power["beta_factor"]
@@ -161,7 +168,9 @@ def test_cd_expectation_is_the_exact_k_step_expectation():
     vis = np.array(list(itertools.product([0, 1], repeat=4)), float)
     hid = np.array(list(itertools.product([0, 1], repeat=3)), float)
     bern = lambda x, p: np.prod(np.where(x == 1, p, 1 - p))  # noqa: E731
-    T = np.array([[bern(h, sig(c + v @ W)) for h in hid] for v in vis]) @ np.array([[bern(v, sig(b + W @ h)) for v in vis] for h in hid])
+    T = np.array([[bern(h, sig(c + v @ W)) for h in hid] for v in vis]) @ np.array(
+        [[bern(v, sig(b + W @ h)) for v in vis] for h in hid]
+    )
     data = np.array([[1, 0, 1, 1], [0, 1, 0, 0], [1, 0, 1, 1]], dtype=float)
     mask = prog.hidden_summable()
     full = np.column_stack([vis, np.zeros((16, 3))])
@@ -200,13 +209,22 @@ def test_boltzmann_rule_matches_the_exact_gradient_and_a_flipped_sign_is_rejecte
     assert rep.verdict == "pass", str(rep)
 
     def flipped(program, data, rng):
-        grad = gm.learn.sampled_gradient(program, data, rng, chains=500, sweeps=30, init="random", positive_sweeps=30)[0]
+        grad = gm.learn.sampled_gradient(program, data, rng, chains=500, sweeps=30, init="random", positive_sweeps=30)[
+            0
+        ]
         grad["v.bias"] = -grad["v.bias"]
         return grad
 
     assert gm.verify(prog, flipped, mode="gradient", data=data, replicates=40, seed=1).verdict == "fail"
     # a deterministic estimator: no spread, so equality is the test (and the control is rejected)
-    exact = gm.verify(prog, lambda program, data, rng: gm.learn.exact_gradient(program, data), mode="gradient", data=data, replicates=10, seed=0)
+    exact = gm.verify(
+        prog,
+        lambda program, data, rng: gm.learn.exact_gradient(program, data),
+        mode="gradient",
+        data=data,
+        replicates=10,
+        seed=0,
+    )
     assert exact.verdict == "pass" and exact.checks[1].passed, str(exact)
 
 
@@ -245,7 +263,9 @@ def test_false_positive_rate_is_near_alpha():
     """
     prog = gm.compile(family("rbm", seed=2))
     alpha = 0.05
-    rejected = sum(gm.verify(prog, n_chains=2000, n_sweeps=30, alpha=alpha, seed=s, stationarity=(1, 5)).failed for s in range(300))
+    rejected = sum(
+        gm.verify(prog, n_chains=2000, n_sweeps=30, alpha=alpha, seed=s, stationarity=(1, 5)).failed for s in range(300)
+    )
     lo, hi = stats.binom.ppf([0.0005, 0.9995], 300, alpha)
     assert lo <= rejected <= hi, rejected
 
