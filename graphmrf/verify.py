@@ -821,6 +821,7 @@ ESTIMATORS = {
 }
 
 
+@checked(name=Options(*ESTIMATORS), n_chains=COUNT, n_sweeps=COUNT)
 def gradient_estimator(name, n_chains=1000, n_sweeps=None):
     """The built-in gradient estimator ``name`` (a key of :data:`ESTIMATORS`) as a plain
     function ``estimator(program, data, rng) -> dict`` keyed like ``program.params``.
@@ -831,8 +832,6 @@ def gradient_estimator(name, n_chains=1000, n_sweeps=None):
     >>> sorted(g)
     ['h.bias', 'v.bias', 'v~h.weight']
     """
-    if name not in ESTIMATORS:
-        raise ValueError(f"gradient_estimator: name must be one of {', '.join(map(repr, ESTIMATORS))}; got {name!r}")
     entry = ESTIMATORS[name]
     return entry.make(n_chains, n_sweeps or entry.k)
 
