@@ -7,10 +7,10 @@ Three per-unit workloads, each timed against the plain NumPy loop a user would w
   their children (explaining away), so each is drawn on its own; the loop keeps each child
   layer's input up to date with a rank-one correction after every unit and evaluates the
   children's log-likelihood at both values of the unit.
-* sequential: one sequential Gibbs sweep of a dense 100-unit Boltzmann machine (1000
+* sequential: five sequential Gibbs sweeps of a dense 100-unit Boltzmann machine (1000
   chains); the loop computes each unit's input as a matrix-vector product.
 * recall: two zero-temperature asynchronous sweeps of a 1000-unit Hopfield net storing 50
-  Hebb patterns, from 1000 probes with 10% of the units flipped.
+  Hebb patterns, from 500 probes with 10% of the units flipped.
 
 Each loop runs twice, with NumPy's default BLAS threads and with one BLAS thread
 (threadpoolctl), and the faster of the two is the floor. Timings are the best of a few
@@ -22,7 +22,7 @@ Before timing, one float64 posterior sweep of the loop and of graphmrf from the 
 and seed are compared: they draw the same uniforms in the same order, so they must agree
 unit for unit (the loop is a correct floor).
 
-Run: ``python benchmarks/posterior.py`` (about two minutes on two busy cores).
+Run: ``python benchmarks/posterior.py`` (about three minutes on two busy cores).
 """
 
 import argparse
@@ -136,7 +136,7 @@ def posterior_runners():
 
 
 # --------------------------------------------------------------------------- sequential Gibbs
-def sequential_runners(n=100, chains=1000):
+def sequential_runners(n=100, chains=1000, sweeps=5):
     """benchmarks/gibbs.py's case: a dense Boltzmann machine, the chains column-major (as
     ``gm.sample`` keeps them for one-unit samplers)."""
     prog = gm.compile(gm.boltzmann(n, 0, seed=0, scale=0.1), seed=0)
@@ -148,17 +148,20 @@ def sequential_runners(n=100, chains=1000):
     rng = np.random.default_rng(0)
 
     def ours():
-        gm.samplers.sequential_gibbs(prog, state, rng, inplace=True, workspace=ws)
+        s = state
+        for _ in range(sweeps):
+            s, _ = gm.samplers.sequential_gibbs(prog, s, rng, inplace=True, workspace=ws)
 
     def plain():
-        for i in range(n):
-            S[:, i] = rng.random(chains, dtype=np.float32) < sigmoid(S @ W[:, i] + b[i])
+        for _ in range(sweeps):
+            for i in range(n):
+                S[:, i] = rng.random(chains, dtype=np.float32) < sigmoid(S @ W[:, i] + b[i])
 
     return ours, plain
 
 
 # --------------------------------------------------------------------------- Hopfield recall
-def recall_runners(n=1000, n_probes=1000, n_patterns=50, sweeps=2):
+def recall_runners(n=1000, n_probes=500, n_patterns=50, sweeps=2):
     from graphmrf import memory
 
     rng0 = np.random.default_rng(0)

@@ -1,6 +1,7 @@
 """Belief nets: fast posterior sweeps that stay exact, Neal's rule and wake-sleep against
 exact enumeration, and clear errors for bad input."""
 
+import contextlib
 import importlib
 
 import networkx as nx
@@ -297,3 +298,21 @@ def test_posterior_sample_init_of_the_wrong_shape_is_named():
         gm.belief.posterior_sample(prog, np.zeros((2, 3)), init=np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"init: expected 2 rows \(one per example\); got 3"):
         gm.belief.posterior_sample(prog, np.zeros((2, 3)), init=np.zeros((3, 5)))
+
+
+def test_one_unit_sweeps_hold_blas_at_one_thread_and_restore_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    before = [lib.num_threads for lib in controller.lib_controllers]
+    seen = []
+    prog = gm.compile(gm.boltzmann(4, 2, seed=0))
+    with gibbs._small_products(prog, None):
+        with gibbs._small_products(prog, None):  # nested sweeps (a sampler inside a training step)
+            seen.append([lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers])
+        seen.append([lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers])
+    after = [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers]
+    assert seen == [[1] * len(before)] * 2 and after == before
+    # whole-layer blocks (an RBM sweep) keep the BLAS threads
+    assert isinstance(gibbs._small_products(gm.compile(gm.rbm(3, 2)), gm.compile(gm.rbm(3, 2)).blocks), contextlib.nullcontext)

@@ -16,6 +16,7 @@ gives each chain its own, as parallel tempering needs).
 
 import contextlib
 import functools
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -117,10 +118,10 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
     count = mode == "max" if count is None else count
-    fields = _Fields(program, T) if _Fields.applies(program) else None
-    children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
     changed = 0
     with _small_products(program, None):
+        fields = _Fields(program, T) if _Fields.applies(program) else None
+        children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
         for part in parts:
             if _fully_clamped(program, keep, part):
                 continue
@@ -151,6 +152,34 @@ def _blas_threads():
     return ThreadpoolController()
 
 
+class _OneBlasThread:
+    """A context holding the process's BLAS at one thread, shared by every sweep running
+    at once: the first to enter sets the limit, the last to leave restores the original
+    thread counts (two threads sampling together never leave it lowered)."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _limiter = None
+
+    def __init__(self, controller):
+        self.controller = controller
+
+    def __enter__(self):
+        with self._lock:
+            if _OneBlasThread._depth == 0:
+                _OneBlasThread._limiter = self.controller.limit(limits=1, user_api="blas")
+            _OneBlasThread._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            _OneBlasThread._depth -= 1
+            if _OneBlasThread._depth == 0:
+                _OneBlasThread._limiter.restore_original_limits()
+                _OneBlasThread._limiter = None
+        return False
+
+
 def _small_products(program, blocks):
     """One BLAS thread while a sweep updates units one at a time (``blocks`` None: every
     sweep of one unit at a time), else nothing.
@@ -160,8 +189,8 @@ def _small_products(program, blocks):
     threads for each; when another process holds the cores those hand-offs wait for the
     scheduler and the sweep slows several-fold (benchmarks/posterior.py measures it), while
     one thread per small product is as fast on a quiet machine. The limit holds for the
-    whole process (BLAS thread counts are global) and only while the sweep runs; the few
-    whole-layer products of such a sweep run on one thread too, a small cost next to the
+    whole process (BLAS thread counts are global) and only while such sweeps run; the few
+    whole-layer products of a sweep run on one thread too, a small cost next to the
     per-unit updates.
     """
     if program.backend.name != "numpy":
@@ -171,7 +200,7 @@ def _small_products(program, blocks):
     controller = _blas_threads()
     if controller is None:
         return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
+    return _OneBlasThread(controller)
 
 
 class _ChildInputs:
