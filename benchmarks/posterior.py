@@ -36,7 +36,9 @@ from threadpoolctl import threadpool_limits
 import graphmrf as gm
 from graphmrf.workspace import Workspace
 
-COMPETITOR = "import numpy as np\na = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)\nwhile True:\n    a @ a\n"
+COMPETITOR = (
+    "import numpy as np\na = np.random.default_rng(0).random((1500, 1500), dtype=np.float32)\nwhile True:\n    a @ a\n"
+)
 
 
 def softplus(z):
@@ -114,8 +116,10 @@ def check_posterior_floor():
     ours, _ = gm.samplers.block_gibbs(prog, state, np.random.default_rng(7), clamp=mask)
     same = all(np.array_equal(a, b) for a, b in zip(S, split(prog, ours)))
     flipped = float(np.mean(ours[:, 784:] != state[:, 784:]))
-    print(f"posterior: the plain loop and graphmrf agree unit for unit (float64, one sweep): {same}; "
-          f"{flipped:.1%} of hidden units changed")
+    print(
+        f"posterior: the plain loop and graphmrf agree unit for unit (float64, one sweep): {same}; "
+        f"{flipped:.1%} of hidden units changed"
+    )
     if not same:
         raise SystemExit("the plain loop is not the same sweep: fix the floor first")
 
@@ -175,7 +179,9 @@ def recall_runners(n=1000, n_probes=500, n_patterns=50, sweeps=2):
     def ours():
         s = probes.copy()
         for _ in range(sweeps):
-            s, _ = gm.samplers.sequential_gibbs(prog, s, rng, order="random", mode="max", count=False, inplace=True, workspace=ws)
+            s, _ = gm.samplers.sequential_gibbs(
+                prog, s, rng, order="random", mode="max", count=False, inplace=True, workspace=ws
+            )
 
     def plain():
         S = probes.copy()
@@ -207,8 +213,11 @@ def best_times(ours, plain, repeat):
 def report(label, condition, times):
     t_gm, t_default, t_one = times
     floor = min(t_default, t_one)
-    print(f"  {label:<10} {condition:<7} graphmrf {t_gm:7.3f} s | loop, default threads {t_default:7.3f} s, "
-          f"one thread {t_one:7.3f} s | ratio vs floor {floor / t_gm:5.2f}x  (vs default-thread loop {t_default / t_gm:5.2f}x)")
+    print(
+        f"  {label:<10} {condition:<7} graphmrf {t_gm:7.3f} s | loop, default threads {t_default:7.3f} s, "
+        f"one thread {t_one:7.3f} s | ratio vs floor {floor / t_gm:5.2f}x  "
+        f"(vs default-thread loop {t_default / t_gm:5.2f}x)"
+    )
     return floor / t_gm
 
 
@@ -226,7 +235,9 @@ def main():
     print("\nquiet (the machine as it is; other work may be running):")
     for label, (ours, plain) in cases.items():
         ratios[label, "quiet"] = report(label, "quiet", best_times(ours, plain, args.repeat))
-    competitor = subprocess.Popen([sys.executable, "-c", COMPETITOR], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    competitor = subprocess.Popen(
+        [sys.executable, "-c", COMPETITOR], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         time.sleep(1.0)  # let it start its products
         print("\nloaded (a competing process runs multi-threaded 1500 x 1500 matrix products):")

@@ -62,7 +62,9 @@ def _visible_rows(program, data, what="data", means=True):
     if getattr(arr, "ndim", 0) != 2 or arr.shape[1] != nv:
         nodes = ", ".join(f"{L.name!r} ({int(L.visible.sum()) * L.width})" for L in program.layers if L.visible.any())
         shape = getattr(arr, "shape", None)
-        raise ValueError(f"{what}: expected shape (examples, {nv}), the columns of the visible nodes {nodes}; got {shape}")
+        raise ValueError(
+            f"{what}: expected shape (examples, {nv}), the columns of the visible nodes {nodes}; got {shape}"
+        )
     return check_data(program, data, what, means=means)
 
 
@@ -142,7 +144,9 @@ def _hidden_configurations(program, max_states):
     n = int(np.prod([len(u) for u in units], dtype=np.float64)) if units else 1
     if n > max_states:
         raise EnumerationTooLargeError(
-            f"exact_posterior: {len(units)} hidden units have {n} configurations; the limit is max_states={max_states}", n, max_states
+            f"exact_posterior: {len(units)} hidden units have {n} configurations; the limit is max_states={max_states}",
+            n,
+            max_states,
         )
     return np.array([np.concatenate(c) for c in itertools.product(*units)]) if units else np.zeros((1, 0))
 
@@ -193,7 +197,9 @@ def _undirected_keys(program):
 
 
 @checked(program=InstanceOf(Program), k=COUNT, mean_field=AnyOf(None, Boolean()), positive_sweeps=Integer(0))
-def neal(program, data, rng, *, k=1, chains=None, mean_field=None, positive_sweeps=10, workspace=None, out=None, scale=1.0):
+def neal(
+    program, data, rng, *, k=1, chains=None, mean_field=None, positive_sweeps=10, workspace=None, out=None, scale=1.0
+):
     r"""Neal's (1992) maximum-likelihood rule for a belief net: the gradient of the mean
     ``log p(v)`` of a mini-batch, with the signature of a :func:`graphmrf.fit` rule.
 
@@ -249,9 +255,13 @@ def neal(program, data, rng, *, k=1, chains=None, mean_field=None, positive_swee
     True
     """
     if not program.directed:
-        raise ModelError("neal: Neal's rule trains directed nets (sigmoid belief nets, DBNs); use rule='pcd' for undirected models")
+        raise ModelError(
+            "neal: Neal's rule trains directed nets (sigmoid belief nets, DBNs); use rule='pcd' for undirected models"
+        )
     if mean_field:
-        raise ValueError("neal: mean_field must be None or False; the posterior units are coupled (explaining away) and are sampled")
+        raise ValueError(
+            "neal: mean_field must be None or False; the posterior units are coupled (explaining away) and are sampled"
+        )
     rng = as_generator(rng, program.backend)
     ws = Workspace() if workspace is None else workspace
     data = _visible_rows(program, data)
@@ -289,7 +299,8 @@ def _recognition_order(program, where):
     for c in program.couplings:
         if c.type != "directed":
             raise ModelError(
-                f"{where}: edge ({c.a.name!r}, {c.b.name!r}) is undirected (a DBN's top RBM); wake-sleep trains sigmoid belief nets "
+                f"{where}: edge ({c.a.name!r}, {c.b.name!r}) is undirected (a DBN's top RBM); "
+                "wake-sleep trains sigmoid belief nets "
                 "-- a DBN is fine-tuned by the up-down algorithm"
             )
     recog = {(r.a.index, r.b.index) for r in program.recognition}
@@ -297,14 +308,20 @@ def _recognition_order(program, where):
         if L.visible.all():
             continue
         if L.visible.any() or not L.declared:
-            raise ModelError(f"{where}: node {L.nodes[0]!r}: recognition edges infer hidden layer nodes (nodes with 'size' and visible=False)")
+            raise ModelError(
+                f"{where}: node {L.nodes[0]!r}: recognition edges infer hidden layer nodes "
+                "(nodes with 'size' and visible=False)"
+            )
         if not L.children:
-            raise ModelError(f"{where}: node {L.name!r}: a hidden layer without children is never inferred from the data")
+            raise ModelError(
+                f"{where}: node {L.name!r}: a hidden layer without children is never inferred from the data"
+            )
         for c in L.children:
             if (c.b.index, L.index) not in recog:
                 raise ModelError(
-                    f"{where}: the recognition net must mirror the generative net: edge ({c.a.name!r}, {c.b.name!r}) has no recognition "
-                    f"edge ({c.b.name!r}, {c.a.name!r}); declare it with recognition=True (gm.sbn(..., recognition=True) does)"
+                    f"{where}: the recognition net must mirror the generative net: edge ({c.a.name!r}, {c.b.name!r}) "
+                    f"has no recognition edge ({c.b.name!r}, {c.a.name!r}); declare it with recognition=True "
+                    "(gm.sbn(..., recognition=True) does)"
                 )
     order, known = [], {L.index for L in program.layers if L.visible.all()}
     todo = [L for L in program.layers if L.index not in known]
@@ -350,7 +367,9 @@ def recognize(program, data, *, sample=True, seed=None):
         x, zero = _q(program, L, T)
         if sample:
             cond = L.ops.conditional(x, zero, 1.0, L.width, consume=True)
-            state[:, L.sl] = L.ops.draw(cond, lambda s: uniform_into(rng, xp.empty(s, dtype=program.dtype)), None, L.width)
+            state[:, L.sl] = L.ops.draw(
+                cond, lambda s: uniform_into(rng, xp.empty(s, dtype=program.dtype)), None, L.width
+            )
         else:
             state[:, L.sl] = L.ops.expected_state(x, zero, 1.0, L.width, consume=True)
         if T is not state:
@@ -385,7 +404,8 @@ def variational_bound(program, data, max_states=2**16):
     >>> prog = gm.compile(gm.sbn([3, 1], seed=1, scale=1.0, recognition=True), dtype=np.float64)
     >>> w, c = prog.params["h1->v.weight"][0], prog.params["v.bias"]
     >>> prog.recognition_params["v=>h1.weight"][:, 0] = w
-    >>> prog.recognition_params["v=>h1.bias"][:] = prog.params["h1.bias"] - np.sum(np.logaddexp(0, c + w) - np.logaddexp(0, c))
+    >>> shift = np.sum(np.logaddexp(0, c + w) - np.logaddexp(0, c))
+    >>> prog.recognition_params["v=>h1.bias"][:] = prog.params["h1.bias"] - shift
     >>> X = np.array([[1, 0, 1], [0, 0, 1]])
     >>> bool(abs(variational_bound(prog, X) - gm.exact.log_likelihood(prog, X)) < 1e-12)
     True
@@ -455,8 +475,21 @@ def _apply(xp, params, steps, scale):
     callbacks=InstanceOf(list, tuple, name="list of functions"),
     stop_when=AnyOf(None, Function()),
 )
-def wake_sleep(program, data, *, epochs=10, lr=0.1, recognition_lr=None, batch_size=None, monitors=("log_likelihood",),
-               monitor_every=1, seed=None, progress=None, callbacks=(), stop_when=None):
+def wake_sleep(
+    program,
+    data,
+    *,
+    epochs=10,
+    lr=0.1,
+    recognition_lr=None,
+    batch_size=None,
+    monitors=("log_likelihood",),
+    monitor_every=1,
+    seed=None,
+    progress=None,
+    callbacks=(),
+    stop_when=None,
+):
     r"""Train a sigmoid belief net and its recognition net by the wake-sleep algorithm.
 
     For each mini-batch (Hinton, Dayan, Frey & Neal, 1995):
@@ -511,7 +544,8 @@ def wake_sleep(program, data, *, epochs=10, lr=0.1, recognition_lr=None, batch_s
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.sbn([4, 3], seed=0, scale=0.5, recognition=True), seed=0)
     >>> X = np.array([[1, 1, 0, 0], [0, 0, 1, 1]] * 10)
-    >>> hist = wake_sleep(prog, X, epochs=30, lr=1.0, monitors=("log_likelihood", variational_bound), seed=0, progress=False)
+    >>> monitors = ("log_likelihood", variational_bound)
+    >>> hist = wake_sleep(prog, X, epochs=30, lr=1.0, monitors=monitors, seed=0, progress=False)
     >>> bool(hist["log_likelihood"][-1] > hist["log_likelihood"][0] + 0.5)
     True
     >>> bool(hist["variational_bound"][-1] <= hist["log_likelihood"][-1])
@@ -543,10 +577,16 @@ def wake_sleep(program, data, *, epochs=10, lr=0.1, recognition_lr=None, batch_s
                     if bad is None:
                         # sleep: dream, then the recognition delta rule
                         fantasies = dream(program, batch.shape[0], seed=rng)
-                        bad = _apply(xp, program.recognition_params, _sleep_stats(program, fantasies, order, sleep), recognition_lr)
+                        bad = _apply(
+                            xp,
+                            program.recognition_params,
+                            _sleep_stats(program, fantasies, order, sleep),
+                            recognition_lr,
+                        )
                 if bad is not None:
                     raise DivergenceError(
-                        f"wake_sleep: epoch {epoch}: parameter {bad!r} would become non-finite; the parameters of the last good "
+                        f"wake_sleep: epoch {epoch}: parameter {bad!r} would become non-finite; "
+                        "the parameters of the last good "
                         "step were kept (lower lr?)"
                     )
             stop = False

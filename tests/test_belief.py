@@ -9,9 +9,19 @@ import numpy as np
 import pytest
 
 import graphmrf as gm
-from zoo import _randomise, family
+from zoo import family
 
 gibbs = importlib.import_module("graphmrf.samplers.gibbs")
+
+
+def _randomise(g, seed, scale=1.0):
+    """Layer biases and weights of ``g`` drawn from N(0, scale^2) (peaked, not flat)."""
+    rng = np.random.default_rng(seed)
+    for _, d in g.nodes(data=True):
+        d["bias"] = rng.normal(0, scale, size=d["size"])
+    for _, _, d in g.edges(data=True):
+        d["weight"] = rng.normal(0, scale, size=np.shape(d["weight"]))
+    return g
 
 
 def _mixed_net(seed=0):
@@ -36,14 +46,21 @@ def _sweeps(prog, sweep, state, seed, n, **kw):
     return state
 
 
-@pytest.mark.parametrize("graph", [family("sbn", seed=3), family("dbn", seed=3), family("dbn4", seed=3), _mixed_net()],
-                         ids=["sbn", "dbn", "dbn4", "mixed"])
-@pytest.mark.parametrize("sweep, kw", [
-    (gibbs.block_gibbs, {}),
-    (gibbs.block_gibbs, {"beta": np.linspace(0.3, 2.0, 300)[:, None]}),
-    (gibbs.sequential_gibbs, {"order": "random"}),
-    (gibbs.sequential_gibbs, {"mode": "max"}),
-], ids=["block", "block-betas", "random-scan", "max"])
+@pytest.mark.parametrize(
+    "graph",
+    [family("sbn", seed=3), family("dbn", seed=3), family("dbn4", seed=3), _mixed_net()],
+    ids=["sbn", "dbn", "dbn4", "mixed"],
+)
+@pytest.mark.parametrize(
+    "sweep, kw",
+    [
+        (gibbs.block_gibbs, {}),
+        (gibbs.block_gibbs, {"beta": np.linspace(0.3, 2.0, 300)[:, None]}),
+        (gibbs.sequential_gibbs, {"order": "random"}),
+        (gibbs.sequential_gibbs, {"mode": "max"}),
+    ],
+    ids=["block", "block-betas", "random-scan", "max"],
+)
 def test_tracked_children_inputs_give_the_plain_sweep(graph, sweep, kw, monkeypatch):
     # the children's inputs kept by rank-one corrections give the logits of the direct
     # children term up to rounding: in float64 with continuous random parameters no draw
@@ -83,7 +100,7 @@ def test_explaining_away_exact_posterior_is_the_closed_form():
     # p(t, e | j) ∝ p(t) p(e) p(j | t, e), every factor a logistic: the table by hand
     prog = _lecture_net()
     hidden, post = gm.belief.exact_posterior(prog, np.array([[1.0], [0.0]]))
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    sig = lambda z: 1 / (1 + np.exp(-z))
     for row, j in enumerate([1.0, 0.0]):
         w = []
         for t, e in hidden:
@@ -105,7 +122,8 @@ def test_posterior_sampling_matches_the_exact_posterior():
     hidden, probs = gm.belief.exact_posterior(prog, v)
     s = gm.belief.posterior_sample(prog, np.repeat(v, 4000, axis=0), sweeps=30, seed=0)
     h = s[:, prog.hidden_columns]
-    codes = (h @ (2 ** np.arange(h.shape[1])[::-1])).astype(int)
+    codes = (h @ (2 ** np.arange(h.shape[1])[::-1])).astype(int)  # the enumeration's order: first unit most significant
+    np.testing.assert_array_equal(hidden, [[int(b) for b in f"{k:04b}"] for k in range(16)])
     _, _, p = chi_square(np.bincount(codes, minlength=probs.shape[1]), probs[0])
     assert p > 1e-3  # false-positive rate 1e-3
 
@@ -137,10 +155,14 @@ def _neal_z(program, data, *, calls, repeat, sweeps, k=30, seed=0):
     return z, stats.norm.isf(ALPHA / (2 * z.size))
 
 
-@pytest.mark.parametrize("name, graph, visible", [
-    ("sbn 5-4-3", lambda: _randomise(gm.sbn([5, 4, 3]), 1), 5),
-    ("dbn 4-3-3", lambda: _randomise(gm.dbn([4, 3, 3]), 2), 4),
-], ids=["sbn", "dbn"])
+@pytest.mark.parametrize(
+    "name, graph, visible",
+    [
+        ("sbn 5-4-3", lambda: _randomise(gm.sbn([5, 4, 3]), 1), 5),
+        ("dbn 4-3-3", lambda: _randomise(gm.dbn([4, 3, 3]), 2), 4),
+    ],
+    ids=["sbn", "dbn"],
+)
 def test_neal_gradient_agrees_with_the_exact_gradient(name, graph, visible):
     # 12 and 10 units. False-positive rate: ALPHA over all parameters together (Bonferroni).
     prog = gm.compile(graph(), dtype=np.float64)
@@ -166,8 +188,18 @@ def _teacher_data(n=400, seed=0):
 def test_training_by_neals_rule_raises_the_exact_log_likelihood():
     X, teacher_ll = _teacher_data()
     prog = gm.compile(gm.sbn([6, 4, 2], seed=0, scale=0.1), seed=0)
-    hist = gm.fit(prog, X, rule=gm.belief.neal, epochs=10, lr=0.5, batch_size=50, positive_sweeps=5,
-                  monitors=("log_likelihood",), seed=1, progress=False)
+    hist = gm.fit(
+        prog,
+        X,
+        rule=gm.belief.neal,
+        epochs=10,
+        lr=0.5,
+        batch_size=50,
+        positive_sweeps=5,
+        monitors=("log_likelihood",),
+        seed=1,
+        progress=False,
+    )
     ll = hist["log_likelihood"]
     assert ll[0] < teacher_ll - 2  # far from the data at the start (-3.98 vs -1.38)
     assert ll[-1] > teacher_ll - 0.05  # within 0.05 nats of the model that made the data
@@ -209,8 +241,16 @@ def test_wake_sleep_raises_the_exact_variational_bound_past_the_initial_log_like
     X, teacher_ll = _teacher_data()
     prog = gm.compile(gm.sbn([6, 4, 2], seed=0, scale=0.1, recognition=True), seed=0)
     before = {k: v.copy() for k, v in prog.recognition_params.items()}
-    hist = gm.belief.wake_sleep(prog, X, epochs=10, lr=0.5, batch_size=50, seed=1, progress=False,
-                                monitors=("log_likelihood", gm.belief.variational_bound))
+    hist = gm.belief.wake_sleep(
+        prog,
+        X,
+        epochs=10,
+        lr=0.5,
+        batch_size=50,
+        seed=1,
+        progress=False,
+        monitors=("log_likelihood", gm.belief.variational_bound),
+    )
     ll, bound = np.array(hist["log_likelihood"]), np.array(hist["variational_bound"])
     assert np.all(bound <= ll + 1e-9)
     assert bound[-1] > ll[0] + 2  # -1.41 against -3.98
@@ -238,7 +278,9 @@ def test_a_diverging_wake_sleep_step_keeps_the_last_good_parameters():
             np.testing.assert_array_equal(v, old[k])
     # a sleep step that overflows keeps the wake step of its batch (the last good one)
     with pytest.raises(gm.DivergenceError, match=r"parameter 'v=>h1.weight' would become non-finite"):
-        gm.belief.wake_sleep(prog, np.eye(4), epochs=5, lr=0.1, recognition_lr=1e39, monitors=(), seed=0, progress=False)
+        gm.belief.wake_sleep(
+            prog, np.eye(4), epochs=5, lr=0.1, recognition_lr=1e39, monitors=(), seed=0, progress=False
+        )
     assert all(np.all(np.isfinite(v)) for v in prog.recognition_params.values())
     for k, v in prog.recognition_params.items():
         np.testing.assert_array_equal(v, before[1][k])
@@ -262,24 +304,35 @@ def test_a_recognition_edge_into_a_visible_layer_is_refused():
     g.add_node("u", kind="binary", size=2)  # a visible root cause
     g.add_edge("v", "u", weight=np.zeros((3, 2)))  # generative v -> u
     g.add_edge("u", "v", weight=np.zeros((2, 3)), recognition=True)
-    with pytest.raises(gm.ModelError, match=r"edge \('u', 'v'\): a recognition edge infers a hidden layer; 'v' is visible"):
+    with pytest.raises(
+        gm.ModelError, match=r"edge \('u', 'v'\): a recognition edge infers a hidden layer; 'v' is visible"
+    ):
         gm.compile(g)
 
 
-@pytest.mark.parametrize("call", [
-    lambda p, X: gm.belief.neal(p, X, 0),
-    lambda p, X: gm.belief.wake_sleep(p, X, epochs=1, monitors=()),
-    lambda p, X: gm.belief.posterior_sample(p, X),
-    lambda p, X: gm.belief.recognize(p, X),
-    lambda p, X: gm.belief.variational_bound(p, X),
-], ids=["neal", "wake_sleep", "posterior_sample", "recognize", "variational_bound"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p, X: gm.belief.neal(p, X, 0),
+        lambda p, X: gm.belief.wake_sleep(p, X, epochs=1, monitors=()),
+        lambda p, X: gm.belief.posterior_sample(p, X),
+        lambda p, X: gm.belief.recognize(p, X),
+        lambda p, X: gm.belief.variational_bound(p, X),
+    ],
+    ids=["neal", "wake_sleep", "posterior_sample", "recognize", "variational_bound"],
+)
 def test_data_of_the_wrong_width_or_kind_is_named(call):
     prog = gm.compile(gm.sbn([4, 3], recognition=True))
-    with pytest.raises(ValueError, match=r"data: expected shape \(examples, 4\), the columns of the visible nodes 'v' \(4\); got \(2, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"data: expected shape \(examples, 4\), the columns of the visible nodes 'v' \(4\); got \(2, 5\)",
+    ):
         call(prog, np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"data: expected shape .*; got \(4,\)"):
         call(prog, np.zeros(4))
-    with pytest.raises(ValueError, match=r"data: column 2 \(node 'v', unit 2\) holds 2 in row 1; binary units take values"):
+    with pytest.raises(
+        ValueError, match=r"data: column 2 \(node 'v', unit 2\) holds 2 in row 1; binary units take values"
+    ):
         call(prog, np.array([[0, 1, 0, 1], [0, 0, 2, 0]]))
     with pytest.raises(TypeError, match="data: expected an array of real numbers"):
         call(prog, np.array([["a", "b", "c", "d"]]))
@@ -310,9 +363,18 @@ def test_one_unit_sweeps_hold_blas_at_one_thread_and_restore_it():
     prog = gm.compile(gm.boltzmann(4, 2, seed=0))
     with gibbs._small_products(prog, None):
         with gibbs._small_products(prog, None):  # nested sweeps (a sampler inside a training step)
-            seen.append([lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers])
-        seen.append([lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers])
+            seen.append(
+                [
+                    lib.num_threads
+                    for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+                ]
+            )
+        seen.append(
+            [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers]
+        )
     after = [lib.num_threads for lib in threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers]
     assert seen == [[1] * len(before)] * 2 and after == before
     # whole-layer blocks (an RBM sweep) keep the BLAS threads
-    assert isinstance(gibbs._small_products(gm.compile(gm.rbm(3, 2)), gm.compile(gm.rbm(3, 2)).blocks), contextlib.nullcontext)
+    assert isinstance(
+        gibbs._small_products(gm.compile(gm.rbm(3, 2)), gm.compile(gm.rbm(3, 2)).blocks), contextlib.nullcontext
+    )

@@ -85,7 +85,10 @@ show(fig, "08_explaining_away")
 rng = np.random.default_rng(0)
 teacher = gm.compile(gm.sbn([6, 4, 2], seed=3, scale=3.0), dtype=np.float64)
 X = gm.belief.dream(teacher, 500, seed=0)[:, teacher.visible_columns]
-print(f"data: 500 vectors from a 6-4-2 teacher net; their exact log-likelihood under it: {gm.exact.log_likelihood(teacher, X):.3f}")
+print(
+    f"data: 500 vectors from a 6-4-2 teacher net; "
+    f"their exact log-likelihood under it: {gm.exact.log_likelihood(teacher, X):.3f}"
+)
 
 student = gm.compile(gm.sbn([6, 4, 2], seed=0, scale=1.0), dtype=np.float64)
 exact = gm.learn.exact_gradient(student, X)
@@ -106,8 +109,17 @@ epochs = 8 if FAST else 40
 runs = {}
 for rule in ("exact", gm.belief.neal):
     model = gm.compile(gm.sbn([6, 4, 2], seed=0, scale=0.1), seed=0)
-    runs[getattr(rule, "__name__", rule)] = gm.fit(model, X, rule=rule, epochs=epochs, lr=0.5, batch_size=50,
-                                                   positive_sweeps=5, monitors=("log_likelihood",), seed=1)
+    runs[getattr(rule, "__name__", rule)] = gm.fit(
+        model,
+        X,
+        rule=rule,
+        epochs=epochs,
+        lr=0.5,
+        batch_size=50,
+        positive_sweeps=5,
+        monitors=("log_likelihood",),
+        seed=1,
+    )
 
 # %% [markdown]
 # ## Wake-sleep
@@ -129,8 +141,9 @@ for rule in ("exact", gm.belief.neal):
 
 # %%
 model = gm.compile(gm.sbn([6, 4, 2], seed=0, scale=0.1, recognition=True), seed=0)
-ws = gm.belief.wake_sleep(model, X, epochs=epochs, lr=0.5, batch_size=50, seed=1,
-                          monitors=("log_likelihood", gm.belief.variational_bound))
+ws = gm.belief.wake_sleep(
+    model, X, epochs=epochs, lr=0.5, batch_size=50, seed=1, monitors=("log_likelihood", gm.belief.variational_bound)
+)
 fig, ax = plt.subplots(figsize=(5, 3.4))
 ax.plot(runs["exact"]["epoch"], runs["exact"]["log_likelihood"], "k-", label="exact gradient")
 ax.plot(runs["neal"]["epoch"], runs["neal"]["log_likelihood"], ".-", label="Neal's rule")

@@ -88,7 +88,8 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
                 if children is not None and children.covers(part):
                     changed = changed + children.update(part, rng, beta, keep, count=count)
                     continue
-                changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count, workspace=workspace)
+                changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count,
+                                                        workspace=workspace)
                 if children is not None:
                     children.forget()
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
@@ -131,12 +132,14 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
             if children is not None:
                 children.forget()
             if fields is None or not fields.live:
-                changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, workspace=workspace)
+                changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count,
+                                                        workspace=workspace)
                 continue
             cs = program.part_columns(part)
             before = T[:, cs].copy()
             x = fields.input(part)
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x, workspace=workspace)
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x,
+                                                    workspace=workspace)
             fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
@@ -229,8 +232,9 @@ class _ChildInputs:
     def tracks(layer):
         """True for a layer whose units this class updates."""
         d = layer.ops.d
-        return (bool(layer.children) and layer.kind.discrete and not layer.kind.onehot and layer.width == 1
-                and len(getattr(d, "values", ())) == 2 and not layer.lateral and all(not c.sparse for c in layer.children))
+        two_valued = layer.kind.discrete and not layer.kind.onehot and len(getattr(d, "values", ())) == 2
+        dense = all(not c.sparse for c in layer.children)
+        return bool(layer.children) and two_valued and layer.width == 1 and not layer.lateral and dense
 
     @staticmethod
     def applies(program):
