@@ -2,6 +2,7 @@
 
 from . import (
     ais,
+    belief,
     datasets,
     diagnostics,
     dsn,
@@ -45,6 +46,7 @@ __all__ = [
     "Program",
     "exact",
     "ais",
+    "belief",
     "diagnostics",
     "memory",
     "samplers",

@@ -78,6 +78,8 @@ def part_conditional(program, state, T, part, beta=1.0, children=True, x=None, w
         pp = _spread(program, workspace, part, pp, x)
     cond = L.ops.conditional(x, pp, beta, L.width, consume=True)  # x is ours: fresh from field()
     if L.children and children:
+        if getattr(beta, "ndim", 0) == 2:  # one beta per chain, (chains, 1): against (chains, units, values)
+            beta = beta[..., None]
         if L.kind.onehot:
             ct = children_term(program, state, T, part, [np.eye(L.width)[k] for k in range(L.width)])
             cond = {"logits": cond["logits"] + beta * ct}

@@ -489,6 +489,8 @@ def _recognition(graph, layers, unit_index):
             raise ModelError(f"{where}: recognition edges join layer nodes (nodes with 'size')")
         if Lv.kind.name not in ("binary", "spin"):
             raise ModelError(f"{where}: a recognition net infers two-valued units; {_fmt(v)} is {Lv.kind.name}")
+        if Lv.visible.any():
+            raise ModelError(f"{where}: a recognition edge infers a hidden layer; {_fmt(v)} is visible")
         W = _weight(d.get("weight", np.zeros((Lu.cols, Lv.cols))), where)
         if W.shape != (Lu.cols, Lv.cols):
             raise ModelError(f"{where}: weight has shape {W.shape}; expected {(Lu.cols, Lv.cols)} (rows index {_fmt(u)}, the source)")

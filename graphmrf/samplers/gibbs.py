@@ -14,11 +14,15 @@ gives each chain its own, as parallel tempering needs).
 ((5, 7), True)
 """
 
+import contextlib
+import functools
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import as_generator
+from ..backend import as_generator, uniform_into
+from ..couplings import column_major
 from ..program import Part
 from .clamp import as_mask
 
@@ -61,7 +65,10 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
     workspace : Workspace, optional
         Reused buffers of the caller's loop (:class:`graphmrf.workspace.Workspace`).
 
-    Cost: one pass over the couplings per sweep (for an RBM two matrix products).
+    Cost: one pass over the couplings per sweep (for an RBM two matrix products). A parent
+    layer of a directed net is updated one unit at a time (its units are coupled through
+    their children: explaining away); each such update costs a pass over the children's
+    columns, not a product (see :class:`_ChildInputs`).
     """
     rng = as_generator(rng, program.backend)
     if blocks is None:
@@ -71,12 +78,20 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
     state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
+    children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
     changed = 0
-    for block in blocks:
-        for part in block:
-            if _fully_clamped(program, keep, part):
-                continue
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count, workspace=workspace)
+    with _small_products(program, blocks):
+        for block in blocks:
+            for part in block:
+                if _fully_clamped(program, keep, part):
+                    continue
+                if children is not None and children.covers(part):
+                    changed = changed + children.update(part, rng, beta, keep, count=count)
+                    continue
+                changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count,
+                                                        workspace=workspace)
+                if children is not None:
+                    children.forget()
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
 
@@ -104,20 +119,216 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
     count = mode == "max" if count is None else count
-    fields = _Fields(program, T) if _Fields.applies(program) else None
     changed = 0
-    for part in parts:
-        if _fully_clamped(program, keep, part):
-            continue
-        if fields is None or not fields.live:
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, workspace=workspace)
-            continue
-        cs = program.part_columns(part)
-        before = T[:, cs].copy()
-        x = fields.input(part)
-        changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x, workspace=workspace)
-        fields.moved(part, T[:, cs] - before)
+    with _small_products(program, None):
+        fields = _Fields(program, T) if _Fields.applies(program) else None
+        children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
+        for part in parts:
+            if _fully_clamped(program, keep, part):
+                continue
+            if children is not None and children.covers(part):
+                changed = changed + children.update(part, rng, beta, keep, mode=mode, count=count)
+                continue
+            if children is not None:
+                children.forget()
+            if fields is None or not fields.live:
+                changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count,
+                                                        workspace=workspace)
+                continue
+            cs = program.part_columns(part)
+            before = T[:, cs].copy()
+            x = fields.input(part)
+            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x,
+                                                    workspace=workspace)
+            fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_threads():
+    """threadpoolctl's controller of the loaded BLAS libraries (found once per process),
+    or None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency; without it sweeps run unlimited
+        return None
+    return ThreadpoolController()
+
+
+class _OneBlasThread:
+    """A context holding the process's BLAS at one thread, shared by every sweep running
+    at once: the first to enter sets the limit, the last to leave restores the original
+    thread counts (two threads sampling together never leave it lowered)."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _limiter = None
+
+    def __init__(self, controller):
+        self.controller = controller
+
+    def __enter__(self):
+        with self._lock:
+            if _OneBlasThread._depth == 0:
+                _OneBlasThread._limiter = self.controller.limit(limits=1, user_api="blas")
+            _OneBlasThread._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            _OneBlasThread._depth -= 1
+            if _OneBlasThread._depth == 0:
+                _OneBlasThread._limiter.restore_original_limits()
+                _OneBlasThread._limiter = None
+        return False
+
+
+def _small_products(program, blocks):
+    """One BLAS thread while a sweep updates units one at a time (``blocks`` None: every
+    sweep of one unit at a time), else nothing.
+
+    Such a sweep makes hundreds of products of one unit's column (a matrix-vector product,
+    a rank-one correction) per sweep. A multi-threaded BLAS wakes and synchronises its
+    threads for each; when another process holds the cores those hand-offs wait for the
+    scheduler and the sweep slows several-fold (benchmarks/posterior.py measures it), while
+    one thread per small product is as fast on a quiet machine. The limit holds for the
+    whole process (BLAS thread counts are global) and only while such sweeps run; the few
+    whole-layer products of a sweep run on one thread too, a small cost next to the
+    per-unit updates.
+    """
+    if program.backend.name != "numpy":
+        return contextlib.nullcontext()
+    if blocks is not None and not any(len(b) == 1 and b[0].n == 1 for b in blocks):
+        return contextlib.nullcontext()
+    controller = _blas_threads()
+    if controller is None:
+        return contextlib.nullcontext()
+    return _OneBlasThread(controller)
+
+
+class _ChildInputs:
+    """The inputs of a parent layer's directed children, kept up to date through a run of
+    one-unit updates of that layer: the fast form of :func:`graphmrf.conditionals.children_term`.
+
+    The conditional of a two-valued parent unit ``u`` adds, for each child layer ``C``,
+    ``sum_c log p(c | parents)`` at both of its values (explaining away). With ``X`` the
+    children's input (``T(parents) W + ...``) and ``d`` the change of ``T(u)`` to its other
+    value, the logit of the upper value gains
+
+        ``(t1 - t0) T(C) . w_u  -  sign * (sum log Z(X + d w_u) - sum log Z(X))``
+
+    (``sign`` +1 where ``u`` holds its lower value, -1 where it holds the upper one; the
+    children's self-energies cancel). ``X`` and ``sum log Z(X)`` are computed once when a
+    run of the layer's units starts; each update evaluates ``log Z`` once at the other
+    value, and the chains whose unit moved take that row (a rank-one correction) -- a pass
+    over the children's columns per unit instead of a product per unit and value. The
+    layer's own input (from its parents and undirected neighbours) does not change while
+    its own units do, so it is computed once per run too. Recomputed at every run start,
+    so rounding never accumulates past one sweep. Dense couplings to children, two-valued
+    units; any other update of the sweep ends the run (:meth:`forget`).
+    """
+
+    @staticmethod
+    def tracks(layer):
+        """True for a layer whose units this class updates."""
+        d = layer.ops.d
+        two_valued = layer.kind.discrete and not layer.kind.onehot and len(getattr(d, "values", ())) == 2
+        dense = all(not c.sparse for c in layer.children)
+        return bool(layer.children) and two_valued and layer.width == 1 and not layer.lateral and dense
+
+    @staticmethod
+    def applies(program):
+        return any(_ChildInputs.tracks(L) for L in program.layers)
+
+    def __init__(self, program, state, T, workspace):
+        self.program, self.state, self.T, self.workspace = program, state, T, workspace
+        self.tracked = {L.index for L in program.layers if self.tracks(L)}
+        self.layer = None
+
+    def covers(self, part):
+        """True when ``part`` is one unit of a tracked layer."""
+        return part.n == 1 and part.layer.index in self.tracked
+
+    def forget(self):
+        """Another update happened: the next unit starts a new run."""
+        self.layer = None
+
+    def _start(self, L):
+        program, xp, T = self.program, self.program.xp, self.T
+        self.layer = L
+        self.x = program.field(T, L)  # the layer's own input: its units do not feed it
+        values = xp.asarray(L.ops.d.values, dtype=program.dtype)
+        tv = L.ops.statistic(xp.broadcast_to(values[:, None], (2, L.n)), L.params)
+        self.t_sum, self.t_gap = tv[0] + tv[1], tv[1] - tv[0]
+        self.children = []
+        for c in L.children:
+            C = c.b
+            X = program.field(T, C)
+            lz = xp.sum(C.ops.log_partition(X, C.params, 1.0, C.width), axis=1)
+            self.children.append([C, c.W, X, lz, xp.empty_like(X), None])
+
+    def gain(self, u):
+        """``sum_C [log p(C | u at its upper value) - log p(C | u at its lower value)]`` per
+        chain, for unit ``u`` of the current run's layer; keeps each child layer's input
+        at ``u``'s other value (for :meth:`update`)."""
+        xp, T = self.program.xp, self.T
+        t_gap = self.t_gap[u]
+        d = self.t_sum[u] - 2 * T[:, self.layer.offset + u]  # T(other value) - T(current value), per chain
+        delta = 0
+        for child in self.children:
+            C, W, X, lz, Xo, _ = child
+            w = W[u]
+            xp.multiply(d[:, None], w, out=Xo)
+            Xo += X
+            lzo = child[5] = xp.sum(C.ops.log_partition(Xo, C.params, 1.0, C.width), axis=1)
+            change = lzo - lz
+            change *= d / t_gap  # the sign: +1 at the lower value, -1 at the upper one
+            delta = (T[:, C.sl] @ w) * t_gap - change + delta
+        return delta
+
+    def update(self, part, rng, beta=1.0, keep=None, mode="sample", count=False):
+        """Redraw the unit ``part`` in place (as :func:`graphmrf.conditionals.update_part`
+        would, with the same random draws); returns the per-chain count of changed units
+        when ``count``, else 0."""
+        L = part.layer
+        if self.layer is not L:
+            self._start(L)
+        program, xp, state, T = self.program, self.program.xp, self.state, self.T
+        u = part.start
+        col = L.offset + u
+        old = state[:, col : col + 1]
+        cond = L.ops.conditional(self.x[:, u : u + 1].copy(), L.p(slice(u, u + 1)), beta, 1, consume=True)
+        cond["logits"][..., 0] += beta * self.gain(u)[:, None]
+        if mode == "sample":
+            new = L.ops.draw(cond, self._uniform(rng, old), lambda s: rng.standard_normal(s, dtype=program.dtype), 1)
+        elif mode == "max":
+            new = L.ops.mode(cond, old, 1)
+        else:
+            raise ValueError(f"update_part: mode must be one of 'sample', 'max'; got {mode!r}")
+        if keep is not None:
+            new = xp.where(keep[:, col : col + 1], old, new)
+        moved = (new != old)[:, 0]
+        state[:, col : col + 1] = new
+        if T is not state:
+            T[:, col : col + 1] = L.ops.statistic(new, L.p(slice(u, u + 1)))
+        rows = xp.flatnonzero(moved)
+        if rows.size:  # the chains whose unit moved take the other value's inputs
+            for C, W, X, lz, Xo, lzo in self.children:
+                X[rows] = Xo[rows]
+                lz[rows] = lzo[rows]
+        return moved.astype(xp.intp) if count else 0
+
+    def _uniform(self, rng, old):
+        """The uniforms :func:`graphmrf.conditionals.update_part` would draw."""
+        program, xp, ws = self.program, self.program.xp, self.workspace
+        order = "F" if column_major(old) else "C"
+
+        def uniform(shape):
+            if ws is None:
+                return uniform_into(rng, xp.empty(shape, dtype=program.dtype, order=order))
+            return ws.uniform(rng, shape, program.dtype, xp, order)
+
+        return uniform
 
 
 class _Fields:
