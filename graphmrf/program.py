@@ -145,11 +145,12 @@ class Program:
 
     def float64(self):
         """This model as a float64 NumPy Program (itself when it is one): exact sums run
-        on it. The copy shares the layout and is refreshed only when a parameter changed
-        since the last call (one comparison per parameter array)."""
+        on it. The copy shares the layout and is refreshed only when a parameter (or a
+        recognition weight) changed since the last call (one comparison per array)."""
         if self.backend.name == "numpy" and self.dtype == np.float64:
             return self
         current = {k: to_host(v) for k, v in self.params.items()}
+        current.update({("recognition", k): to_host(v) for k, v in self.recognition_params.items()})
         if self._float64 is not None:
             snap, copy = self._float64
             if all(np.array_equal(snap[k], v) for k, v in current.items()):
@@ -157,9 +158,8 @@ class Program:
         layer_params = [{k: current[f"{L.name}.{k}"] for k in L.params} for L in self.layers]
         copy = Program(self.spec, self._block_spec, get_backend("numpy"), np.float64, params=layer_params)
         for k, v in current.items():
-            copy.params[k][...] = v
-        for k, v in self.recognition_params.items():
-            copy.recognition_params[k][...] = to_host(v)
+            target = copy.recognition_params[k[1]] if isinstance(k, tuple) else copy.params[k]
+            target[...] = v
         self._float64 = ({k: v.copy() for k, v in current.items()}, copy)
         return copy
 

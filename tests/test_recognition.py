@@ -93,3 +93,13 @@ def test_a_recognition_edge_must_mirror_a_generative_one_in_a_directed_net():
     u.add_edge("v", "h", weight=np.zeros((3, 2)), recognition=True)
     with pytest.raises(gm.ModelError, match="recognition edges belong to directed nets"):
         gm.compile(u)
+
+
+def test_the_float64_view_follows_recognition_weights_too():
+    prog = gm.compile(gm.sbn([3, 2], seed=0, recognition=True))  # float32: exact sums use a float64 copy
+    first = prog.float64()
+    prog.recognition_params["v=>h1.bias"][...] = [1.0, -1.0]
+    second = prog.float64()
+    assert second is not first
+    np.testing.assert_array_equal(second.recognition_params["v=>h1.bias"], [1.0, -1.0])
+    assert prog.float64() is second  # unchanged since: the cached copy
