@@ -23,11 +23,12 @@ The lecture's 2-visible/2-hidden Boltzmann machine (Z = 39.70):
 """
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .arguments import BETA, COUNT, InstanceOf, Options, checked
+from .arguments import BETA, COUNT, Boolean, InstanceOf, Options, checked
 from .backend import logsumexp
 from .errors import EnumerationTooLargeError, ModelError
 from .program import Program
@@ -49,7 +50,6 @@ __all__ = [
 #: Default limit on enumerated joint states (2^27, about 10 s of work on two cores).
 DEFAULT_MAX_STATES = 2**27
 _TILE = 2**21  # elements per tile (rows x lo-states x summed columns)
-_RATE = 1.5e8  # rough enumerated-state throughput (state-columns per second) for estimates
 
 
 def _host64(program):
@@ -106,9 +106,10 @@ def _all_units(program):
     return [(L, u) for L in program.layers for u in range(L.n)]
 
 
-@checked(program=InstanceOf(Program), max_states=COUNT)
-def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
-    """Choose which units to enumerate and which block to sum analytically.
+@checked(program=InstanceOf(Program), max_states=COUNT, estimate=Boolean())
+def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES, estimate=True):
+    """Choose which units to enumerate and which block to sum analytically: the cheapest
+    plan within ``max_states`` enumerated states.
 
     Parameters
     ----------
@@ -116,6 +117,21 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
         Columns given from outside (data), neither enumerated nor summed.
     hidden_only : bool
         Only hidden units may be summed (for distributions over visible units).
+    max_states : int
+        The limit on enumerated states.
+    estimate : bool
+        When no plan fits, time a few chunks of the smallest one so that the error states
+        how long it would take (about a second of work); False skips it.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        When every plan enumerates more than ``max_states`` states; the message gives the
+        count, the estimated time and the memory per chunk.
     """
     fixed = np.zeros(program.n_columns, bool) if fixed is None else fixed
     real = np.zeros(program.n_columns, bool)
@@ -134,7 +150,7 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
             if m.any():
                 candidates.append(m)
         # the block may be restricted to the units that are not fixed / hidden: still independent
-    best = None
+    plans = []
     for m in candidates:
         if np.any(real & ~fixed & ~m):
             continue
@@ -142,23 +158,41 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES):
         n = 1
         for L, u in units:
             n *= L.kind.n_states(L.width)
-        cost = n * (1 + 2 * int(m.sum()))
-        if best is None or cost < best[0]:
-            best = (cost, Plan(units, m, n))
-    if best is None:
+        plans.append((n * (1 + 2 * int(m.sum())), Plan(units, m, n)))
+    if not plans:
         raise ModelError("exact: real-valued units can only be summed analytically when they form one conditionally independent block (no couplings among them, no directed edges)")
-    p = best[1]
-    if p.n_states > max_states:
-        secs = p.n_states * (len(p.enumerated) + 4 * int(p.summed.sum()) + 1) / _RATE
-        mem = _TILE * 8 * 4
-        raise EnumerationTooLargeError(
-            f"exact: enumerating {len(p.enumerated)} units means {p.n_states:.4g} states (2^{math.log2(p.n_states):.1f}); "
-            f"the limit is max_states={max_states} (2^{math.log2(max_states):.1f}); estimated time {secs:.3g} s, "
-            f"memory {mem / 2**20:.0f} MiB per chunk; raise max_states to run it anyway",
-            p.n_states,
-            max_states,
-        )
-    return p
+    # the cheapest plan within the limit: summing a block may fit where enumerating all does not
+    within = [entry for entry in plans if entry[1].n_states <= max_states]
+    if within:
+        return min(within, key=lambda entry: entry[0])[1]
+    p = min(plans, key=lambda entry: entry[1].n_states)[1]
+    when = f"estimated time {_estimated_seconds(program, p):.3g} s (from timed chunks of it), " if estimate else ""
+    raise EnumerationTooLargeError(
+        f"exact: enumerating {len(p.enumerated)} units means {p.n_states:.4g} states (2^{math.log2(p.n_states):.1f}); "
+        f"the limit is max_states={max_states} (2^{math.log2(max_states):.1f}); {when}"
+        f"memory {_TILE * 8 * 4 / 2**20:.0f} MiB per chunk; raise max_states to run it anyway",
+        p.n_states,
+        max_states,
+    )
+
+
+def _estimated_seconds(program, p, budget=0.3):
+    """The time to enumerate plan ``p``: its set-up and first chunk as timed, plus the
+    rest at the rate of its next chunks (at most about ``budget`` seconds of work)."""
+    program = program.float64()
+    t0 = time.perf_counter()
+    first, done, tiles, t1 = None, 0, 0, None
+    for tiler, row_s, lo_idx, lw in _iterate(program, p, 1.0):
+        if first is None:
+            first, t1 = lw.size, time.perf_counter()
+        else:
+            done, tiles = done + lw.size, tiles + 1
+        if first + done >= p.n_states or (tiles >= 2 and time.perf_counter() - t1 > budget):
+            break
+    now = time.perf_counter()
+    if not done:
+        return p.n_states * (now - t0) / first
+    return (t1 - t0) + (p.n_states - first) * (now - t1) / done
 
 
 class _Tiler:

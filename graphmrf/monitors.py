@@ -167,7 +167,7 @@ def usable(program, monitors):
     if not wanted:
         return list(monitors)
     try:
-        exact.plan(program, max_states=exact.DEFAULT_MAX_STATES)
+        exact.plan(program, max_states=exact.DEFAULT_MAX_STATES, estimate=False)
         return list(monitors)
     except exact.EnumerationTooLargeError as exc:
         for m in wanted:
