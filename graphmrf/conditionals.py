@@ -22,8 +22,9 @@ True
 
 import numpy as np
 
+from . import kernels
 from .backend import uniform_into
-from .couplings import column_major
+from .couplings import StencilInput, column_major
 from .errors import ModelError
 
 __all__ = ["part_conditional", "update_part", "children_term"]
@@ -107,6 +108,51 @@ def _spread(program, workspace, part, pp, x):
     return workspace.put(key, (snap, spread))[1]
 
 
+def _fused_lattice(program, state, T, part, rng, beta, workspace):
+    """The fused checkerboard kernel (:func:`graphmrf.kernels.checkerboard`) where it applies
+    -- numba installed, a spin or binary lattice layer whose only input is its own lattice,
+    a row-major NumPy state that is its own statistic, one beta -- drawing the same
+    uniforms as the path below; True when it did the update."""
+    L = part.layer
+    if not (kernels.enabled() and L.shape is not None and L.kind.name in ("spin", "binary") and not L.children):
+        return False
+    if T is not state or not isinstance(state, np.ndarray) or not state.flags.c_contiguous or np.ndim(beta) != 0:
+        return False
+    if state.dtype not in (np.float32, np.float64) or part.contiguous:
+        return False
+    inputs = program.inputs.kernels(part)
+    if len(inputs) != 1 or not isinstance(inputs[0], StencilInput):
+        return False
+    c = inputs[0].coupling
+    shape = (state.shape[0], part.n)
+    u = workspace.uniform(rng, shape, state.dtype, np, "C") if workspace is not None else uniform_into(rng, np.empty(shape, dtype=state.dtype))
+    lo, hi = L.kind.support
+    # a view of the layer's columns (the lattice sites); the kernels write through it
+    sites_view = state[:, L.sl] if L.sl.start or L.sl.stop != state.shape[1] else state
+    if not sites_view.flags.c_contiguous:
+        return False
+    bias = L.params["bias"]
+    colour = _checkerboard_colour(workspace, part, L.shape)
+    if colour is not None and c.W.size == 1 and float(bias.min()) == float(bias.max()):
+        # one coupling, one bias: the probability is a function of the neighbours' count
+        table = kernels.probability_table(float(c.W[0]), float(bias[0]), float(beta), (lo, hi), len(L.shape))
+        kernels.checkerboard_table(sites_view, u, table, (lo, hi), L.shape, colour, c.periodic)
+    else:
+        kernels.checkerboard(sites_view, part.units, u, c.W, bias[part.columns], float(beta) * (hi - lo), (lo, hi), L.shape, c.periodic)
+    return True
+
+
+def _checkerboard_colour(workspace, part, shape):
+    """:func:`graphmrf.kernels.checkerboard_colour` of a part, kept in the run's workspace."""
+    if workspace is None:
+        return kernels.checkerboard_colour(shape, part.units)
+    key = ("checkerboard colour", part.key)
+    found = workspace.get(key, "unknown")
+    if found == "unknown":
+        found = workspace.put(key, kernels.checkerboard_colour(shape, part.units))
+    return found
+
+
 def update_part(program, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False,
                 x=None, workspace=None):
     """Redraw the units of ``part`` in ``state``, in place; keep ``T`` (the statistics) in step.
@@ -120,13 +166,15 @@ def update_part(program, state, T, part, rng, beta=1.0, keep=None, mode="sample"
     """
     xp = program.xp
     L = part.layer
+    if mode == "sample" and keep is None and not count and x is None and _fused_lattice(program, state, T, part, rng, beta, workspace):
+        return 0
     cs = program.part_columns(part)
     cond = part_conditional(program, state, T, part, beta, children, x=x, workspace=workspace)
     old = state[:, cs]
     if mode == "sample":
         # nothing to compare against: draw into the state (a view, for a run of units)
         direct = keep is None and not count and part.contiguous
-        order = "F" if column_major(old) else "C"
+        order = "F" if column_major(state) else "C"  # the uniforms follow the state's layout
 
         def uniform(shape):  # the same draws with or without a workspace to lend the buffer
             if workspace is None:

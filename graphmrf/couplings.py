@@ -139,13 +139,14 @@ class Coupling:
         """True for entries between single units (no dense matrix is stored)."""
         return self.W is None
 
-    def bonds(self, units=False):
+    def bonds(self, units=False, with_axis=False):
         """A lattice coupling's bonds as index arrays ``(rows, cols)``: site ``rows[b]`` and
         its next neighbour ``cols[b]`` along one axis, axis by axis (units, or columns of
-        every category for softmax sites); built once."""
-        if units not in self._bonds:
-            self._bonds[units] = lattice_bonds(self.a.shape, self.periodic, 1 if units else self.a.width)
-        return self._bonds[units]
+        every category for softmax sites), with their (axis, site) when asked; built once."""
+        key = (units, with_axis)
+        if key not in self._bonds:
+            self._bonds[key] = lattice_bonds(self.a.shape, self.periodic, 1 if units else self.a.width, with_axis=with_axis)
+        return self._bonds[key]
 
     def bond_values(self):
         """The coupling of each bond of :meth:`bonds` (host float64)."""
@@ -239,19 +240,54 @@ class SparseInput:
         return x if column_major(T) else self.xp.ascontiguousarray(x)
 
 
-class _StencilInput:
-    """A lattice layer's input from its neighbours (:func:`neighbour_sum`), computed for
-    every site and taken at the part's columns."""
+class StencilInput:
+    """A lattice layer's input from its neighbours at the part's columns: for a large part
+    (a checkerboard colour) :func:`neighbour_sum` over the whole lattice, taken at the
+    part; for a small one (a single site, as one-unit-at-a-time samplers ask) a gather of
+    its own neighbours, found once (``coupling``: the lattice's coupling)."""
 
-    __slots__ = ("c", "layer", "cols")
+    __slots__ = ("c", "layer", "cols", "local")
 
-    def __init__(self, coupling, cols):
-        self.c, self.layer, self.cols = coupling, coupling.a, cols
+    def __init__(self, coupling, part):
+        self.c, self.layer, self.cols = coupling, coupling.a, part.columns
+        self.local = _local_bonds(coupling, part) if part.n * 8 <= coupling.a.n else None
+
+    @property
+    def coupling(self):
+        return self.c
 
     def apply(self, T):
         L = self.layer
-        x = neighbour_sum(self.c.backend.xp, T[:, L.sl], L.shape, self.c.periodic, self.c.W, L.width)
-        return x[:, self.cols]
+        xp = self.c.backend.xp
+        if self.local is None:
+            x = neighbour_sum(xp, T[:, L.sl], L.shape, self.c.periodic, self.c.W, L.width)
+            return x[:, self.cols]
+        dest, reads, which, bond, n_dest = self.local  # x[:, dest] += J[bond] * T[:, reads[which]]
+        W = self.c.W.reshape(-1)
+        M = xp.zeros((reads.size, n_dest), dtype=T.dtype)  # a few entries: the part's own small matrix
+        M[which, dest] = W[bond] if W.size > 1 else W[0]
+        return T[:, L.offset + reads] @ M
+
+
+def _local_bonds(coupling, part):
+    """``(dest, src, bond)``: for each bond touching the part's sites, the part column it
+    feeds, the lattice column it reads and the bond's index into the coupling array."""
+    L = coupling.a
+    rows, cols, where = coupling.bonds(units=True, with_axis=True)
+    bond_index = where[:, 0] * L.n + where[:, 1]
+    units = part.indices
+    pos = np.full(L.n, -1)
+    pos[units] = np.arange(units.size)
+    dest, src, bond = [], [], []
+    for a_end, b_end in ((rows, cols), (cols, rows)):
+        hit = pos[a_end] >= 0
+        for k in range(L.width):  # category k of a site reads category k of its neighbour
+            dest.append(pos[a_end[hit]] * L.width + k)
+            src.append(b_end[hit] * L.width + k)
+            bond.append(bond_index[hit])
+    dest, src, bond = np.concatenate(dest), np.concatenate(src), np.concatenate(bond)
+    reads, which = np.unique(src, return_inverse=True)
+    return dest, reads, which, bond, units.size * L.width
 
 
 class _DenseInput:
@@ -301,7 +337,7 @@ class Inputs:
                 continue
             if c.type == "stencil":
                 if c.a is layer:
-                    kernels.append(_StencilInput(c, cols))
+                    kernels.append(StencilInput(c, part))
                 continue
             if not c.sparse:  # layer nodes: their parts are runs, so W's slices are views
                 if c.type == "lateral":  # symmetric: a unit's input reads its row (contiguous)

@@ -12,7 +12,7 @@ from graphmrf.samplers import block_gibbs
 from zoo import family
 
 ALPHA = 1e-3
-UNDIRECTED = ["hopfield", "lecture", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "ising_open", "ising_periodic", "mixed", "softmax_units"]
+UNDIRECTED = ["hopfield", "lecture", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "ising_open", "ising_periodic", "mixed", "softmax_units", "lattice_periodic", "lattice_odd", "lattice_3d", "potts"]
 DIRECTED = ["sbn", "dbn"]
 
 

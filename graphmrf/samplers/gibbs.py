@@ -346,7 +346,8 @@ class _Fields:
 
     @staticmethod
     def applies(program):
-        return not any(L.directed for L in program.layers) and all(not c.sparse for c in program.couplings)
+        # dense matrices only: a lattice's stencil is not a matrix of rows to add
+        return not any(L.directed for L in program.layers) and all(not c.sparse and c.type != "stencil" for c in program.couplings)
 
     def __init__(self, program, T):
         self.program, self.T = program, T
