@@ -11,8 +11,11 @@ the reference, and a test holds them together). Install the ``fast`` extra
 
 Kernels:
 
-* :func:`checkerboard` -- Gibbs update of one colour of a 2-D or 3-D lattice layer of
-  spin or binary sites (one coupling for every bond, or one per bond; periodic or open).
+* :func:`checkerboard` and :func:`checkerboard_table` -- Gibbs update of one colour of a
+  2-D or 3-D lattice layer of spin or binary sites (one coupling for every bond, or one per
+  bond; periodic or open);
+* :func:`sequential` -- a one-unit-at-a-time sweep (Gibbs, or zero-temperature descent:
+  Hopfield recall) of a dense model of two-valued units.
 
 >>> import numpy as np, graphmrf as gm
 >>> prog = gm.compile(gm.ising(8, coupling=0.3), seed=0)
@@ -32,7 +35,7 @@ try:  # an optional extra: the NumPy path is the always-available reference
 except ImportError:  # pragma: no cover - depends on the environment
     numba = None
 
-__all__ = ["AVAILABLE", "enabled", "disabled", "checkerboard", "checkerboard_table"]
+__all__ = ["AVAILABLE", "enabled", "disabled", "checkerboard", "checkerboard_table", "sequential"]
 
 #: Whether numba is installed here (the kernels are compiled at their first use).
 AVAILABLE = numba is not None
@@ -317,3 +320,67 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     _checker_jit(state, sites, uniforms, J, coupling.size > 1,
                  np.ascontiguousarray(bias, dtype=state.dtype), dt(slope), dt(values[0]), dt(values[1]), shape,
                  strides, bool(periodic))
+
+
+def _sequential(S, X, order, U, J, bias, slope, lo, hi, mode_max):
+    """One-unit-at-a-time sweep of a dense model of two-valued units, chain by chain: the
+    input of every unit is kept in ``X[c]`` (``s J`` at the start, one matrix product of
+    the caller's), and a unit that changes adds its row of ``J`` times the change (a
+    vectorised loop over the units)."""
+    chains, n = S.shape
+    for c in range(chains):
+        s = S[c]
+        x = X[c]
+        for t in range(order.shape[0]):
+            i = order[t]
+            z = slope[i] * (x[i] + bias[i])
+            old = s[i]
+            if mode_max:
+                new = hi[i] if z > 0 else (lo[i] if z < 0 else old)
+            else:
+                p = S.dtype.type(1.0) / (S.dtype.type(1.0) + np.exp(-z))
+                new = hi[i] if U[t, c] < p else lo[i]
+            if new != old:
+                d = new - old
+                for j in range(n):
+                    x[j] += d * J[i, j]
+                s[i] = new
+
+
+_sequential_jit = None
+
+
+def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mode="sample"):
+    """One sweep of one-unit-at-a-time Gibbs sampling (``mode="sample"``) or
+    zero-temperature descent (``"max"``: a unit goes to its more probable value, a tie
+    keeps it) of a dense model of two-valued units, in place.
+
+    Parameters
+    ----------
+    state : array (chains, units), row-major
+    order : int array
+        The units in the order they are visited.
+    uniforms : array (len(order), chains), or None for ``mode="max"``
+        The uniform of visit ``t`` for chain ``c`` at ``[t, c]``.
+    coupling_matrix : array (units, units)
+        Symmetric, zero diagonal: unit ``i``'s input is ``sum_j J_ij s_j``.
+    bias, slope, lo, hi : arrays (units,)
+        Per unit: the logit is ``slope (x + bias)`` and the values are ``lo``, ``hi``.
+
+    Raises
+    ------
+    RuntimeError
+        If numba is not installed.
+    """
+    global _sequential_jit
+    if not AVAILABLE:
+        raise RuntimeError("kernels: numba is not installed; install the 'fast' extra")
+    if _sequential_jit is None:
+        _sequential_jit = numba.njit(cache=True, nogil=True, fastmath={"contract", "arcp", "nsz"})(_sequential)
+    dt = state.dtype
+    U = np.zeros((1, 1), dtype=dt) if uniforms is None else uniforms
+    J = np.ascontiguousarray(coupling_matrix, dtype=dt)
+    X = state @ J  # every unit's input, all chains at once (BLAS)
+    _sequential_jit(state, X, np.asarray(order, dtype=np.int64), U, J,
+                    np.ascontiguousarray(bias, dtype=dt), np.ascontiguousarray(slope, dtype=dt),
+                    np.ascontiguousarray(lo, dtype=dt), np.ascontiguousarray(hi, dtype=dt), mode == "max")

@@ -88,7 +88,9 @@ def test_declaring_and_compiling_a_4096_squared_lattice_is_quick_and_small():
     # held: the biases (float32), the two colour classes (int32), the visible columns
     # (int32) and mask; the peak adds the float64 attributes validation reads
     assert held < 4 * state and peak < 9 * state, (held, peak)
-    assert elapsed < 5.0, elapsed
+    # a guard against the per-node declaration (minutes), loose enough for a loaded machine;
+    # benchmarks/gibbs.py measures the time itself
+    assert elapsed < 15.0, elapsed
 
 
 def test_digits_are_shipped_and_binarised_as_documented():

@@ -56,3 +56,37 @@ def test_checkerboard_colours_are_recognised():
     parity = np.add.outer(np.arange(4), np.arange(6)).reshape(-1) % 2
     assert kernels.checkerboard_colour(shape, np.flatnonzero(parity == 1)) == 1
     assert kernels.checkerboard_colour(shape, np.flatnonzero(parity == 0)[:-1]) is None
+
+
+@pytest.mark.parametrize("method", ["sequential", "random-scan"])
+def test_the_fused_one_unit_sweep_follows_the_numpy_path(method):
+    """A dense Boltzmann machine (visible and hidden layers, lateral couplings): the same
+    uniforms in the same visit order give the same states (an ulp of a probability apart
+    at most 1 site in 10^4)."""
+    prog = gm.compile(gm.boltzmann(12, 6, seed=1, scale=0.6), seed=0)
+    init = prog.random_state(50, seed=2)
+    fused = gm.sample(prog, 10, chains=50, init=init, method=method, seed=3, record_energy=False).state
+    with kernels.disabled():
+        plain = gm.sample(prog, 10, chains=50, init=init, method=method, seed=3, record_energy=False).state
+    assert np.mean(fused != plain) <= 1e-4
+
+
+def test_fused_hopfield_recall_is_the_numpy_recall():
+    """Zero-temperature descent (mode="max"): no uniforms, ties keep the unit; the fixed
+    points reached are the NumPy path's."""
+    rng = np.random.default_rng(0)
+    xi = np.where(rng.random((4, 120)) < 0.5, -1.0, 1.0)
+    prog = gm.compile(gm.memory.store(xi))
+    probes = gm.memory.corrupt(np.repeat(xi, 10, axis=0), 0.15, rng)
+    fused, sweeps = gm.memory.recall(prog, probes, np.random.default_rng(1))
+    with kernels.disabled():
+        plain, sweeps_plain = gm.memory.recall(prog, probes, np.random.default_rng(1))
+    np.testing.assert_array_equal(fused, plain)
+    assert np.mean(np.all(fused == np.repeat(xi, 10, axis=0), axis=1)) == 1.0
+
+
+@pytest.mark.parametrize("method", ["sequential", "random-scan"])
+def test_the_fused_one_unit_sweep_samples_the_exact_distribution(method):
+    prog = gm.compile(family("bm", seed=3))
+    report = gm.verify(prog, method, n_chains=4000, n_sweeps=30, alpha=ALPHA, seed=0)
+    assert report.passed, str(report)

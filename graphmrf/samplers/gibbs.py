@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import kernels
 from ..backend import as_generator, uniform_into
 from ..couplings import column_major
 from ..program import Part
@@ -121,6 +122,8 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     count = mode == "max" if count is None else count
     changed = 0
     with _small_products(program, None):
+        if _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
+            return state, SweepInfo(energy=program.energy(state) if energy else None)
         fields = _Fields(program, T) if _Fields.applies(program) else None
         children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
         for part in parts:
@@ -142,6 +145,42 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
                                                     workspace=workspace)
             fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
+
+
+def _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
+    """The fused one-unit-at-a-time sweep (:func:`graphmrf.kernels.sequential`) where it
+    applies -- numba installed, nothing clamped or counted, every layer of single-column
+    spin or binary units, dense undirected or lateral couplings only, a NumPy state that
+    is its own statistic, one beta -- drawing the uniforms the loop below would draw, unit
+    by unit in visit order; True when it swept."""
+    if not (kernels.enabled() and keep is None and not count and isinstance(state, np.ndarray) and T is state):
+        return False
+    if np.ndim(beta) != 0 or state.dtype not in (np.float32, np.float64) or mode not in ("sample", "max"):
+        return False
+    if any(L.directed or L.children or L.width != 1 or L.kind.name not in ("spin", "binary") for L in program.layers):
+        return False
+    if any(c.sparse or c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
+        return False
+    order = np.asarray([p.layer.offset + p.start for p in parts], dtype=np.int64)
+    chains = state.shape[0]
+    uniforms = None
+    if mode == "sample":  # one draw per visit, as update_part draws them: (chains, 1) at a time
+        uniforms = np.empty((order.size, chains), dtype=state.dtype)
+        for t in range(order.size):
+            uniform_into(rng, uniforms[t].reshape(chains, 1))
+    if len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
+        J = program.couplings[0].W  # a Hopfield net: the lateral matrix is the coupling matrix
+    else:
+        J = program.coupling_matrix().astype(state.dtype)
+    bias = np.concatenate([L.params["bias"] for L in program.layers])
+    lo = np.concatenate([np.full(L.n, L.kind.support[0], dtype=state.dtype) for L in program.layers])
+    hi = np.concatenate([np.full(L.n, L.kind.support[1], dtype=state.dtype) for L in program.layers])
+    slope = (float(beta) * (hi - lo)).astype(state.dtype)
+    work = state if state.flags.c_contiguous else np.ascontiguousarray(state)
+    kernels.sequential(work, order, uniforms, J, bias, slope, lo, hi, mode)
+    if work is not state:
+        state[...] = work
+    return True
 
 
 @functools.lru_cache(maxsize=None)
