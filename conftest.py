@@ -13,7 +13,11 @@ settings.load_profile("graphmrf")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--backend", default=os.environ.get("GRAPHMRF_TEST_BACKEND", "numpy"), help="array backend for the tests: numpy or cupy")
+    parser.addoption(
+        "--backend",
+        default=os.environ.get("GRAPHMRF_TEST_BACKEND", "numpy"),
+        help="array backend for the tests: numpy or cupy",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -30,13 +30,13 @@ from .errors import (
     ModelError,
     ModelFileError,
 )
+from .impute import impute, predict_absent
 from .io import load, save
 from .program import Program
 from .samplers import sample
-from .impute import impute, predict_absent
 from .train import History, fit
-from .verify import verify
 from .validate import validate
+from .verify import verify
 
 __version__ = "0.1.0"
 

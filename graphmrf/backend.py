@@ -120,7 +120,13 @@ def uniform_into(rng, out):
     if isinstance(out, np.ndarray) and out.flags.f_contiguous and not out.flags.c_contiguous:
         uniform_into(rng, out.T)  # column-major: fill its (contiguous) transpose
         return out
-    if out.dtype != np.float32 or not isinstance(out, np.ndarray) or not isinstance(bg, _RAW64) or not out.flags.c_contiguous or out.size < _FEW:
+    if (
+        out.dtype != np.float32
+        or not isinstance(out, np.ndarray)
+        or not isinstance(bg, _RAW64)
+        or not out.flags.c_contiguous
+        or out.size < _FEW
+    ):
         try:
             return rng.random(dtype=out.dtype, out=out)
         except TypeError:  # a generator without out=

@@ -57,7 +57,9 @@ def _visible_bias(kind, data, n, categories=None):
         R = X.reshape(X.shape[0], n, categories)
         seen = ~np.isnan(R).any(axis=2)
         counts = np.where(seen[..., None], R, 0).sum(axis=0)
-        freq = np.where(seen.sum(axis=0)[:, None] > 0, counts / np.maximum(seen.sum(axis=0), 1)[:, None], 1.0 / categories)
+        freq = np.where(
+            seen.sum(axis=0)[:, None] > 0, counts / np.maximum(seen.sum(axis=0), 1)[:, None], 1.0 / categories
+        )
         return np.log(np.clip(freq, 1e-3, None))
     raise ModelError(f"data: cannot initialise biases of kind {kind!r} from data")
 
@@ -108,7 +110,9 @@ def lattice(shape, kind="spin", periodic=True, coupling=1.0, field=0.0, categori
     return g
 
 
-@checked(raises=ModelError, L=_SIZE, periodic=Boolean(), field=Real(), kind=_TWO_VALUED, dims=Integer(1, 3), units=Boolean())
+@checked(
+    raises=ModelError, L=_SIZE, periodic=Boolean(), field=Real(), kind=_TWO_VALUED, dims=Integer(1, 3), units=Boolean()
+)
 def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin", dims=2, units=False):
     """An Ising model on an L x L (or L x L x L, ``dims=3``) lattice,
     ``E = -sum_<ij> J_ij s_i s_j - h sum_i s_i``.
@@ -129,12 +133,16 @@ def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin", dims=2, units=
     """
     periodic = periodic and L > 2
     if not units:
-        return lattice((L,) * dims, kind=kind, periodic=periodic, coupling=_bonds_or_number(coupling, "ising"), field=field)
+        return lattice(
+            (L,) * dims, kind=kind, periodic=periodic, coupling=_bonds_or_number(coupling, "ising"), field=field
+        )
     if dims != 2:
         raise ModelError(f"ising: units=True declares a 2-D lattice; got dims={dims}")
     J = np.asarray(_bonds_or_number(coupling, "ising"))
     if J.ndim:
-        raise ModelError("ising: units=True takes one coupling for every bond; declare per-bond couplings with units=False")
+        raise ModelError(
+            "ising: units=True takes one coupling for every bond; declare per-bond couplings with units=False"
+        )
     g = nx.grid_2d_graph(L, L, periodic=periodic)
     out = nx.Graph(name=f"ising{L}x{L}{'-periodic' if periodic else ''}")
     for node in sorted(g.nodes):
@@ -155,7 +163,9 @@ def potts(L, q, periodic=True, coupling=1.0, field=0.0, dims=2):
     (3, (4, 4))
     """
     field = np.broadcast_to(np.asarray(field, dtype=np.float64), (L**dims, q)).copy()
-    return lattice((L,) * dims, kind="softmax", categories=q, periodic=periodic and L > 2, coupling=coupling, field=field)
+    return lattice(
+        (L,) * dims, kind="softmax", categories=q, periodic=periodic and L > 2, coupling=coupling, field=field
+    )
 
 
 @checked(raises=ModelError, n=_SIZE, kind=_TWO_VALUED)
@@ -176,7 +186,15 @@ def hopfield(n, weights=None, bias=0.0, kind="spin"):
     return g
 
 
-@checked(raises=ModelError, n_visible=_SIZE, n_hidden=Integer(0), lateral=Boolean(), kind=_TWO_VALUED, seed=Seed(), scale=_SCALE)
+@checked(
+    raises=ModelError,
+    n_visible=_SIZE,
+    n_hidden=Integer(0),
+    lateral=Boolean(),
+    kind=_TWO_VALUED,
+    seed=Seed(),
+    scale=_SCALE,
+)
 def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, scale=0.01):
     """A Boltzmann machine with layers ``v`` and ``h`` (when ``n_hidden > 0``).
 
@@ -206,7 +224,9 @@ def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, sca
     seed=Seed(),
     scale=_SCALE,
 )
-def rbm(n_visible, n_hidden, visible="binary", hidden="binary", categories=None, sigma=1.0, seed=None, scale=0.01, data=None):
+def rbm(
+    n_visible, n_hidden, visible="binary", hidden="binary", categories=None, sigma=1.0, seed=None, scale=0.01, data=None
+):
     """A restricted Boltzmann machine: layers ``v`` and ``h`` joined by one edge.
 
     Parameters
@@ -303,7 +323,9 @@ def dbn(sizes, visible="binary", seed=None, scale=0.01, recognition=False):
     for i, (name, n) in enumerate(zip(names, sizes)):
         g.add_node(name, kind=visible if i == 0 else "binary", size=int(n), visible=i == 0, bias=0.0)
     top = len(sizes) - 1
-    g.add_edge(names[top - 1], names[top], weight=rng.normal(0.0, scale, size=(sizes[top - 1], sizes[top])), undirected=True)
+    g.add_edge(
+        names[top - 1], names[top], weight=rng.normal(0.0, scale, size=(sizes[top - 1], sizes[top])), undirected=True
+    )
     for i in range(top - 1, 0, -1):
         g.add_edge(names[i], names[i - 1], weight=rng.normal(0.0, scale, size=(sizes[i], sizes[i - 1])))
     if recognition:

@@ -32,7 +32,6 @@ def _resolve(name):
     """The path of model ``name``: an existing file, or a shipped model named with or
     without its extension ("explaining_away" finds "explaining_away.graphml")."""
     from . import models
-    from .errors import ModelFileError
 
     if os.path.isfile(name):
         return name
@@ -98,10 +97,22 @@ def cmd_sample(args):
 
     prog = _open(args, seed=args.seed)
     t0 = time.perf_counter()
-    run = sample(prog, args.sweeps, chains=args.chains, burn_in=args.burn_in, method=args.method, beta=args.beta, seed=args.seed, progress=args.progress)
+    run = sample(
+        prog,
+        args.sweeps,
+        chains=args.chains,
+        burn_in=args.burn_in,
+        method=args.method,
+        beta=args.beta,
+        seed=args.seed,
+        progress=args.progress,
+    )
     dt = time.perf_counter() - t0
     units = sum(L.n for L in prog.layers)
-    print(f"sampled  {args.chains} chains x {args.sweeps} sweeps ({args.method}, beta = {args.beta:g}) in {dt:.3f} s: {units * args.chains * args.sweeps / dt:.3g} unit updates/s")
+    print(
+        f"sampled  {args.chains} chains x {args.sweeps} sweeps ({args.method}, beta = {args.beta:g}) in {dt:.3f} s: "
+        f"{units * args.chains * args.sweeps / dt:.3g} unit updates/s"
+    )
     e = np.asarray(run.energy, dtype=np.float64)
     print(f"energy   mean over chains: first sweep {e[0].mean():.4f}, last sweep {e[-1].mean():.4f}")
     if run.samples.shape[0]:
@@ -405,15 +416,21 @@ def main(argv=None):
     ``TypeError`` of argument checks) become one line on stderr and exit status 2, with no
     traceback; a closed stdout ends the run quietly with status 141.
     """
-    parser = argparse.ArgumentParser(prog="graphmrf", description="Graphical models of stochastic neurons: declare, compile, enumerate.")
+    parser = argparse.ArgumentParser(
+        prog="graphmrf", description="Graphical models of stochastic neurons: declare, compile, enumerate."
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command")
     ex = sub.add_parser("exact", help="exact log Z, marginals and p(v) of a small model by enumeration")
-    ex.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"model file or shipped model name (default {DEFAULT_MODEL})")
+    ex.add_argument(
+        "model", nargs="?", default=DEFAULT_MODEL, help=f"model file or shipped model name (default {DEFAULT_MODEL})"
+    )
     ex.add_argument("--beta", type=float, default=1.0, help="inverse temperature (default 1)")
     ex.add_argument("--max-states", type=int, default=2**27, help="refuse to enumerate more states than this")
     ex.set_defaults(fn=cmd_exact)
-    sa = _sampler_parser(sub, "sample", "run MCMC chains on a model and summarise them", cmd_sample, chains=1000, sweeps=200)
+    sa = _sampler_parser(
+        sub, "sample", "run MCMC chains on a model and summarise them", cmd_sample, chains=1000, sweeps=200
+    )
     sa.add_argument("--burn-in", type=int, default=100)
     sa.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
     _add_verify_parser(sub)

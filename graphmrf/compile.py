@@ -57,7 +57,9 @@ def _two_colour(n, a, b):
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    A = sp.csr_matrix((np.ones(2 * a.size, dtype=np.int8), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
+    A = sp.csr_matrix(
+        (np.ones(2 * a.size, dtype=np.int8), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n)
+    )
     _, labels = connected_components(A, directed=False)
     colour = np.full(n, -1, dtype=np.int64)
     _, starts = np.unique(labels, return_index=True)
@@ -67,7 +69,11 @@ def _two_colour(n, a, b):
     while frontier.size:
         deg = indptr[frontier + 1] - indptr[frontier]
         rows = np.repeat(frontier, deg)
-        nbr = indices[np.concatenate([np.arange(indptr[f], indptr[f + 1]) for f in frontier])] if frontier.size < 64 else indices[_ranges(indptr[frontier], deg)]
+        nbr = (
+            indices[np.concatenate([np.arange(indptr[f], indptr[f + 1]) for f in frontier])]
+            if frontier.size < 64
+            else indices[_ranges(indptr[frontier], deg)]
+        )
         fresh = colour[nbr] == -1
         colour[nbr[fresh]] = 1 - colour[rows[fresh]]
         frontier = np.unique(nbr[fresh])
@@ -91,7 +97,10 @@ def _lattice_colours(layer, coupling):
     and a greedy colouring of the lattice graph otherwise (odd periodic sides)."""
     shape = layer.shape
     if coupling.periodic and min(shape) < 3:
-        raise ModelError(f"node {layer.name!r}: a periodic lattice needs sides of at least 3 (a side of {min(shape)} would bond a site to itself or twice to one neighbour); declare periodic=False")
+        raise ModelError(
+            f"node {layer.name!r}: a periodic lattice needs sides of at least 3 (a side of {min(shape)} would bond a "
+            "site to itself or twice to one neighbour); declare periodic=False"
+        )
     if not coupling.periodic or all(k % 2 == 0 for k in shape):
         parity = np.zeros(shape, dtype=np.int8)
         for axis, k in enumerate(shape):  # the sum of the coordinates, mod 2, by broadcasting
@@ -101,7 +110,10 @@ def _lattice_colours(layer, coupling):
         return [np.flatnonzero(flat == k).astype(index_type) for k in (0, 1)]
     n = int(np.prod(shape))
     if n > 1 << 16:
-        raise ModelError(f"node {layer.name!r}: a periodic lattice with odd sides {shape} is not bipartite; up to 65536 sites are coloured greedily, this one has {n} (use even sides)")
+        raise ModelError(
+            f"node {layer.name!r}: a periodic lattice with odd sides {shape} is not bipartite; up to 65536 sites are "
+            f"coloured greedily, this one has {n} (use even sides)"
+        )
     from .couplings import lattice_bonds
 
     rows, cols = lattice_bonds(shape, True)

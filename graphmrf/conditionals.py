@@ -125,7 +125,11 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
         return False
     c = inputs[0].coupling
     shape = (state.shape[0], part.n)
-    u = workspace.uniform(rng, shape, state.dtype, np, "C") if workspace is not None else uniform_into(rng, np.empty(shape, dtype=state.dtype))
+    u = (
+        workspace.uniform(rng, shape, state.dtype, np, "C")
+        if workspace is not None
+        else uniform_into(rng, np.empty(shape, dtype=state.dtype))
+    )
     lo, hi = L.kind.support
     # a view of the layer's columns (the lattice sites); the kernels write through it
     sites_view = state[:, L.sl] if L.sl.start or L.sl.stop != state.shape[1] else state
@@ -138,7 +142,9 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
         table = kernels.probability_table(float(c.W[0]), float(bias[0]), float(beta), (lo, hi), len(L.shape))
         kernels.checkerboard_table(sites_view, u, table, (lo, hi), L.shape, colour, c.periodic)
     else:
-        kernels.checkerboard(sites_view, part.units, u, c.W, bias[part.columns], float(beta) * (hi - lo), (lo, hi), L.shape, c.periodic)
+        kernels.checkerboard(
+            sites_view, part.units, u, c.W, bias[part.columns], float(beta) * (hi - lo), (lo, hi), L.shape, c.periodic
+        )
     return True
 
 
@@ -153,8 +159,9 @@ def _checkerboard_colour(workspace, part, shape):
     return found
 
 
-def update_part(program, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False,
-                x=None, workspace=None):
+def update_part(
+    program, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False, x=None, workspace=None
+):
     """Redraw the units of ``part`` in ``state``, in place; keep ``T`` (the statistics) in step.
 
     ``mode="sample"`` draws from the conditional; ``"max"`` sets each unit to its most
@@ -166,7 +173,13 @@ def update_part(program, state, T, part, rng, beta=1.0, keep=None, mode="sample"
     """
     xp = program.xp
     L = part.layer
-    if mode == "sample" and keep is None and not count and x is None and _fused_lattice(program, state, T, part, rng, beta, workspace):
+    if (
+        mode == "sample"
+        and keep is None
+        and not count
+        and x is None
+        and _fused_lattice(program, state, T, part, rng, beta, workspace)
+    ):
         return 0
     cs = program.part_columns(part)
     cond = part_conditional(program, state, T, part, beta, children, x=x, workspace=workspace)

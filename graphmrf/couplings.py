@@ -145,14 +145,18 @@ class Coupling:
         every category for softmax sites), with their (axis, site) when asked; built once."""
         key = (units, with_axis)
         if key not in self._bonds:
-            self._bonds[key] = lattice_bonds(self.a.shape, self.periodic, 1 if units else self.a.width, with_axis=with_axis)
+            self._bonds[key] = lattice_bonds(
+                self.a.shape, self.periodic, 1 if units else self.a.width, with_axis=with_axis
+            )
         return self._bonds[key]
 
     def bond_values(self):
         """The coupling of each bond of :meth:`bonds` (host float64)."""
         W = to_host(self.W).astype(np.float64)
         sites = lattice_bonds(self.a.shape, self.periodic, 1, with_axis=True)[2]
-        values = np.full(sites.shape[0], W[0]) if W.size == 1 else W.reshape(len(self.a.shape), -1)[sites[:, 0], sites[:, 1]]
+        values = (
+            np.full(sites.shape[0], W[0]) if W.size == 1 else W.reshape(len(self.a.shape), -1)[sites[:, 0], sites[:, 1]]
+        )
         return np.repeat(values, self.a.width)
 
     def dense(self):
@@ -210,7 +214,9 @@ class SparseInput:
         self.cols = slice(src_layer.offset + lo, src_layer.offset + hi)
         data = vals[self.entry]
         indices = xp.asarray((src_idx - lo).astype(idx_t))
-        self.M = backend.sparse.csr_matrix((data, indices, xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, hi - lo))
+        self.M = backend.sparse.csr_matrix(
+            (data, indices, xp.asarray(np.cumsum(indptr).astype(idx_t))), shape=(n_dest, hi - lo)
+        )
         self.xp = xp
         self.uniform = None  # the value every entry holds, when they are all equal
         self.held = None  # the values the matrix holds, when they are not all equal
@@ -364,7 +370,7 @@ class Inputs:
                     src = np.concatenate([p[1] for p in found])
                     entry = np.concatenate([p[2] for p in found])
                     n_dest = part.n * layer.width
-                    values = (lambda c=c: c.values)
+                    values = lambda c=c: c.values
                     kernels.append(SparseInput(values, dest, src, entry, n_dest, self.layers[src_index], self.backend))
         return kernels
 

@@ -9,7 +9,16 @@ import itertools
 
 import numpy as np
 
-__all__ = ["bars_and_stripes", "digits", "mnist", "movielens100k", "ratings_matrix", "read_idx", "standardize", "DataWarning"]
+__all__ = [
+    "bars_and_stripes",
+    "digits",
+    "mnist",
+    "movielens100k",
+    "ratings_matrix",
+    "read_idx",
+    "standardize",
+    "DataWarning",
+]
 
 
 class DataWarning(UserWarning):
@@ -50,7 +59,9 @@ def digits(binarize=None, seed=None):
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise ImportError("digits: needs scikit-learn, which ships the data set: pip install 'graphmrf[sklearn]'") from exc
+        raise ImportError(
+            "digits: needs scikit-learn, which ships the data set: pip install 'graphmrf[sklearn]'"
+        ) from exc
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     return _binarize(X, binarize, seed), y
@@ -80,7 +91,12 @@ def standardize(X, mean=None, std=None):
         if constant.size:
             import warnings
 
-            warnings.warn(f"standardize: features {constant.tolist()[:10]}{'...' if constant.size > 10 else ''} are constant; left centred with scale 1", DataWarning, stacklevel=2)
+            warnings.warn(
+                f"standardize: features {constant.tolist()[:10]}{'...' if constant.size > 10 else ''} are constant; "
+                "left centred with scale 1",
+                DataWarning,
+                stacklevel=2,
+            )
             std = np.where(std == 0, 1.0, std)
     return (X - mean) / std, mean, np.asarray(std, dtype=np.float64)
 
@@ -174,7 +190,9 @@ def movielens100k():
 
     spec = importlib.util.find_spec("recbole")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"movielens100k: the ratings come with the recbole wheel; install it with: {MOVIELENS_INSTALL}")
+        raise ImportError(
+            f"movielens100k: the ratings come with the recbole wheel; install it with: {MOVIELENS_INSTALL}"
+        )
     path = os.path.join(list(spec.submodule_search_locations)[0], "dataset_example", "ml-100k", "ml-100k.inter")
     if not os.path.exists(path):
         raise ImportError(f"movielens100k: {path} is missing; reinstall with: {MOVIELENS_INSTALL}")
@@ -207,7 +225,10 @@ def ratings_matrix(user, item, rating, n_users=None, n_items=None, categories=5)
     """
     user, item, rating = (np.asarray(a, dtype=np.int64) for a in (user, item, rating))
     if not (user.shape == item.shape == rating.shape) or user.ndim != 1:
-        raise ValueError(f"ratings_matrix: user, item and rating must be 1-d of one length; got {user.shape}, {item.shape}, {rating.shape}")
+        raise ValueError(
+            f"ratings_matrix: user, item and rating must be 1-d of one length; got {user.shape}, {item.shape}, "
+            f"{rating.shape}"
+        )
     n_users = int(user.max()) + 1 if n_users is None else int(n_users)
     n_items = int(item.max()) + 1 if n_items is None else int(n_items)
     if rating.size and (rating.min() < 1 or rating.max() > categories):

@@ -154,13 +154,18 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES, 
     for m in candidates:
         if np.any(real & ~fixed & ~m):
             continue
-        units = [(L, u) for L, u in _all_units(program) if not (fixed[L.offset + u * L.width] or m[L.offset + u * L.width])]
+        units = [
+            (L, u) for L, u in _all_units(program) if not (fixed[L.offset + u * L.width] or m[L.offset + u * L.width])
+        ]
         n = 1
-        for L, u in units:
+        for L, _u in units:
             n *= L.kind.n_states(L.width)
         plans.append((n * (1 + 2 * int(m.sum())), Plan(units, m, n)))
     if not plans:
-        raise ModelError("exact: real-valued units can only be summed analytically when they form one conditionally independent block (no couplings among them, no directed edges)")
+        raise ModelError(
+            "exact: real-valued units can only be summed analytically when they form one conditionally independent "
+            "block (no couplings among them, no directed edges)"
+        )
     # the cheapest plan within the limit: summing a block may fit where enumerating all does not
     within = [entry for entry in plans if entry[1].n_states <= max_states]
     if within:
@@ -182,7 +187,7 @@ def _estimated_seconds(program, p, budget=0.3):
     program = program.float64()
     t0 = time.perf_counter()
     first, done, tiles, t1 = None, 0, 0, None
-    for tiler, row_s, lo_idx, lw in _iterate(program, p, 1.0):
+    for _tiler, _row_s, _lo_idx, lw in _iterate(program, p, 1.0):
         if first is None:
             first, t1 = lw.size, time.perf_counter()
         else:
@@ -381,13 +386,13 @@ def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_parti
     for tiler, row_s, lo_idx, lw in _iterate(program, p, beta):
         lo_s = tiler.lo_s if tiler.fast and lo_idx.size == tiler.lo.n else tiler.lo.values(lo_idx)
         terms = {
-            "row": lambda P: P.sum(1) @ row_s,
+            "row": lambda P, row_s=row_s: P.sum(1) @ row_s,
             "lo": lambda P, lo_s=lo_s: P.sum(0) @ lo_s,
         }
         if tiler.sum_cols.size:
             if tiler.fast:
                 E = tiler.expected_summed_state(row_s, lo_idx)
-                terms["sum"] = lambda P: np.einsum("rl,rlc->c", P, E)
+                terms["sum"] = lambda P, E=E: np.einsum("rl,rlc->c", P, E)
             else:
                 raise ModelError("exact.marginals: summed units need an undirected model")
         acc.add(lw, **terms)
@@ -440,7 +445,9 @@ def distribution(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     program = _host64(program)
     vis = _visible_units(program)
     if any(not L.kind.discrete for L, _ in vis):
-        raise ModelError("exact.distribution: visible units are real-valued; a distribution over them has no finite table")
+        raise ModelError(
+            "exact.distribution: visible units are real-valued; a distribution over them has no finite table"
+        )
     vis_mask = program.visible_mask
     p = plan(program, fixed=vis_mask, hidden_only=True, max_states=max_states)
     V = _Units(program, vis)
@@ -511,7 +518,9 @@ def table(program, beta=1.0, max_states=2**16):
         raise ModelError("exact.table: real-valued units have no finite table; use exact.log_partition")
     U = _Units(program, units)
     if U.n > max_states:
-        raise EnumerationTooLargeError(f"exact.table: {U.n} joint states exceeds max_states={max_states}", U.n, max_states)
+        raise EnumerationTooLargeError(
+            f"exact.table: {U.n} joint states exceeds max_states={max_states}", U.n, max_states
+        )
     states = np.zeros((U.n, program.n_columns))
     states[:, U.cols] = U.values(np.arange(U.n))
     neg_e = program.log_weight(states, None, beta)
@@ -544,12 +553,19 @@ def joint(program, beta=1.0, max_states=2**20):
         if not L.kind.discrete:
             real[L.sl] = True
     if real.any() and (program.directed or not program.independent(real)):
-        raise ModelError("exact.joint: real-valued units must be conditionally independent given the discrete ones to be integrated out")
+        raise ModelError(
+            "exact.joint: real-valued units must be conditionally independent given the discrete ones to be "
+            "integrated out"
+        )
     U = _Units(program, units)
     if U.n > max_states:
-        raise EnumerationTooLargeError(f"exact.joint: {U.n} discrete states exceeds max_states={max_states}", U.n, max_states)
+        raise EnumerationTooLargeError(
+            f"exact.joint: {U.n} discrete states exceeds max_states={max_states}", U.n, max_states
+        )
     tiler = _Tiler(program, U.cols, [], real, beta)
-    lw = np.concatenate([tiler.tile(U.values(np.arange(a, min(a + 2**14, U.n))), np.arange(1))[:, 0] for a in range(0, U.n, 2**14)])
+    lw = np.concatenate(
+        [tiler.tile(U.values(np.arange(a, min(a + 2**14, U.n))), np.arange(1))[:, 0] for a in range(0, U.n, 2**14)]
+    )
     p = np.exp(lw - lw.max())
     return U.values(np.arange(U.n)), p / p.sum(), U.cols
 

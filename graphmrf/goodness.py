@@ -286,7 +286,7 @@ def detectable_beta(
     for sign in (-1, 1):
 
         def ok(r):
-            return battery.power(family(1 + sign * r)) >= power
+            return battery.power(family(1 + sign * r)) >= power  # noqa: B023 (called at once, within the iteration)
 
         grid = np.geomspace(1e-4, largest, 24)
         hit = next((i for i, r in enumerate(grid) if ok(r)), None)

@@ -132,7 +132,9 @@ def predict_absent(program, X, rows, units):
     summed = program.hidden_summable()
     visible = [L for L in program.layers if L.visible.any()]
     if summed is None or len(visible) != 1 or not visible[0].visible.all():
-        raise ModelError("predict_absent: needs one visible layer whose hidden units can be summed analytically (an RBM)")
+        raise ModelError(
+            "predict_absent: needs one visible layer whose hidden units can be summed analytically (an RBM)"
+        )
     Lv = visible[0]
     if not Lv.kind.discrete:
         raise ModelError(f"predict_absent: defined for discrete visible units; {Lv.name!r} is {Lv.kind.name}")
@@ -142,7 +144,9 @@ def predict_absent(program, X, rows, units):
     X = to_host(check_data(program, X, "X", missing=True, means=False)).astype(np.float64)
     rows, units = np.asarray(rows, dtype=np.int64), np.asarray(units, dtype=np.int64)
     if rows.shape != units.shape or rows.ndim != 1:
-        raise ValueError(f"predict_absent: rows and units must be 1-d of one length; got {rows.shape} and {units.shape}")
+        raise ValueError(
+            f"predict_absent: rows and units must be 1-d of one length; got {rows.shape} and {units.shape}"
+        )
     if rows.size and (rows.min() < 0 or rows.max() >= X.shape[0] or units.min() < 0 or units.max() >= Lv.n):
         raise ValueError(f"predict_absent: rows must lie in [0, {X.shape[0]}) and units in [0, {Lv.n})")
     w = Lv.width
@@ -157,7 +161,7 @@ def predict_absent(program, X, rows, units):
     else:
         cand = np.asarray(Lv.ops.d.values, dtype=np.float64)[:, None]
     K = cand.shape[0]
-    cols = (units[:, None] * w + np.arange(w)[None, :])  # (pairs, w) columns of each unit
+    cols = units[:, None] * w + np.arange(w)[None, :]  # (pairs, w) columns of each unit
     params_u = {k: v[xp.asarray(cols)] for k, v in Lv.params.items()}  # (pairs, w)
     cand_x = xp.asarray(np.broadcast_to(cand[None], (rows.size, K, w)), dtype=program.dtype)
     Tc = Lv.ops.statistic(cand_x, {k: v[:, None, :] for k, v in params_u.items()})  # (pairs, K, w)

@@ -261,8 +261,9 @@ def _array(where, k, v, fail):
         fail(f"{where}: attribute {k!r} of type {type(v).__name__} is not an array of numbers")
     problem = _dtype_rule(arr.dtype)
     if problem:
-        fail(f"{where}: attribute {k!r} has dtype {arr.dtype}, which {problem}; "
-             "files hold arrays of bool, int or float")
+        fail(
+            f"{where}: attribute {k!r} has dtype {arr.dtype}, which {problem}; files hold arrays of bool, int or float"
+        )
     return arr
 
 
@@ -380,8 +381,10 @@ def _xml_safe(where, attrs, fail):
         bad = _XML_ATTRIBUTE.search(k) or (isinstance(v, str) and _XML_TEXT.search(v))
         if bad:
             part = "name" if _XML_ATTRIBUTE.search(k) else "value"
-            fail(f"{where}: the {part} of attribute {k!r} holds the character {bad.group()!r}, "
-                 "which GraphML (XML 1.0) does not keep; save as .npz")
+            fail(
+                f"{where}: the {part} of attribute {k!r} holds the character {bad.group()!r}, "
+                "which GraphML (XML 1.0) does not keep; save as .npz"
+            )
     return attrs
 
 
@@ -565,8 +568,10 @@ def _prescan(data, fail):
     except ModelFileError:  # a node id declared twice
         raise
     except Refused:
-        fail("declares a document type (<!DOCTYPE ...>); graphmrf reads GraphML without one, "
-             "so that no entity is expanded")
+        fail(
+            "declares a document type (<!DOCTYPE ...>); graphmrf reads GraphML without one, "
+            "so that no entity is expanded"
+        )
     except (xml.parsers.expat.ExpatError, LookupError, ValueError) as exc:  # LookupError: unknown encoding
         fail(f"not a readable GraphML file (not well-formed XML: {exc})")
 
@@ -588,8 +593,11 @@ def _load_graphml(path):
             g = nx.read_graphml(BytesIO(data))
     except _GRAPHML_DAMAGE as exc:
         fail(f"not a readable GraphML file ({type(exc).__name__}: {exc})")
-    for where, d in itertools.chain([("graph", g.graph)], ((f"node {_show(n)}", d) for n, d in g.nodes(data=True)),
-                                    ((f"edge ({_show(u)}, {_show(v)})", d) for u, v, d in g.edges(data=True))):
+    for where, d in itertools.chain(
+        [("graph", g.graph)],
+        ((f"node {_show(n)}", d) for n, d in g.nodes(data=True)),
+        ((f"edge ({_show(u)}, {_show(v)})", d) for u, v, d in g.edges(data=True)),
+    ):
         for k, v in d.items():
             if isinstance(v, str) and len(v) > MAX_STRING:
                 fail(f"{where}: attribute {_show(k)} is a string of {len(v)} characters; at most {MAX_STRING}")
@@ -603,7 +611,7 @@ def _load_graphml(path):
         where = f"node id {_show(n)}"
         if len(n) > MAX_STRING:
             fail(f"{where}: {len(n)} characters; at most {MAX_STRING}")
-        name = _decode(_parse_json(n, lambda m: fail(f"{where}: {m}")), lambda m: fail(f"{where}: {m}"))
+        name = _decode(_parse_json(n, lambda m: fail(f"{where}: {m}")), lambda m: fail(f"{where}: {m}"))  # noqa: B023 (called at once, within the iteration)
         if name in ids:
             fail(f"node ids {_show(ids[name])} and {_show(n)} both decode to the name {_show(name)}")
         mapping[n], ids[name] = name, n
@@ -627,8 +635,10 @@ def _read_array(zf, info, fail, budget):
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         fail(f"{what} is compressed with zip method {info.compress_type}; graphmrf reads stored or deflated arrays")
     if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > _DEFLATE_RATIO * info.compress_size + 64:
-        fail(f"{what} declares {info.file_size} bytes from {info.compress_size} compressed; "
-             "deflate cannot expand that far")
+        fail(
+            f"{what} declares {info.file_size} bytes from {info.compress_size} compressed; "
+            "deflate cannot expand that far"
+        )
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
@@ -645,8 +655,10 @@ def _read_array(zf, info, fail, budget):
         if nbytes != held:
             fail(f"{what} declares shape {shape} of {dtype} ({nbytes} bytes) but the file holds {held} bytes for it")
         if nbytes > budget[0]:
-            fail(f"{what} declares {nbytes} bytes, more than the {budget[0]} bytes left "
-                 "of what a file of this size can hold")
+            fail(
+                f"{what} declares {nbytes} bytes, more than the {budget[0]} bytes left "
+                "of what a file of this size can hold"
+            )
         budget[0] -= nbytes
         flat = np.empty(n, dtype=dtype)
         buffer, done = memoryview(flat).cast("B"), 0
@@ -759,7 +771,7 @@ def _read_npz(zf, fail, extras, budget):
     entries, used = [], {"header.npy"}
     for i, entry in enumerate(header["nodes"]):
         attrs, arrays = _entry(entry, i, ("name",), "nodes", fail)
-        name = _decode(entry["name"], lambda m: fail(f"header nodes[{i}]: {m}"))
+        name = _decode(entry["name"], lambda m: fail(f"header nodes[{i}]: {m}"))  # noqa: B023 (called at once, within the iteration)
         if name in g:
             fail(f"header nodes[{i}]: the name {_show(name)} is given to an earlier node too")
         g.add_node(name, **attrs)
@@ -767,7 +779,7 @@ def _read_npz(zf, fail, extras, budget):
     seen = set()
     for j, entry in enumerate(header["edges"]):
         attrs, arrays = _entry(entry, j, ("u", "v"), "edges", fail)
-        u, v = (_decode(entry[k], lambda m: fail(f"header edges[{j}] field {k!r}: {m}")) for k in ("u", "v"))
+        u, v = (_decode(entry[k], lambda m: fail(f"header edges[{j}] field {k!r}: {m}")) for k in ("u", "v"))  # noqa: B023 (called at once, within the iteration)
         for end in (u, v):
             if end not in g:
                 fail(f"header edges[{j}] joins {_show(end)}, which is not among the nodes")

@@ -277,9 +277,23 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     offsets = _row_offsets(tuple(shape), colour)
     table = np.ascontiguousarray(table, dtype=state.dtype)
     if nd == 2:
-        _table_jit[2](state, uniforms, table, dt(values[0]), dt(values[1]), shape[0], shape[1], colour, offsets, bool(periodic))
+        _table_jit[2](
+            state, uniforms, table, dt(values[0]), dt(values[1]), shape[0], shape[1], colour, offsets, bool(periodic)
+        )
     else:
-        _table_jit[3](state, uniforms, table, dt(values[0]), dt(values[1]), shape[0], shape[1], shape[2], colour, offsets, bool(periodic))
+        _table_jit[3](
+            state,
+            uniforms,
+            table,
+            dt(values[0]),
+            dt(values[1]),
+            shape[0],
+            shape[1],
+            shape[2],
+            colour,
+            offsets,
+            bool(periodic),
+        )
 
 
 def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, periodic):
@@ -317,9 +331,20 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     strides = np.ones(shape.size, dtype=np.int64)
     for a in range(shape.size - 2, -1, -1):
         strides[a] = strides[a + 1] * shape[a + 1]
-    _checker_jit(state, sites, uniforms, J, coupling.size > 1,
-                 np.ascontiguousarray(bias, dtype=state.dtype), dt(slope), dt(values[0]), dt(values[1]), shape,
-                 strides, bool(periodic))
+    _checker_jit(
+        state,
+        sites,
+        uniforms,
+        J,
+        coupling.size > 1,
+        np.ascontiguousarray(bias, dtype=state.dtype),
+        dt(slope),
+        dt(values[0]),
+        dt(values[1]),
+        shape,
+        strides,
+        bool(periodic),
+    )
 
 
 def _sequential(S, X, order, U, J, bias, slope, lo, hi, mode_max):
@@ -381,6 +406,15 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
     U = np.zeros((1, 1), dtype=dt) if uniforms is None else uniforms
     J = np.ascontiguousarray(coupling_matrix, dtype=dt)
     X = state @ J  # every unit's input, all chains at once (BLAS)
-    _sequential_jit(state, X, np.asarray(order, dtype=np.int64), U, J,
-                    np.ascontiguousarray(bias, dtype=dt), np.ascontiguousarray(slope, dtype=dt),
-                    np.ascontiguousarray(lo, dtype=dt), np.ascontiguousarray(hi, dtype=dt), mode == "max")
+    _sequential_jit(
+        state,
+        X,
+        np.asarray(order, dtype=np.int64),
+        U,
+        J,
+        np.ascontiguousarray(bias, dtype=dt),
+        np.ascontiguousarray(slope, dtype=dt),
+        np.ascontiguousarray(lo, dtype=dt),
+        np.ascontiguousarray(hi, dtype=dt),
+        mode == "max",
+    )

@@ -26,8 +26,8 @@ Adding a kind touches nothing but this registry:
 1.098612
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -178,6 +178,7 @@ def _log_scale_limit(dtype):
     products of a few of them stay finite and nonzero (float32: sigma in [3e-10, 4e9])."""
     m = float(np.log(np.finfo(dtype).max)) / 4
     return (-m, m)
+
 
 register(Kind("binary", support=(0, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
 register(Kind("spin", support=(-1, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))

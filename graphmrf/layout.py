@@ -98,7 +98,11 @@ class Part:
     def key(self):
         """A hashable identity (layer and units), for structural caches."""
         if self._key is None:
-            u = (self.units.start, self.units.stop) if self.contiguous else (self.units.size, hash(self.units.tobytes()))
+            u = (
+                (self.units.start, self.units.stop)
+                if self.contiguous
+                else (self.units.size, hash(self.units.tobytes()))
+            )
             self._key = (getattr(self.layer, "index", self.layer), u)
         return self._key
 
@@ -146,7 +150,10 @@ def _neighbours_share_a_block(block_of, periodic):
         if periodic:
             if np.any(block_of == np.roll(block_of, -1, axis=axis)):
                 return True
-        elif np.any(np.take(block_of, np.arange(block_of.shape[axis] - 1), axis) == np.take(block_of, np.arange(1, block_of.shape[axis]), axis)):
+        elif np.any(
+            np.take(block_of, np.arange(block_of.shape[axis] - 1), axis)
+            == np.take(block_of, np.arange(1, block_of.shape[axis]), axis)
+        ):
             return True
     return False
 

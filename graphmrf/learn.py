@@ -98,8 +98,9 @@ def summed_layers(program):
 
 # --------------------------------------------------------------------------- CD and PCD
 @checked(program=InstanceOf(Program), k=COUNT, mean_field=AnyOf(None, Boolean()), positive_sweeps=Integer(0))
-def contrastive_divergence(program, data, rng, *, k=1, chains=None, mean_field=None, positive_sweeps=10,
-                           workspace=None, out=None, scale=1.0):
+def contrastive_divergence(
+    program, data, rng, *, k=1, chains=None, mean_field=None, positive_sweeps=10, workspace=None, out=None, scale=1.0
+):
     """The CD-k / PCD-k gradient of one mini-batch: the lecture's pseudo-code, batched.
 
     1. *positive phase*: visible units at the data, hidden units given them -- their
@@ -191,7 +192,10 @@ def _batch(program, data, cd):
     if not bool(xp.any(absent)):
         return data, None
     if not cd:
-        raise ModelError("data: missing values (NaN) make each example its own RBM; train them with rule='cd' (CD-k), not persistent chains")
+        raise ModelError(
+            "data: missing values (NaN) make each example its own RBM; train them with rule='cd' (CD-k), not "
+            "persistent chains"
+        )
     return xp.where(absent, 0, data), absent
 
 
@@ -218,7 +222,12 @@ def _same_array(a, b):
     """True when ``a`` and ``b`` are the same memory with the same layout (NumPy only)."""
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         return False
-    return a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    return (
+        a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
 
 
 def _absent_mask(program, absent, ws):
@@ -353,7 +362,9 @@ def _contrast(program, plan, clamped, free, positive, fields, ws, out, scale):
         grad = program.sufficient_stats(clamped, summed=plan.summed, fields=positive.fields, out=out)
     else:
         grad = positive.stats if out is None else {key: _assign(out[key], v) for key, v in positive.stats.items()}
-    work = ws.get("negative statistics") or ws.put("negative statistics", {key: program.xp.empty_like(v) for key, v in program.params.items()})
+    work = ws.get("negative statistics") or ws.put(
+        "negative statistics", {key: program.xp.empty_like(v) for key, v in program.params.items()}
+    )
     summed = plan.summed if plan.mean_field and plan.summable else None
     negative = program.sufficient_stats(free, summed=summed, fields=fields or None, out=work)
     for key in grad:
@@ -393,7 +404,11 @@ class _Plan:
         self.hidden, self.summed = found if found is not None else ([], None)
         ids = {L.index for L in self.hidden}
         self.linear = self.summable and all(L.ops.linear_in_state for L in self.hidden)
-        self.bernoulli = {L.index for L in self.hidden if self.linear and not L.kind.onehot and tuple(getattr(L.ops.d, "values", ())) == (0, 1)}
+        self.bernoulli = {
+            L.index
+            for L in self.hidden
+            if self.linear and not L.kind.onehot and tuple(getattr(L.ops.d, "values", ())) == (0, 1)
+        }
         self.zero_hidden = not (self.linear and program.identity_statistic)
         first = {p.layer.index for p in program.blocks[0] if p.whole}
         # whole layers in the first block have no couplings among them: when every non-hidden
@@ -401,7 +416,9 @@ class _Plan:
         self.copy_all = not all(L.index in first for L in program.layers if L.index not in ids)
         self.copy_slices = [] if program.identity_statistic else [L.sl for L in program.layers if L.index not in ids]
         self.parts = [(p, p.layer.index in ids) for b in program.blocks for p in b]
-        free_last = max((i for i, b in enumerate(program.blocks) if any(p.layer.index not in ids for p in b)), default=-1)
+        free_last = max(
+            (i for i, b in enumerate(program.blocks) if any(p.layer.index not in ids for p in b)), default=-1
+        )
         last_hidden = all(i > free_last for i, b in enumerate(program.blocks) if any(p.layer.index in ids for p in b))
         self.reuse = self.summable and mean_field and last_hidden
         # the hidden layers, whole, close the sweep: their input can take the clamped rows too
@@ -449,7 +466,9 @@ def _stats_and_se(program, state, summed=None, n_batches=50):
     return mean, {k: xp.sqrt(sq[k] * b / (b - 1) / b) for k in mean}
 
 
-@checked(program=InstanceOf(Program), sweeps=Integer(0), chains_per_example=COUNT, errors=Boolean(), draw_hidden=Boolean())
+@checked(
+    program=InstanceOf(Program), sweeps=Integer(0), chains_per_example=COUNT, errors=Boolean(), draw_hidden=Boolean()
+)
 def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state=None, errors=False, draw_hidden=True):
     """Clamped statistics: visible units at the data, hidden units from p(h | v).
 
@@ -473,7 +492,11 @@ def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state
     data = xp.asarray(data, dtype=program.dtype)
     rows = xp.repeat(data, chains_per_example, axis=0) if chains_per_example > 1 else data
     summed = program.hidden_summable()
-    init = program.random_state(rows.shape[0], seed=rng) if summed is None else xp.zeros((rows.shape[0], program.n_columns), dtype=program.dtype)
+    init = (
+        program.random_state(rows.shape[0], seed=rng)
+        if summed is None
+        else xp.zeros((rows.shape[0], program.n_columns), dtype=program.dtype)
+    )
     place_visible(program, init, rows)
     mask = xp.asarray(program.visible_mask)
     if state is not None:
@@ -488,7 +511,9 @@ def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state
         if draw_hidden:
             for L in program.layers:
                 if L.index in fields:
-                    program.update_part(init, program.statistic(init), Part(L, 0, L.n), rng, 1.0, x=fields[L.index].copy())
+                    program.update_part(
+                        init, program.statistic(init), Part(L, 0, L.n), rng, 1.0, x=fields[L.index].copy()
+                    )
         return Phase(mean, init, se)
     for _ in range(sweeps):
         init, _ = block_gibbs(program, init, rng, clamp=mask, inplace=True)
@@ -513,7 +538,9 @@ def negative_phase(program, state, rng, *, sweeps=1, errors=False, clamp=None):
     return Phase(mean, s, se)
 
 
-@checked(program=InstanceOf(Program), chains=AnyOf(None, COUNT), sweeps=COUNT, positive_sweeps=Integer(0), errors=Boolean())
+@checked(
+    program=InstanceOf(Program), chains=AnyOf(None, COUNT), sweeps=COUNT, positive_sweeps=Integer(0), errors=Boolean()
+)
 def boltzmann_gradient(program, data, rng, *, chains=None, sweeps=100, positive_sweeps=10, errors=False):
     """The lecture's Boltzmann learning rule, both phases sampled: ``<s_i s_j>_clamped -
     <s_i s_j>_free`` with the free chains started afresh (independent draws) and run

@@ -38,8 +38,16 @@ from . import exact
 from .arguments import COUNT, Options, Real, checked
 from .backend import to_host
 
-__all__ = ["MONITORS", "evaluate", "reconstruction_error", "weight_norm", "saturated_hidden", "Threshold", "EarlyStopping",
-           "MonitorWarning"]
+__all__ = [
+    "MONITORS",
+    "evaluate",
+    "reconstruction_error",
+    "weight_norm",
+    "saturated_hidden",
+    "Threshold",
+    "EarlyStopping",
+    "MonitorWarning",
+]
 
 #: Monitor names :func:`evaluate` knows (each data monitor also with a ``"validation_"`` prefix).
 MONITORS = (
@@ -84,7 +92,9 @@ def saturated_hidden(program, data, tol=0.01):
     for L in found[0]:
         vals = getattr(L.ops.d, "values", ())
         if L.kind.onehot or len(vals) != 2:
-            raise ValueError(f"monitors: 'saturated_hidden' is defined for two-valued hidden units; {L.name!r} is {L.kind.name}")
+            raise ValueError(
+                f"monitors: 'saturated_hidden' is defined for two-valued hidden units; {L.name!r} is {L.kind.name}"
+            )
         p = (L.ops.expected_state(program.field(T, L), L.params, 1.0, L.width) - vals[0]) / (vals[1] - vals[0])
         stuck += int(to_host(xp.sum(xp.all((p < tol) | (p > 1 - tol), axis=0))))
         total += L.cols
@@ -120,7 +130,10 @@ def _on(program, name, rows):
         from .ais import log_partition as ais_log_partition
 
         res = ais_log_partition(program, n_chains=100, betas=1000, data=to_host(rows), seed=0, progress=False)
-        return {name: float(to_host(-program.free_energy(rows)).astype(np.float64).mean() - res.log_z), name + "_stderr": res.stderr}
+        return {
+            name: float(to_host(-program.free_energy(rows)).astype(np.float64).mean() - res.log_z),
+            name + "_stderr": res.stderr,
+        }
     if name == "pseudo_log_likelihood":
         return {name: exact.pseudo_log_likelihood(program, to_host(rows))["per_variable"]}
     if name == "reconstruction_error":
@@ -139,10 +152,10 @@ def evaluate(program, data, monitors, validation=None, steps=None):
             out[getattr(m, "__name__", "monitor")] = m(program, data)
         elif m in ON_DATA:
             out.update(_on(program, m, data))
-        elif m.startswith("validation_") and m[len("validation_"):] in ON_DATA:
+        elif m.startswith("validation_") and m[len("validation_") :] in ON_DATA:
             if validation is None:
                 raise ValueError(f"monitors: {m!r} needs validation= (held-out visible vectors)")
-            out.update({"validation_" + k: v for k, v in _on(program, m[len("validation_"):], validation).items()})
+            out.update({"validation_" + k: v for k, v in _on(program, m[len("validation_") :], validation).items()})
         elif m == "weight_norm":
             out[m] = weight_norm(program.params)
         elif m == "free_energy_gap":
@@ -153,17 +166,28 @@ def evaluate(program, data, monitors, validation=None, steps=None):
             f_tr = to_host(program.free_energy(data[:n])).astype(np.float64).mean()
             out[m] = float(f_val - f_tr)
         elif m == "update_ratio":
-            out[m] = float("nan") if steps is None else weight_norm(steps) / max(weight_norm(program.params), np.finfo(np.float64).tiny)
+            out[m] = (
+                float("nan")
+                if steps is None
+                else weight_norm(steps) / max(weight_norm(program.params), np.finfo(np.float64).tiny)
+            )
         else:
             known = ", ".join(repr(x) for x in MONITORS)
-            raise ValueError(f"monitors: unknown monitor {m!r}; expected one of {known} (or 'validation_' + a data monitor) or a function (program, data) -> float")
+            raise ValueError(
+                f"monitors: unknown monitor {m!r}; expected one of {known} (or 'validation_' + a data monitor) or a "
+                "function (program, data) -> float"
+            )
     return out
 
 
 def usable(program, monitors):
     """``monitors`` without an exact log-likelihood the model is too large to enumerate
     (dropped with a :class:`MonitorWarning` saying what to use instead)."""
-    wanted = [m for m in monitors if isinstance(m, str) and m.endswith("log_likelihood") and "ais" not in m and "pseudo" not in m]
+    wanted = [
+        m
+        for m in monitors
+        if isinstance(m, str) and m.endswith("log_likelihood") and "ais" not in m and "pseudo" not in m
+    ]
     if not wanted:
         return list(monitors)
     try:

@@ -36,7 +36,9 @@ def get(program, item, name):
     for p in L.kind.params:
         if p.graph_attr == name:
             cols = program.columns(item)
-            v = p.from_internal(to_host(L.params[p.name][cols.start - L.offset : cols.stop - L.offset]).astype(np.float64))
+            v = p.from_internal(
+                to_host(L.params[p.name][cols.start - L.offset : cols.stop - L.offset]).astype(np.float64)
+            )
             if L.declared:
                 return v.reshape(L.n, L.width) if L.width > 1 else v
             return v if L.width > 1 else float(v[0])

@@ -131,7 +131,10 @@ class Program:
         try:
             self.layout.check_blocks([tuple(b) for b in blocks], self.couplings, where="blocks")
         except ModelError as exc:
-            raise ModelError(f"{exc}; every unit must be in exactly one block, and units updated together must be conditionally independent") from None
+            raise ModelError(
+                f"{exc}; every unit must be in exactly one block, and units updated together must be conditionally "
+                "independent"
+            ) from None
 
     # ------------------------------------------------------------------ parameters
     def get(self, item, name):
@@ -205,7 +208,12 @@ class Program:
             cond = L.ops.conditional(zero, {k: v * 0 for k, v in L.params.items()}, 1.0, L.width)
             if "mean" in cond:
                 cond = {"mean": zero + L.params["bias"], "var": zero + xp.exp(2 * L.params.get("log_sigma", zero))}
-            out[:, L.sl] = L.ops.draw(cond, lambda s: rng.random(s, dtype=self.dtype), lambda s: rng.standard_normal(s, dtype=self.dtype), L.width)
+            out[:, L.sl] = L.ops.draw(
+                cond,
+                lambda s: rng.random(s, dtype=self.dtype),
+                lambda s: rng.standard_normal(s, dtype=self.dtype),
+                L.width,
+            )
         return out
 
     def statistic(self, state):
@@ -227,7 +235,10 @@ class Program:
         when none points at it."""
         into = [r for r in self.recognition if r.b is layer]
         if not into:
-            raise ModelError(f"node {layer.name!r}: no recognition edge points at it; declare one (child, {layer.name!r}, recognition=True)")
+            raise ModelError(
+                f"node {layer.name!r}: no recognition edge points at it; declare one (child, {layer.name!r}, "
+                "recognition=True)"
+            )
         x = into[0].bias + T[:, into[0].a.sl] @ into[0].W
         for r in into[1:]:
             x += r.bias + T[:, r.a.sl] @ r.W
@@ -361,13 +372,19 @@ class Program:
         visible = self.check_shape(visible.astype(self.dtype, copy=False), "visible")
         mask = self.hidden_summable()
         if mask is None:
-            raise ModelError("free_energy: hidden units are coupled to each other (or directed), so they cannot be summed analytically; use graphmrf.exact.log_likelihood")
+            raise ModelError(
+                "free_energy: hidden units are coupled to each other (or directed), so they cannot be summed "
+                "analytically; use graphmrf.exact.log_likelihood"
+            )
         return -self.log_weight(visible, mask)
 
     def log_prob(self, state):
         """log p(s) of complete states of a directed net (sigmoid belief net)."""
         if not self.directed or any(not L.directed for L in self.layers):
-            raise ModelError("log_prob: defined for directed nets without an undirected top; use graphmrf.exact for the normalised probability of other models")
+            raise ModelError(
+                "log_prob: defined for directed nets without an undirected top; use graphmrf.exact for the "
+                "normalised probability of other models"
+            )
         return -self.energy(state)
 
     # ------------------------------------------------------------------ conditionals
@@ -376,8 +393,20 @@ class Program:
         :func:`graphmrf.conditionals.part_conditional`)."""
         return conditionals.part_conditional(self, state, T, part, beta, children, x, workspace)
 
-    def update_part(self, state, T, part, rng, beta=1.0, keep=None, mode="sample", children=True, count=False,
-                    x=None, workspace=None):
+    def update_part(
+        self,
+        state,
+        T,
+        part,
+        rng,
+        beta=1.0,
+        keep=None,
+        mode="sample",
+        children=True,
+        count=False,
+        x=None,
+        workspace=None,
+    ):
         """Redraw ``part`` in place (see :func:`graphmrf.conditionals.update_part`)."""
         return conditionals.update_part(self, state, T, part, rng, beta, keep, mode, children, count, x, workspace)
 

@@ -2,7 +2,10 @@ r"""Sufficient statistics: ``-dE/dtheta`` averaged over a batch of states.
 
 Every learning rule contrasts these between data and model,
 
-.. math:: \nabla_\theta \log p(v) = \langle -\partial_\theta E \rangle_{h|v} - \langle -\partial_\theta E \rangle_{\text{model}},
+.. math::
+
+   \nabla_\theta \log p(v) = \langle -\partial_\theta E \rangle_{h|v}
+                             - \langle -\partial_\theta E \rangle_{\text{model}},
 
 for a coupling ``w_ij`` the lecture's ``<s_i s_j>``. Units can be *summed*: replaced by
 their conditional expectation given the rest (the hidden units of an RBM, ``E[h | v]``),

@@ -169,7 +169,11 @@ def _check_layers(program, arr, what, missing, means, visible_only):
             pos = vis_pos[cols]
         else:
             pos = cols
-        block = arr[:, pos] if not np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size)) else arr[:, pos[0] : pos[0] + pos.size]
+        block = (
+            arr[:, pos]
+            if not np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size))
+            else arr[:, pos[0] : pos[0] + pos.size]
+        )
         bad = _bad_entries(program.xp, L.kind, L.width, block, means, missing)
         if bool(bad.any()):
             bad, block = to_host(bad), to_host(block).astype(np.float64)
@@ -184,4 +188,6 @@ def _check_layers(program, arr, what, missing, means, visible_only):
                 rule += ", or a whole unit of NaN (missing)"
             elif missing:
                 rule += ", or NaN (missing)"
-            raise ValueError(f"{what}: {_where(program, int(pos[c]), visible_only)} holds {shown} in row {int(r)}; {rule}")
+            raise ValueError(
+                f"{what}: {_where(program, int(pos[c]), visible_only)} holds {shown} in row {int(r)}; {rule}"
+            )

@@ -32,7 +32,7 @@ softplus(beta*(bias + x))
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -88,10 +88,10 @@ class Derivation:
         return _numeric(self, xp)
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive(kind):
     """Derive every quantity of :class:`Derivation` for ``kind`` (cached per kind)."""
-    psyms = [p.symbol for p in kind.params]
+    [p.symbol for p in kind.params]
     neg_local = -kind.self_energy + kind.statistic * X
     ell = sp.expand(BETA * neg_local)
     scores = {p.name: sp.simplify(sp.diff(neg_local, p.symbol)) for p in kind.params}
@@ -99,7 +99,9 @@ def derive(kind):
     if kind.support == "real":
         poly = sp.Poly(ell, S)
         if poly.degree() != 2:
-            raise ValueError(f"kind {kind.name!r}: a real-valued kind needs a log-density quadratic in s; got degree {poly.degree()}")
+            raise ValueError(
+                f"kind {kind.name!r}: a real-valued kind needs a log-density quadratic in s; got degree {poly.degree()}"
+            )
         a = poly.coeff_monomial(S**2)
         b = poly.coeff_monomial(S)
         c = poly.coeff_monomial(1)
@@ -165,7 +167,14 @@ def _sigmoid(xp, z, scale=1.0, own=False):
 def _lambdify(expr, args, xp):
     global lambdify_calls
     lambdify_calls += 1
-    return sp.lambdify(args, expr, modules=[{"softplus": lambda z: stable_softplus(xp, xp.asarray(z))}, xp.__name__ if xp.__name__ != "numpy" else "numpy"])
+    return sp.lambdify(
+        args,
+        expr,
+        modules=[
+            {"softplus": lambda z: stable_softplus(xp, xp.asarray(z))},
+            xp.__name__ if xp.__name__ != "numpy" else "numpy",
+        ],
+    )
 
 
 class _AtBeta:
@@ -205,7 +214,9 @@ class _Numeric:
         #: statistic and scores affine in s and free of x: E[g(s) | x] = g(E[s | x]), so a
         #: summed unit's statistics are those of its mean (a training loop uses this)
         exprs = [d.kind.statistic] + list(d.score_exprs.values())
-        self.linear_in_state = all(X not in e.free_symbols and e.is_polynomial(S) and sp.degree(e, S) <= 1 for e in exprs)
+        self.linear_in_state = all(
+            X not in e.free_symbols and e.is_polynomial(S) and sp.degree(e, S) <= 1 for e in exprs
+        )
         # g(v0), g(v1) of a two-valued kind's statistic and scores that depend on s alone
         self._const = {}
         if d.kind.support != "real" and not d.kind.onehot and len(d.values) == 2:
@@ -403,7 +414,10 @@ class _Numeric:
             return self.expected_statistic(x, p, beta, width), self.expected_score(x, p, beta, width)
         names = list(self._score)
         fns = [(lambda s: self.statistic(s, p), True, self._const.get("T"))]
-        fns += [(lambda s, f=self._score[n]: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n], self._const.get(n)) for n in names]
+        fns += [
+            (lambda s, f=self._score[n]: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n], self._const.get(n))
+            for n in names
+        ]
         res = self._expect_many(fns, x, p, beta, width)
         return res[0], dict(zip(names, res[1:]))
 
@@ -426,7 +440,9 @@ class _Numeric:
         """E[-dE/dtheta | x] per column, for each parameter."""
         if self.kind.support == "real":
             return {n: self._call(f, x, x, beta, p, x) for n, f in self._escore.items()}
-        fns = [(lambda s, f=f: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n]) for n, f in self._score.items()]
+        fns = [
+            (lambda s, f=f: self._call(f, s, x, 1.0, p, s), not self._score_uses_x[n]) for n, f in self._score.items()
+        ]
         return dict(zip(self._score, self._expect_many(fns, x, p, beta, width)))
 
     def mode(self, cond, current, width):
@@ -508,6 +524,6 @@ class _Numeric:
         return xp.asarray(vals, dtype=lg.dtype)[idx]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _numeric(d, xp):
     return _Numeric(d, xp)

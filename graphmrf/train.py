@@ -26,7 +26,20 @@ import contextlib
 
 import numpy as np
 
-from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Names, Options, Real, Seed, SequenceOf, check, checked
+from .arguments import (
+    COUNT,
+    AnyOf,
+    Boolean,
+    Function,
+    InstanceOf,
+    Names,
+    Options,
+    Real,
+    Seed,
+    SequenceOf,
+    check,
+    checked,
+)
 from .backend import to_host
 from .errors import DivergenceError
 from .learn import contrastive_divergence, exact_gradient
@@ -210,9 +223,21 @@ def fit(
         When a step would make a parameter non-finite or unusable (a Gaussian sigma of 0
         or infinity); the last good parameters are kept.
     """
-    trainer = _Trainer(program, data, rule=rule, batch_size=batch_size, chains=chains, momentum=momentum,
-                       weight_decay=weight_decay, positive_sweeps=positive_sweeps, seed=seed, persistent=persistent,
-                       state=state, mean_field=mean_field, sigma_bounds=sigma_bounds)
+    trainer = _Trainer(
+        program,
+        data,
+        rule=rule,
+        batch_size=batch_size,
+        chains=chains,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        positive_sweeps=positive_sweeps,
+        seed=seed,
+        persistent=persistent,
+        state=state,
+        mean_field=mean_field,
+        sigma_bounds=sigma_bounds,
+    )
     validation = None if validation is None else check_data(program, validation, "validation")
     monitors = usable(program, monitors)
     hist = History()
@@ -254,8 +279,23 @@ class _Trainer:
     """The state of one ``fit`` run: the checked data, the mini-batch order, momentum
     velocities, PCD chains, the workspace of its steps, and the divergence guard."""
 
-    def __init__(self, program, data, *, rule, batch_size, chains, momentum, weight_decay, positive_sweeps, seed,
-                 persistent, state, mean_field, sigma_bounds):
+    def __init__(
+        self,
+        program,
+        data,
+        *,
+        rule,
+        batch_size,
+        chains,
+        momentum,
+        weight_decay,
+        positive_sweeps,
+        seed,
+        persistent,
+        state,
+        mean_field,
+        sigma_bounds,
+    ):
         xp = program.xp
         self.program, self.rule, self.xp = program, rule, xp
         self.rng = program.generator(seed)
@@ -281,10 +321,14 @@ class _Trainer:
             if persistent is None:
                 self.persistent = program.random_state(chains, seed=self.rng)
             else:
-                self.persistent = xp.array(check_state(program, persistent, "persistent"), dtype=program.dtype, copy=True)
+                self.persistent = xp.array(
+                    check_state(program, persistent, "persistent"), dtype=program.dtype, copy=True
+                )
         self.workspace = Workspace()
         self.grad_buf = {key: xp.empty_like(v) for key, v in program.params.items()}
-        self.scratch = {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
+        self.scratch = (
+            {key: xp.empty_like(v) for key, v in program.params.items()} if (momentum or weight_decay) else None
+        )
         self.fmax = float(np.finfo(program.dtype).max)
         self.bound = {key: float(xp.max(xp.abs(v))) if v.size else 0.0 for key, v in program.params.items()}
         self.limits = _limits(program)
@@ -311,9 +355,18 @@ class _Trainer:
             return self.grad_buf
         pcd = self.rule == "pcd" or callable(self.rule)
         estimator = self.rule if callable(self.rule) else contrastive_divergence
-        grad, chains = estimator(program, batch, self.rng, k=k, chains=self.persistent if pcd else None,
-                                 mean_field=self.mean_field, positive_sweeps=self.positive_sweeps,
-                                 workspace=self.workspace, out=self.grad_buf, scale=lr)
+        grad, chains = estimator(
+            program,
+            batch,
+            self.rng,
+            k=k,
+            chains=self.persistent if pcd else None,
+            mean_field=self.mean_field,
+            positive_sweeps=self.positive_sweeps,
+            workspace=self.workspace,
+            out=self.grad_buf,
+            scale=lr,
+        )
         if pcd:
             self.persistent = chains
         return grad
@@ -324,10 +377,22 @@ class _Trainer:
         program = self.program
         with _quiet(program):  # a diverging step is caught by the guard below, not by a warning
             grad = self.gradient(batch, k, lr)
-            bad = _steps(program, grad, self.momentum, lr * self.weight_decay, self.coupling_keys, self.velocity,
-                         self.scratch, self.bound, self.fmax)
+            bad = _steps(
+                program,
+                grad,
+                self.momentum,
+                lr * self.weight_decay,
+                self.coupling_keys,
+                self.velocity,
+                self.scratch,
+                self.bound,
+                self.fmax,
+            )
         if bad is not None:
-            raise DivergenceError(f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored (lower lr?)")
+            raise DivergenceError(
+                f"fit: epoch {epoch}: parameter {bad!r} became non-finite; the last good parameters were restored "
+                "(lower lr?)"
+            )
         bad = _outside_limits(program, grad, self.limits)
         if bad is not None:
             lo, hi = self.limits[bad]
@@ -438,7 +503,12 @@ def save_checkpoint(path, program, state, rng):
     if state.get("persistent") is not None:
         arrays["persistent"] = to_host(state["persistent"])
     bg = rng.bit_generator
-    header = {"kind": "graphmrf-checkpoint", "dtype": str(program.dtype), "bit_generator": type(bg).__name__, "rng_state": bg.state}
+    header = {
+        "kind": "graphmrf-checkpoint",
+        "dtype": str(program.dtype),
+        "bit_generator": type(bg).__name__,
+        "rng_state": bg.state,
+    }
     graph = program.to_graph()
     from .validate import validate
 
@@ -461,7 +531,10 @@ def load_checkpoint(path, backend="numpy"):
         raise ModelFileError(f"file {str(path)!r}: a model file, not a training checkpoint")
     program = _compile(graph, backend=backend, dtype=np.dtype(header["dtype"]))
     arrays = extras["arrays"]
-    state = {"velocity": {k[len("velocity.") :]: v for k, v in arrays.items() if k.startswith("velocity.")}, "persistent": arrays.get("persistent")}
+    state = {
+        "velocity": {k[len("velocity.") :]: v for k, v in arrays.items() if k.startswith("velocity.")},
+        "persistent": arrays.get("persistent"),
+    }
     bg = getattr(np.random, header["bit_generator"])()
     bg.state = header["rng_state"]
     return program, state, np.random.Generator(bg)

@@ -28,7 +28,7 @@ edge, the rule and the value):
 >>> validate(g)
 Traceback (most recent call last):
 ...
-graphmrf.errors.ModelError: edge ('v', 'h'): weight has shape (2, 3); expected (3, 2) (rows index 'v', the endpoint declared first)
+graphmrf.errors.ModelError: edge ('v', 'h'): weight has shape (2, 3); expected (3, 2) (rows index 'v', ...)
 """
 
 from dataclasses import dataclass, field
@@ -137,7 +137,9 @@ def _weight(value, where):
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
-        raise ModelError(f"{where}: weight must be a real number or an array of them; got {type(value).__name__}") from None
+        raise ModelError(
+            f"{where}: weight must be a real number or an array of them; got {type(value).__name__}"
+        ) from None
     if arr.dtype.kind not in "iuf":
         shown = repr(value) if arr.ndim == 0 else f"an array of dtype {arr.dtype}"
         raise ModelError(f"{where}: weight must be a real number or an array of them; got {shown}")
@@ -254,7 +256,9 @@ def _check_graph(graph):
     for node in graph.nodes:
         key = str(node)
         if key in names:
-            raise ModelError(f"node {_fmt(node)}: name {key!r} collides with node {_fmt(names[key])} once written as text")
+            raise ModelError(
+                f"node {_fmt(node)}: name {key!r} collides with node {_fmt(names[key])} once written as text"
+            )
         names[key] = node
 
 
@@ -265,12 +269,15 @@ def _check_directed(graph, infos):
     undirected_edges = [(u, v) for u, v, d in graph.edges(data=True) if d.get("undirected", False)]
     if len(undirected_edges) > 1:
         raise ModelError(
-            f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got {len(undirected_edges)}"
+            f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got "
+            f"{len(undirected_edges)}"
         )
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes)
     dag.add_edges_from(
-        (u, v) for u, v, d in graph.edges(data=True) if not d.get("undirected", False) and not d.get("recognition", False) and u != v
+        (u, v)
+        for u, v, d in graph.edges(data=True)
+        if not d.get("undirected", False) and not d.get("recognition", False) and u != v
     )
     if not nx.is_directed_acyclic_graph(dag):
         cycle = [e[0] for e in nx.find_cycle(dag)]
@@ -284,7 +291,10 @@ def _check_directed(graph, infos):
                     "only the top pair of layers of a DBN may be undirected"
                 )
             if not infos[end][1]:
-                raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); {_fmt(end)} is a single unit")
+                raise ModelError(
+                    f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); "
+                    f"{_fmt(end)} is a single unit"
+                )
     return {n for e in undirected_edges for n in e}
 
 
@@ -334,7 +344,11 @@ def _lattice_shape(graph, node, n):
         shape = (shape,)
     if isinstance(shape, np.ndarray) and shape.ndim == 1 and shape.dtype.kind in "iu":  # as a file holds it
         shape = tuple(int(k) for k in shape)
-    if not isinstance(shape, (tuple, list)) or not shape or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in shape):
+    if (
+        not isinstance(shape, (tuple, list))
+        or not shape
+        or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1 for k in shape)
+    ):
         raise ModelError(f"{where}: shape must be a tuple of integers >= 1 (the lattice's sides); got {shape!r}")
     shape = tuple(int(k) for k in shape)
     if int(np.prod(shape)) != n:
@@ -357,7 +371,9 @@ def _gather_unit_params(graph, L):
         if fast.all():
             params[p.name] = p.to_internal(raw)
         else:
-            params[p.name] = np.concatenate([np.atleast_1d(p.to_internal(np.float64(v))) if f else np.ravel(v) for v, f in zip(vals, fast)])
+            params[p.name] = np.concatenate(
+                [np.atleast_1d(p.to_internal(np.float64(v))) if f else np.ravel(v) for v, f in zip(vals, fast)]
+            )
     L.params = params
     L.visible = np.asarray(L.visible, dtype=bool)
 
@@ -379,13 +395,19 @@ def _couplings(graph, edges, layers, unit_index, directed):
         w = d["weight"]
         if Lu.declared != Lv.declared:
             raise ModelError(
-                f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer with size=1"
+                f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer "
+                "with size=1"
             )
         if u == v:
             if not Lu.declared:
-                raise ModelError(f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings belong to layers with 'size')")
+                raise ModelError(
+                    f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings "
+                    "belong to layers with 'size')"
+                )
             if directed:
-                raise ModelError(f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net")
+                raise ModelError(
+                    f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net"
+                )
             if d.get("lattice", False):
                 couplings.append(_stencil_coupling(where, Lu, lu, w, d))
                 continue
@@ -399,7 +421,10 @@ def _couplings(graph, edges, layers, unit_index, directed):
             W = _weight(w, where)
             shape = (Lu.width, Lv.width)
             if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
-                raise ModelError(f"{where}: weight has shape {W.shape}; expected a scalar" + ("" if shape == (1, 1) else f" or shape {shape}"))
+                raise ModelError(
+                    f"{where}: weight has shape {W.shape}; expected a scalar"
+                    + ("" if shape == (1, 1) else f" or shape {shape}")
+                )
             W = np.broadcast_to(W, shape)
         if lu == lv and ctype != "directed":
             ctype = "lateral"
@@ -438,7 +463,10 @@ def _stencil_coupling(where, L, index, w, d):
     W = _weight(w, where)
     full = (len(L.shape),) + L.shape
     if W.shape not in ((), (1,), full):
-        raise ModelError(f"{where}: a lattice weight is a number or has shape {full} (one bond per site and axis); got shape {W.shape}")
+        raise ModelError(
+            f"{where}: a lattice weight is a number or has shape {full} (one bond per site and axis); got shape "
+            f"{W.shape}"
+        )
     if not np.all(np.isfinite(W)):
         raise ModelError(f"{where}: weight must be finite")
     W = W.reshape(1) if W.size == 1 and W.shape != full else W
@@ -454,11 +482,15 @@ def _dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u):
         rule = "the endpoint declared first" if not directed else "the source"
         raise ModelError(f"{where}: weight has shape {W.shape}; expected {shape} (rows index {_fmt(u)}, {rule})")
     if not np.all(np.isfinite(W)):
-        raise ModelError(f"{where}: weight must be finite; it has {int((~np.isfinite(W)).sum())} NaN or infinite entries")
+        raise ModelError(
+            f"{where}: weight must be finite; it has {int((~np.isfinite(W)).sum())} NaN or infinite entries"
+        )
     if ctype == "lateral":
         if not np.allclose(W, W.T, rtol=0, atol=1e-12 * max(1.0, float(np.abs(W).max(initial=0)))):
             i, j = np.unravel_index(np.argmax(np.abs(W - W.T)), W.shape)
-            raise ModelError(f"{where}: lateral weight must be symmetric; W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+            raise ModelError(
+                f"{where}: lateral weight must be symmetric; W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}"
+            )
         if np.any(np.diag(W) != 0):
             i = int(np.flatnonzero(np.diag(W) != 0)[0])
             raise ModelError(f"{where}: lateral weight must have a zero diagonal; W[{i}, {i}] = {W[i, i]}")
@@ -479,10 +511,16 @@ def _recognition(graph, layers, unit_index):
             continue
         where = f"edge ({_fmt(u)}, {_fmt(v)})"
         if not graph.is_directed():
-            raise ModelError(f"{where}: recognition edges belong to directed nets (sigmoid belief nets, DBNs); this graph is undirected")
+            raise ModelError(
+                f"{where}: recognition edges belong to directed nets (sigmoid belief nets, DBNs); this graph is "
+                "undirected"
+            )
         gen = graph.get_edge_data(v, u)
         if gen is None or gen.get("recognition", False) or gen.get("undirected", False):
-            raise ModelError(f"{where}: a recognition edge must mirror a directed generative edge ({_fmt(v)}, {_fmt(u)}); there is none")
+            raise ModelError(
+                f"{where}: a recognition edge must mirror a directed generative edge ({_fmt(v)}, {_fmt(u)}); there "
+                "is none"
+            )
         lu, lv = unit_index[u][0], unit_index[v][0]
         Lu, Lv = layers[lu], layers[lv]
         if not (Lu.declared and Lv.declared):
@@ -493,7 +531,9 @@ def _recognition(graph, layers, unit_index):
             raise ModelError(f"{where}: a recognition edge infers a hidden layer; {_fmt(v)} is visible")
         W = _weight(d.get("weight", np.zeros((Lu.cols, Lv.cols))), where)
         if W.shape != (Lu.cols, Lv.cols):
-            raise ModelError(f"{where}: weight has shape {W.shape}; expected {(Lu.cols, Lv.cols)} (rows index {_fmt(u)}, the source)")
+            raise ModelError(
+                f"{where}: weight has shape {W.shape}; expected {(Lu.cols, Lv.cols)} (rows index {_fmt(u)}, the source)"
+            )
         if not np.all(np.isfinite(W)):
             raise ModelError(f"{where}: weight must be finite")
         bias = _attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias")

@@ -53,8 +53,8 @@ from scipy import stats
 from . import exact, goodness, learn
 from .arguments import BETA, COUNT, AnyOf, Constraint, Function, InstanceOf, Integer, Options, Real, Seed, checked
 from .backend import as_generator, to_host
-from .goodness import bin_states, chi_square
 from .errors import ModelError
+from .goodness import bin_states, chi_square
 from .program import Program
 from .samplers.clamp import clamp_mask
 from .samplers.run import METHODS, SAMPLER, sample

@@ -17,7 +17,9 @@ def _rbm(nv, nh, seed, scale=0.8):
 def test_ais_is_within_three_standard_errors_on_random_small_rbms():
     """Z1: 10 random RBMs up to 20 hidden units; a miss beyond 3 s.e. has probability ~0.003 each."""
     misses = 0
-    for seed, (nv, nh) in enumerate([(5, 3), (8, 4), (6, 10), (10, 6), (12, 20), (4, 12), (7, 7), (9, 3), (3, 9), (16, 20)]):
+    for seed, (nv, nh) in enumerate(
+        [(5, 3), (8, 4), (6, 10), (10, 6), (12, 20), (4, 12), (7, 7), (9, 3), (3, 9), (16, 20)]
+    ):
         prog = gm.compile(_rbm(nv, nh, seed))
         exact = gm.exact.log_partition(prog)
         res = gm.ais.log_partition(prog, n_chains=200, betas=500, seed=seed)
@@ -56,7 +58,12 @@ def test_length_one_schedule_with_base_equal_to_target_is_exact_with_zero_varian
 
 
 def test_ais_handles_lateral_couplings_and_other_kinds():
-    for g in [gm.boltzmann(5, 3, seed=1, scale=0.7), gm.rbm(3, 5, visible="softmax", categories=3, seed=2, scale=0.7), gm.rbm(4, 5, visible="gaussian", sigma=0.8, seed=3, scale=0.5), gm.ising(3, periodic=False, coupling=0.4)]:
+    for g in [
+        gm.boltzmann(5, 3, seed=1, scale=0.7),
+        gm.rbm(3, 5, visible="softmax", categories=3, seed=2, scale=0.7),
+        gm.rbm(4, 5, visible="gaussian", sigma=0.8, seed=3, scale=0.5),
+        gm.ising(3, periodic=False, coupling=0.4),
+    ]:
         prog = gm.compile(g)
         res = gm.ais.log_partition(prog, n_chains=200, betas=400, seed=1)
         assert abs(res.log_z - gm.exact.log_partition(prog)) < 4 * res.stderr + 1e-2

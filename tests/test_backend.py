@@ -32,7 +32,9 @@ def test_a_pcd_step_on_the_backend_is_the_exact_gradient_with_long_chains(backen
     prog = gm.compile(family("rbm", seed=2), backend=backend, dtype=np.float64)
     v = np.random.default_rng(0).integers(0, 2, (8, 4)).astype(float)
     exact = gm.learn.exact_gradient(prog, v)
-    g, _ = gm.learn.contrastive_divergence(prog, prog.xp.asarray(v), prog.generator(1), k=30, chains=prog.random_state(50000, seed=5))
+    g, _ = gm.learn.contrastive_divergence(
+        prog, prog.xp.asarray(v), prog.generator(1), k=30, chains=prog.random_state(50000, seed=5)
+    )
     for k in g:
         assert np.abs(to_host(g[k]) - exact[k]).max() < 0.015, k
 
@@ -67,4 +69,6 @@ def test_cupy_programs_sample_and_train_like_numpy_ones_statistically():
     for backend in ("numpy", "cupy"):
         prog = gm.compile(g, backend=backend)
         assert gm.verify(prog, "gibbs", n_chains=4000, n_sweeps=40, alpha=ALPHA, seed=0).passed
-    assert gm.exact.log_partition(gm.compile(g, backend="cupy")) == pytest.approx(gm.exact.log_partition(gm.compile(g)), rel=1e-6)
+    assert gm.exact.log_partition(gm.compile(g, backend="cupy")) == pytest.approx(
+        gm.exact.log_partition(gm.compile(g)), rel=1e-6
+    )

@@ -7,9 +7,9 @@ import importlib
 import networkx as nx
 import numpy as np
 import pytest
+from zoo import family
 
 import graphmrf as gm
-from zoo import family
 
 gibbs = importlib.import_module("graphmrf.samplers.gibbs")
 

@@ -3,10 +3,10 @@
 import networkx as nx
 import numpy as np
 import pytest
+from zoo import family
 
 import graphmrf as gm
 from graphmrf import symbolic
-from zoo import family
 
 
 def nblocks(g):
@@ -94,7 +94,9 @@ def test_sparse_unit_graphs_and_dense_layers_agree():
     for i in range(5):
         for j in range(i + 1, 5):
             units.add_edge(i, j, weight=float(A[i, j]))
-    assert gm.exact.log_partition(gm.compile(layer)) == pytest.approx(gm.exact.log_partition(gm.compile(units)), rel=1e-12)
+    assert gm.exact.log_partition(gm.compile(layer)) == pytest.approx(
+        gm.exact.log_partition(gm.compile(units)), rel=1e-12
+    )
 
 
 def test_dtype_must_be_float32_or_float64():

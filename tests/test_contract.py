@@ -22,7 +22,10 @@ def _rbm(**kw):
 @pytest.mark.parametrize(
     "data, message",
     [
-        (np.array([[0, 2, 0, 2]] * 3), r"data: column 1 \(node 'v', unit 1\) holds 2 in row 0; binary units take values in \[0, 1\]"),
+        (
+            np.array([[0, 2, 0, 2]] * 3),
+            r"data: column 1 \(node 'v', unit 1\) holds 2 in row 0; binary units take values in \[0, 1\]",
+        ),
         (np.full((3, 4), 255.0), r"holds 255 in row 0; binary units take values in \[0, 1\]"),
         (np.array([[0, 1, np.inf, 0]]), r"column 2 \(node 'v', unit 2\) holds inf in row 0"),
     ],
@@ -37,7 +40,9 @@ def test_training_data_outside_the_binary_range_is_refused(data, message):
 
 def test_zero_one_data_on_spin_units_is_refused():
     prog = gm.compile(gm.rbm(3, 2, visible="spin", seed=0))
-    with pytest.raises(ValueError, match=r"column 0 \(node 'v', unit 0\) holds 0 in row 0; spin units take values in \{-1, 1\}"):
+    with pytest.raises(
+        ValueError, match=r"column 0 \(node 'v', unit 0\) holds 0 in row 0; spin units take values in \{-1, 1\}"
+    ):
         gm.fit(prog, np.array([[0, 1, 1]]), epochs=1, monitors=())
 
 
@@ -68,7 +73,13 @@ def test_beta_must_be_finite_and_non_negative_everywhere(beta):
         exact.marginals(prog, beta=beta)
     with pytest.raises(ValueError, match="betas must be a sequence of at least 1 items, each a finite real >= 0"):
         gm.samplers.anneal(prog, prog.random_state(2, seed=0), 0, [0.5, beta])
-    with pytest.raises(ValueError, match=r"Tempering: ladder must be a sequence of at least 2 items, each a finite real >= 0.0|Tempering: ladder must be strictly increasing"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"Tempering: ladder must be a sequence of at least 2 items, each a finite real >= 0.0|Tempering: "
+            r"ladder must be strictly increasing"
+        ),
+    ):
         gm.samplers.Tempering([beta, 1.0])
 
 
@@ -82,7 +93,7 @@ def test_beta_zero_samples_every_state_uniformly():
 
 
 def test_tempering_ladders_must_increase():
-    prog = _rbm()
+    _rbm()
     with pytest.raises(ValueError, match="strictly increasing"):
         gm.samplers.Tempering([1.0, 0.5])
     with pytest.raises(ValueError, match="end at 1"):
@@ -94,7 +105,9 @@ def test_init_states_outside_the_support_are_refused(bad):
     prog = _rbm()
     init = prog.random_state(3, seed=0)
     init[1, 2] = bad
-    with pytest.raises(ValueError, match=r"init: column 2 \(node 'v', unit 2\) holds .* in row 1; binary units take values in \{0, 1\}"):
+    with pytest.raises(
+        ValueError, match=r"init: column 2 \(node 'v', unit 2\) holds .* in row 1; binary units take values in \{0, 1\}"
+    ):
         gm.sample(prog, 2, chains=3, init=init)
     with pytest.raises(ValueError, match=r"persistent: column 2"):
         gm.fit(prog, np.zeros((2, 4)), epochs=1, persistent=init, monitors=())
@@ -128,18 +141,58 @@ def test_the_programs_seed_is_honoured_by_every_sampling_function():
         (lambda p: gm.sample(p, 0), ValueError, r"sample: n_sweeps must be an integer >= 1; got 0"),
         (lambda p: gm.sample(p, 5, thin=2.5), TypeError, r"sample: thin must be an integer >= 1; got 2.5"),
         (lambda p: gm.sample(p, 5, method="gibs"), ValueError, r"sample: method must be one of 'gibbs'"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), batch_size=0), ValueError, r"fit: batch_size must be None or an integer >= 1; got 0"),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), batch_size=0),
+            ValueError,
+            r"fit: batch_size must be None or an integer >= 1; got 0",
+        ),
         (lambda p: gm.fit(p, np.zeros((4, 4)), epochs=-1), ValueError, r"fit: epochs must be an integer >= 1; got -1"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), monitors="weight_norm"), TypeError, r"fit: monitors must be a list of names"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), monitors=["weight_nrom"]), ValueError, r"fit: monitors must be a list of names"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), momentum=1.0), ValueError, r"fit: momentum must be a real in \[0.0, 1.0\); got 1.0"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), lr=-0.1), ValueError, r"fit: lr must be a finite real > 0.0 or a function; got -0.1"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), lr=lambda e: float("nan"), monitors=()), ValueError, r"fit: epoch 1: lr must be a finite real > 0.0; got nan"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), rule="CD"), ValueError, r"fit: rule must be one of 'exact', 'pcd', 'cd' or a function; got 'CD'"),
-        (lambda p: gm.fit(p, np.zeros((4, 4)), seed=-1), ValueError, r"fit: seed must be None, an integer >= 0 or a random Generator; got -1"),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), monitors="weight_norm"),
+            TypeError,
+            r"fit: monitors must be a list of names",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), monitors=["weight_nrom"]),
+            ValueError,
+            r"fit: monitors must be a list of names",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), momentum=1.0),
+            ValueError,
+            r"fit: momentum must be a real in \[0.0, 1.0\); got 1.0",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), lr=-0.1),
+            ValueError,
+            r"fit: lr must be a finite real > 0.0 or a function; got -0.1",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), lr=lambda e: float("nan"), monitors=()),
+            ValueError,
+            r"fit: epoch 1: lr must be a finite real > 0.0; got nan",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), rule="CD"),
+            ValueError,
+            r"fit: rule must be one of 'exact', 'pcd', 'cd' or a function; got 'CD'",
+        ),
+        (
+            lambda p: gm.fit(p, np.zeros((4, 4)), seed=-1),
+            ValueError,
+            r"fit: seed must be None, an integer >= 0 or a random Generator; got -1",
+        ),
         (lambda p: gm.fit(p, np.zeros((0, 4)), monitors=()), ValueError, r"fit: data has no rows"),
-        (lambda p: gm.impute(p, np.zeros((1, 4)), chains_per_row=0), ValueError, r"impute: chains_per_row must be an integer >= 1; got 0"),
-        (lambda p: exact.log_likelihood(p, np.zeros((1, 4)), reduce="sum"), ValueError, r"log_likelihood: reduce must be one of 'mean', 'none'; got 'sum'"),
+        (
+            lambda p: gm.impute(p, np.zeros((1, 4)), chains_per_row=0),
+            ValueError,
+            r"impute: chains_per_row must be an integer >= 1; got 0",
+        ),
+        (
+            lambda p: exact.log_likelihood(p, np.zeros((1, 4)), reduce="sum"),
+            ValueError,
+            r"log_likelihood: reduce must be one of 'mean', 'none'; got 'sum'",
+        ),
         (lambda p: gm.sample(gm.rbm(2, 2), 5), TypeError, r"sample: program must be a Program; got "),
     ],
 )
@@ -160,10 +213,16 @@ def test_options_after_the_first_arguments_are_keyword_only():
     "build, message",
     [
         (lambda: gm.rbm(-3, 2), r"rbm: n_visible must be an integer >= 1; got -3"),
-        (lambda: gm.dbn([784, -1]), r"dbn: sizes must be a sequence of at least 2 items, each an integer >= 1; got \[784, -1\]"),
+        (
+            lambda: gm.dbn([784, -1]),
+            r"dbn: sizes must be a sequence of at least 2 items, each an integer >= 1; got \[784, -1\]",
+        ),
         (lambda: gm.boltzmann(3, -1), r"boltzmann: n_hidden must be an integer >= 0; got -1"),
         (lambda: gm.ising(0), r"ising: L must be an integer >= 1; got 0"),
-        (lambda: gm.rbm(3, 2, visible="bianry"), r"rbm: visible must be one of 'binary', 'spin', 'gaussian', 'softmax'; got 'bianry'"),
+        (
+            lambda: gm.rbm(3, 2, visible="bianry"),
+            r"rbm: visible must be one of 'binary', 'spin', 'gaussian', 'softmax'; got 'bianry'",
+        ),
     ],
 )
 def test_builders_refuse_bad_sizes_with_a_model_error(build, message):
@@ -187,7 +246,9 @@ def test_a_weight_that_is_not_a_real_number_names_its_edge(weight):
 def test_s5_user_blocks_that_leave_units_out_are_refused():
     prog = _rbm()
     v_only = [prog.blocks[0]]
-    with pytest.raises(gm.ModelError, match=r"blocks: units of 'h' are in no block; every unit must be in exactly one block"):
+    with pytest.raises(
+        gm.ModelError, match=r"blocks: units of 'h' are in no block; every unit must be in exactly one block"
+    ):
         gm.samplers.block_gibbs(prog, prog.random_state(2, seed=0), 0, blocks=v_only)
     with pytest.raises(gm.ModelError, match=r"blocks: a block holds two units coupled by v~h.weight"):
         gm.samplers.block_gibbs(prog, prog.random_state(2, seed=0), 0, blocks=[prog.blocks[0] + prog.blocks[1]])
@@ -216,8 +277,17 @@ def test_g4_all_ones_data_drive_visible_biases_up_not_toward_zero():
     fall (a zero-padded short batch would pull them down)."""
     prog = gm.compile(gm.rbm(5, 3, seed=0, scale=0.1), dtype=np.float64)
     seen = [prog.params["v.bias"].copy()]
-    gm.fit(prog, np.ones((10, 5)), epochs=20, lr=0.1, rule="cd", batch_size=4, seed=0, monitors=(),
-           callbacks=[lambda p, h: seen.append(p.params["v.bias"].copy())])
+    gm.fit(
+        prog,
+        np.ones((10, 5)),
+        epochs=20,
+        lr=0.1,
+        rule="cd",
+        batch_size=4,
+        seed=0,
+        monitors=(),
+        callbacks=[lambda p, h: seen.append(p.params["v.bias"].copy())],
+    )
     assert np.all(np.diff(np.array(seen), axis=0) >= 0)
     assert np.all(seen[-1] > 0.5)
 
@@ -228,7 +298,9 @@ def test_n2_log_likelihood_of_a_saturated_model_stays_finite():
     prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0), dtype=np.float64)
     prog.params["v.bias"][...] = [40.0, -40.0, 40.0]
     ll = exact.log_likelihood(prog, np.array([[1, 0, 1], [0, 1, 0]]), reduce="none")
-    np.testing.assert_allclose(ll, [-3 * np.log1p(np.exp(-40.0)), -120 - 3 * np.log1p(np.exp(-40.0))], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        ll, [-3 * np.log1p(np.exp(-40.0)), -120 - 3 * np.log1p(np.exp(-40.0))], rtol=1e-12, atol=1e-15
+    )
     pll = exact.pseudo_log_likelihood(prog, np.array([[0, 1, 0]]))
     assert np.isfinite(pll["total"]) and pll["total"] == pytest.approx(-120.0, rel=1e-12)
 
@@ -243,8 +315,12 @@ def test_a4_a_monitor_that_raises_is_not_swallowed():
 
 def test_a4_a_monitor_dropped_because_the_model_is_too_large_warns():
     prog = gm.compile(gm.boltzmann(30, 10, seed=0))
-    with pytest.warns(gm.train.MonitorWarning, match="'log_likelihood' monitor is dropped: the model is too large to enumerate"):
-        hist = gm.fit(prog, np.zeros((2, 30)), epochs=1, rule="pcd", chains=4, monitors=("log_likelihood", "weight_norm"))
+    with pytest.warns(
+        gm.train.MonitorWarning, match="'log_likelihood' monitor is dropped: the model is too large to enumerate"
+    ):
+        hist = gm.fit(
+            prog, np.zeros((2, 30)), epochs=1, rule="pcd", chains=4, monitors=("log_likelihood", "weight_norm")
+        )
     assert "log_likelihood" not in hist and len(hist["weight_norm"]) == 2
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -27,17 +27,67 @@ def _data():
 
 # function, the valid call as (args, kwargs) given a fresh program, and the arguments to vary
 CALLS = {
-    "sample": (gm.sample, lambda p: ((p, 3), dict(chains=2, seed=0)), ["n_sweeps", "chains", "burn_in", "thin", "method", "beta", "seed", "progress", "record_energy", "init", "clamp"]),
-    "fit": (gm.fit, lambda p: ((p, _data()), dict(epochs=1, monitors=(), seed=0)),
-            ["epochs", "lr", "rule", "k", "batch_size", "chains", "momentum", "weight_decay", "positive_sweeps", "monitors", "seed",
-             "progress", "callbacks", "mean_field", "sigma_bounds", "monitor_every", "stop_when", "validation", "persistent", "state"]),
-    "impute": (gm.impute, lambda p: ((p, np.array([[1, np.nan, 0, 1]])), dict(n_sweeps=4, burn_in=1, seed=0)),
-               ["n_sweeps", "burn_in", "chains_per_row", "seed", "return_samples"]),
+    "sample": (
+        gm.sample,
+        lambda p: ((p, 3), dict(chains=2, seed=0)),
+        [
+            "n_sweeps",
+            "chains",
+            "burn_in",
+            "thin",
+            "method",
+            "beta",
+            "seed",
+            "progress",
+            "record_energy",
+            "init",
+            "clamp",
+        ],
+    ),
+    "fit": (
+        gm.fit,
+        lambda p: ((p, _data()), dict(epochs=1, monitors=(), seed=0)),
+        [
+            "epochs",
+            "lr",
+            "rule",
+            "k",
+            "batch_size",
+            "chains",
+            "momentum",
+            "weight_decay",
+            "positive_sweeps",
+            "monitors",
+            "seed",
+            "progress",
+            "callbacks",
+            "mean_field",
+            "sigma_bounds",
+            "monitor_every",
+            "stop_when",
+            "validation",
+            "persistent",
+            "state",
+        ],
+    ),
+    "impute": (
+        gm.impute,
+        lambda p: ((p, np.array([[1, np.nan, 0, 1]])), dict(n_sweeps=4, burn_in=1, seed=0)),
+        ["n_sweeps", "burn_in", "chains_per_row", "seed", "return_samples"],
+    ),
     "log_partition": (exact.log_partition, lambda p: ((p,), {}), ["beta", "max_states"]),
     "marginals": (exact.marginals, lambda p: ((p,), {}), ["beta", "max_states"]),
     "log_likelihood": (exact.log_likelihood, lambda p: ((p, _data()), {}), ["reduce", "max_states"]),
-    "contrastive_divergence": (learn.contrastive_divergence, lambda p: ((p, _data(), 0), {}), ["k", "mean_field", "positive_sweeps", "chains"]),
-    "rbm": (gm.rbm, lambda p: ((4, 3), {}), ["n_visible", "n_hidden", "visible", "hidden", "categories", "seed", "scale"]),
+    "contrastive_divergence": (
+        learn.contrastive_divergence,
+        lambda p: ((p, _data(), 0), {}),
+        ["k", "mean_field", "positive_sweeps", "chains"],
+    ),
+    "rbm": (
+        gm.rbm,
+        lambda p: ((4, 3), {}),
+        ["n_visible", "n_hidden", "visible", "hidden", "categories", "seed", "scale"],
+    ),
     "dbn": (gm.dbn, lambda p: (([4, 3, 2],), {}), ["sizes", "visible", "seed", "scale", "recognition"]),
     "ising": (gm.ising, lambda p: ((3,), {}), ["L", "periodic", "coupling", "field", "kind"]),
     "compile": (gm.compile, lambda p: ((gm.rbm(3, 2),), {}), ["backend", "dtype", "seed"]),
@@ -60,7 +110,11 @@ def _call(name, arg, value):
     args, kwargs = valid(_prog())
     kwargs = dict(kwargs)
     kwargs[arg] = value
-    return fn(*args, **kwargs) if arg not in ("n_visible", "n_hidden", "sizes", "L") else _positional(fn, args, arg, value, kwargs)
+    return (
+        fn(*args, **kwargs)
+        if arg not in ("n_visible", "n_hidden", "sizes", "L")
+        else _positional(fn, args, arg, value, kwargs)
+    )
 
 
 def _positional(fn, args, arg, value, kwargs):

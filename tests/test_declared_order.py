@@ -29,7 +29,13 @@ def chain():
 def interleaved():
     """Kinds declared alternately and hidden units between visible ones, in a ring."""
     g = nx.Graph()
-    spec = [("s1", "spin", True), ("b1", "binary", False), ("s2", "spin", True), ("b2", "binary", True), ("s3", "spin", False)]
+    spec = [
+        ("s1", "spin", True),
+        ("b1", "binary", False),
+        ("s2", "spin", True),
+        ("b2", "binary", True),
+        ("s3", "spin", False),
+    ]
     rng = np.random.default_rng(4)
     for name, kind, vis in spec:
         g.add_node(name, kind=kind, visible=vis, bias=float(rng.normal()))
@@ -85,7 +91,9 @@ def test_distribution_and_likelihoods_take_rows_in_the_declared_order(name):
     for row, p in zip(states, probs):
         assert p == pytest.approx(truth[tuple(row.tolist())], rel=1e-10, abs=1e-14)
     rows = np.array(list(truth))
-    np.testing.assert_allclose(exact.log_likelihood(prog, rows, reduce="none"), np.log(list(truth.values())), rtol=1e-10)
+    np.testing.assert_allclose(
+        exact.log_likelihood(prog, rows, reduce="none"), np.log(list(truth.values())), rtol=1e-10
+    )
 
 
 @pytest.mark.parametrize("name", ["chain", "interleaved", "ising_open", "mixed"])
@@ -96,7 +104,7 @@ def test_samples_come_back_in_the_declared_order(name):
     last = list(g.nodes)[-1]
     for n, d in g.nodes(data=True):
         d["bias"] = 30.0 if n == last else -30.0
-    for u, v, d in g.edges(data=True):
+    for _u, _v, d in g.edges(data=True):
         d["weight"] = 0.0
     prog = gm.compile(g)
     lo = {"binary": 0.0, "spin": -1.0}

@@ -4,11 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+from oracle import enumerate_joint, log_z, marginal_means, visible_distribution
+from zoo import FAMILIES, central_difference, family, is_lateral
 
 import graphmrf as gm
 from graphmrf import exact
-from oracle import enumerate_joint, log_z, marginal_means, visible_distribution
-from zoo import FAMILIES, central_difference, family, is_lateral
 
 
 def prog64(g):
@@ -97,7 +97,9 @@ def _fd_grad(prog, data, key, idx, h=1e-5):
     return central_difference(lambda: exact.log_likelihood(prog, data), prog, key, idx, h)
 
 
-@pytest.mark.parametrize("name", ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "mixed", "softmax_units"])
+@pytest.mark.parametrize(
+    "name", ["rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "mixed", "softmax_units"]
+)
 def test_exact_gradient_matches_finite_differences(name):
     g = family(name, seed=3)
     prog = prog64(g)
@@ -170,7 +172,13 @@ def test_dbm_sums_the_larger_alternate_layers():
 def test_too_large_raises_with_count_time_and_memory():
     prog = gm.compile(gm.boltzmann(40, 0, seed=0))
     # the smallest plan sums one unit analytically: 39 enumerated units
-    with pytest.raises(gm.EnumerationTooLargeError, match=r"39 units means 5.4\d*e\+11 states \(2\^39.0\); the limit is max_states=134217728 .*estimated time .* s \(from timed chunks of it\), memory .* MiB") as info:
+    with pytest.raises(
+        gm.EnumerationTooLargeError,
+        match=(
+            r"39 units means 5.4\d*e\+11 states \(2\^39.0\); the limit is max_states=134217728 .*estimated time .* "
+            r"s \(from timed chunks of it\), memory .* MiB"
+        ),
+    ) as info:
         exact.log_partition(prog)
     assert info.value.n_states == 2**39
 
@@ -194,7 +202,10 @@ def test_float32_program_is_enumerated_in_float64():
 
 def test_data_outside_the_support_is_refused():
     prog = prog64(family("rbm"))
-    with pytest.raises(ValueError, match=r"data: column 0 \(node 'v', unit 0\) holds 0.5 in row 0; binary units take values in \{0, 1\}"):
+    with pytest.raises(
+        ValueError,
+        match=r"data: column 0 \(node 'v', unit 0\) holds 0.5 in row 0; binary units take values in \{0, 1\}",
+    ):
         exact.log_likelihood(prog, np.full((2, 4), 0.5))
     with pytest.raises(ValueError, match=r"data: expected shape \(examples, 4\)"):
         exact.log_likelihood(prog, np.zeros((2, 3)))
@@ -264,9 +275,14 @@ def test_pseudo_likelihood_is_the_sum_of_exact_site_conditionals(name):
     for L in prog.layers:
         for u in range(L.n):
             if L.visible[u]:
-                c = np.searchsorted(prog.visible_columns, np.arange(L.offset + u * L.width, L.offset + (u + 1) * L.width))
-                width[len(width)] = (c, np.eye(L.width) if L.kind.onehot else np.asarray(L.kind.support, float)[:, None])
-    for i, (c, vals) in width.items():
+                c = np.searchsorted(
+                    prog.visible_columns, np.arange(L.offset + u * L.width, L.offset + (u + 1) * L.width)
+                )
+                width[len(width)] = (
+                    c,
+                    np.eye(L.width) if L.kind.onehot else np.asarray(L.kind.support, float)[:, None],
+                )
+    for _i, (c, vals) in width.items():
         for r, row in enumerate(rows):
             alts = []
             for v in vals:

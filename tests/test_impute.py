@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from zoo import family
 
 import graphmrf as gm
-from zoo import family
 
 
 def exact_conditional_mean(prog, row):

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from zoo import family
 
 import graphmrf as gm
 from graphmrf import io as gmio
-from zoo import family
 
 
 def same_energies(g1, g2, seed=0):
@@ -85,10 +85,13 @@ def test_malformed_and_foreign_files(tmp_path):
         gm.load(foreign)
     with pytest.raises(gm.ModelFileError, match="does not exist"):
         gm.load(tmp_path / "nope.npz")
-    with pytest.raises(ValueError, match=(
-        r"save: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or .npz; got "
-        r"PosixPath\('.*m.pkl'\)"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"save: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or .npz; got "
+            r"PosixPath\('.*m.pkl'\)"
+        ),
+    ):
         gm.save(family("rbm"), tmp_path / "m.pkl")
     assert sorted(os.listdir(tmp_path)) == ["f.npz", "x.graphml"]
 
@@ -99,9 +102,9 @@ def test_pickled_arrays_are_never_loaded(tmp_path):
     path = tmp_path / "evil.npz"
     evil = np.array([object(), object()], dtype=object)
     np.savez(path, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **{"node0.bias": evil})
-    with pytest.raises(gm.ModelFileError, match=(
-        r"array 'node0.bias' has dtype object, which holds Python objects \(a pickle\)"
-    )):
+    with pytest.raises(
+        gm.ModelFileError, match=(r"array 'node0.bias' has dtype object, which holds Python objects \(a pickle\)")
+    ):
         gm.load(path)
 
 
@@ -181,7 +184,7 @@ def write_npz(path, header=GOOD_HEADER, **arrays):
 
 def npy_member(descr, shape, payload=b""):
     """The bytes of a .npy file whose header says ``descr`` and ``shape`` (whatever follows)."""
-    text = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (descr, shape)
+    text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
     text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1") + payload
 
@@ -196,10 +199,13 @@ def test_a_huge_declared_shape_is_refused_before_anything_is_allocated(tmp_path)
         z.writestr("node0.bias.npy", npy_member("<f8", (10**14,), b"\0" * 16))
     tracemalloc.start()
     try:
-        with pytest.raises(gm.ModelFileError, match=(
-            r"^file '[^']*huge.npz': array 'node0.bias' declares shape \(100000000000000,\) of float64 "
-            r"\(800000000000000 bytes\) but the file holds 16 bytes for it"
-        )):
+        with pytest.raises(
+            gm.ModelFileError,
+            match=(
+                r"^file '[^']*huge.npz': array 'node0.bias' declares shape \(100000000000000,\) of float64 "
+                r"\(800000000000000 bytes\) but the file holds 16 bytes for it"
+            ),
+        ):
             gm.load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -221,9 +227,10 @@ def test_a_deflated_array_cannot_claim_more_than_deflate_can_expand(tmp_path):
         at = data.index(sig, data.index(sig) + 1)
         data[at + off : at + off + 4] = struct.pack("<I", 0xFFFFFFF0)
     path.write_bytes(bytes(data))
-    with pytest.raises(gm.ModelFileError, match=(
-        r"array 'node0.bias' declares 4294967280 bytes from \d+ compressed; deflate cannot expand that far"
-    )):
+    with pytest.raises(
+        gm.ModelFileError,
+        match=(r"array 'node0.bias' declares 4294967280 bytes from \d+ compressed; deflate cannot expand that far"),
+    ):
         gm.load(path)
 
 
@@ -341,9 +348,10 @@ def test_malformed_headers_are_named(tmp_path, header, message):
 )
 def test_arrays_of_the_wrong_dtype_are_refused(tmp_path, array, message):
     path = write_npz(tmp_path / "d.npz", **{"node0.bias": array})
-    with pytest.raises(gm.ModelFileError, match=(
-        r"array 'node0.bias' has dtype " + message + "; graphmrf reads arrays of bool, int or float only"
-    )):
+    with pytest.raises(
+        gm.ModelFileError,
+        match=(r"array 'node0.bias' has dtype " + message + "; graphmrf reads arrays of bool, int or float only"),
+    ):
         gm.load(path)
 
 
@@ -401,20 +409,20 @@ def lattice_graphml(tmp_path):
     [
         # before: TypeError: unhashable type: 'dict'
         (
-            '{&quot;a&quot;: 1}',
+            "{&quot;a&quot;: 1}",
             r"node id '\{\"a\": 1\}': name \{'a': 1\} is an object other than \{'tuple': \[...\]\}; not a name "
             r"graphmrf writes",
         ),
         (
-            '{&quot;tuple&quot;: [1, {&quot;b&quot;: 2}]}',
+            "{&quot;tuple&quot;: [1, {&quot;b&quot;: 2}]}",
             r"node id '\{\"tuple\": \[1, \{\"b\": 2\}\]\}': name \{'b': 2\} is an object other than",
         ),
-        ('{nope', r"node id '\{nope': is not JSON"),
-        ('NaN', r"node id 'NaN': holds NaN; files hold finite numbers only"),
+        ("{nope", r"node id '\{nope': is not JSON"),
+        ("NaN", r"node id 'NaN': holds NaN; files hold finite numbers only"),
         # before: RecursionError
         ("[" * 20_000 + "]" * 20_000, r"node id '[\[\]]+\.\.\.: is nested more than 32 levels deep"),
         ("[" * 40 + "]" * 40, r"node id '[\[\]]+\.\.\.: is nested more than 32 levels deep"),
-        ('[0, 1]', r"node ids '\[0, 1\]' and '\{\"tuple\": \[0, 1\]\}' both decode to the name \(0, 1\)"),
+        ("[0, 1]", r"node ids '\[0, 1\]' and '\{\"tuple\": \[0, 1\]\}' both decode to the name \(0, 1\)"),
     ],
 )
 def test_graphml_node_ids_that_are_not_names(tmp_path, new_id, message):
@@ -442,7 +450,7 @@ GRAPHML_OPEN = '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph ed
         '<!DOCTYPE g [<!ENTITY x SYSTEM "file:///etc/passwd">]>',  # external entity
         # billion laughs
         '<!DOCTYPE g [<!ENTITY a0 "lol">'
-        + "".join(f'<!ENTITY a{i} "{("&a%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+        + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
         + "]>",
         '<!DOCTYPE graphml SYSTEM "http://graphml.graphdrawing.org/dtds/graphml.dtd">',
     ],
@@ -452,9 +460,9 @@ def test_graphml_with_a_document_type_is_refused_so_no_entity_is_expanded(tmp_pa
     ref = "&x;" if "ENTITY x" in doctype else ("&a9;" if "a9" in doctype else "a")
     body = f'<node id="{ref}"/>'
     path.write_text('<?xml version="1.0"?>' + doctype + GRAPHML_OPEN + body + "</graph></graphml>")
-    with pytest.raises(gm.ModelFileError, match=(
-        r"declares a document type \(<!DOCTYPE ...>\); graphmrf reads GraphML without one"
-    )):
+    with pytest.raises(
+        gm.ModelFileError, match=(r"declares a document type \(<!DOCTYPE ...>\); graphmrf reads GraphML without one")
+    ):
         gm.load(path)
 
 
@@ -487,49 +495,60 @@ def test_unreadable_graphml_is_named(tmp_path, text, message):
     "edit, suffix, message",
     [
         (
-            lambda g: g.nodes["a"].__setitem__(1, 2.0), ".npz",
+            lambda g: g.nodes["a"].__setitem__(1, 2.0),
+            ".npz",
             r"node 'a': attribute name 1 is a int; files hold attributes named by strings",
         ),
         (
-            lambda g: g.graph.__setitem__("beta", float("inf")), ".npz",
+            lambda g: g.graph.__setitem__("beta", float("inf")),
+            ".npz",
             r"graph: attribute 'beta' is inf; files hold finite numbers only",
         ),
         # before: the graph attribute was dropped without a word
         (
-            lambda g: g.graph.__setitem__("notes", {"a": 1}), ".npz",
+            lambda g: g.graph.__setitem__("notes", {"a": 1}),
+            ".npz",
             r"graph: attribute 'notes' is of type dict; files hold str, int, float or bool graph attributes",
         ),
         (
-            lambda g: g.nodes["a"].__setitem__("tag", None), ".npz",
+            lambda g: g.nodes["a"].__setitem__("tag", None),
+            ".npz",
             r"node 'a': attribute 'tag' of type NoneType is not an array of numbers",
         ),
         (
-            lambda g: g.nodes["a"].__setitem__("tag", np.array([1j])), ".npz",
+            lambda g: g.nodes["a"].__setitem__("tag", np.array([1j])),
+            ".npz",
             r"node 'a': attribute 'tag' has dtype complex128, which is complex",
         ),
         (
-            lambda g: g.nodes["a"].__setitem__("tag", "x" * 70_000), ".graphml",
+            lambda g: g.nodes["a"].__setitem__("tag", "x" * 70_000),
+            ".graphml",
             r"node 'a': attribute 'tag' is a string of 70000 characters; at most 65536",
         ),
         (
-            lambda g: g.nodes["a"].__setitem__("tag", "a\rb"), ".graphml",
+            lambda g: g.nodes["a"].__setitem__("tag", "a\rb"),
+            ".graphml",
             r"node 'a': the value of attribute 'tag' holds the character '\\r', which GraphML \(XML 1.0\) does not "
             r"keep; save as .npz",
         ),
         (
-            lambda g: g.graph.__setitem__("a\tb", 1), ".graphml",
+            lambda g: g.graph.__setitem__("a\tb", 1),
+            ".graphml",
             r"graph: the name of attribute 'a\\tb' holds the character '\\t', which GraphML",
         ),
         (
-            lambda g: g.nodes["a"].__setitem__("tag", np.zeros(2)), ".graphml",
+            lambda g: g.nodes["a"].__setitem__("tag", np.zeros(2)),
+            ".graphml",
             r"node 'a': attribute 'tag' is an array; GraphML holds scalars only",
         ),
         (
-            lambda g: nx.relabel_nodes(g, {"a": ((((((((("a",),),),),),),),),)}, copy=False), ".npz",
+            lambda g: nx.relabel_nodes(g, {"a": ((((((((("a",),),),),),),),),)}, copy=False),
+            ".npz",
             r"node \(+'a',\),\),.*: name nests tuples more than 8 levels deep",
         ),
         (
-            lambda g: nx.relabel_nodes(g, {"a": np.float32(1.5)}, copy=False), ".graphml",
+            lambda g: nx.relabel_nodes(g, {"a": np.float32(1.5)}, copy=False),
+            ".graphml",
             r"node np.float32\(1.5\): a name part np.float32\(1.5\) of type float32; names must be str, int, float, "
             r"bool",
         ),
@@ -557,17 +576,20 @@ def test_save_keeps_the_column_limit_load_keeps(tmp_path, monkeypatch):
 def test_path_and_model_arguments_are_checked():
     for fn in (gm.save, gm.load):
         assert set(fn.__constraints__) >= {"path"}
-    with pytest.raises(TypeError, match=(
-        r"load: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or .npz; got 3"
-    )):
+    with pytest.raises(
+        TypeError,
+        match=(
+            r"load: path must be a path \(str or os.PathLike\) ending in .graphml \(unit-level models\) or .npz; got 3"
+        ),
+    ):
         gm.load(3)
     with pytest.raises(TypeError, match=r"load: path must be .*; got b'x.npz'"):
         gm.load(b"x.npz")
     with pytest.raises(ValueError, match=r"load: path must be .*; got 'm.pkl'"):
         gm.load("m.pkl")
-    with pytest.raises(TypeError, match=(
-        r"save: model must be a networkx Graph or DiGraph, or a Program; got 'notamodel'"
-    )):
+    with pytest.raises(
+        TypeError, match=(r"save: model must be a networkx Graph or DiGraph, or a Program; got 'notamodel'")
+    ):
         gm.save("notamodel", "m.npz")
 
 

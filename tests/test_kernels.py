@@ -40,7 +40,9 @@ def test_the_fused_lattice_update_follows_the_numpy_path(graph):
 def test_the_fused_kernels_sample_the_exact_distribution(name):
     # lattice_open has one random coupling per bond (a small spin glass): it mixes slowly
     prog = gm.compile(family(name, seed=4))
-    report = gm.verify(prog, "gibbs", n_chains=4000, n_sweeps=300 if name == "lattice_open" else 30, alpha=ALPHA, seed=0)
+    report = gm.verify(
+        prog, "gibbs", n_chains=4000, n_sweeps=300 if name == "lattice_open" else 30, alpha=ALPHA, seed=0
+    )
     assert report.passed, str(report)
 
 

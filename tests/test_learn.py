@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from zoo import family
 
 import graphmrf as gm
 from graphmrf import learn
-from zoo import family
 
 
 def _bm(seed):
@@ -79,7 +79,13 @@ def test_divergence_stops_with_the_last_good_parameters():
     """N3: a Gaussian RBM at lr = 1e3 blows up; training stops with finite parameters."""
     prog = gm.compile(gm.rbm(4, 3, visible="gaussian", seed=0))
     data = np.random.default_rng(0).normal(size=(20, 4)) * 3
-    with pytest.raises(gm.DivergenceError, match=r"epoch \d+: parameter '.*' (became non-finite|would leave its usable range .*); the last good parameters were restored"):
+    with pytest.raises(
+        gm.DivergenceError,
+        match=(
+            r"epoch \d+: parameter '.*' (became non-finite|would leave its usable range .*); the last good "
+            r"parameters were restored"
+        ),
+    ):
         gm.fit(prog, data, epochs=50, lr=1e3, rule="pcd", chains=20, seed=0, monitors=())
     assert all(np.all(np.isfinite(v)) for v in prog.params.values())
 
@@ -163,9 +169,13 @@ def test_cd1_matches_its_own_exact_one_step_expectation():
 def test_k_schedule_and_ais_monitor():
     prog = gm.compile(family("rbm", seed=6))
     data = np.array([[1, 0, 1, 1], [0, 1, 0, 0]] * 5, dtype=float)
-    hist = gm.fit(prog, data, epochs=5, lr=0.05, rule="cd", k=[1, 3, 5], seed=0, monitors=("log_likelihood", "ais_log_likelihood"))
+    hist = gm.fit(
+        prog, data, epochs=5, lr=0.05, rule="cd", k=[1, 3, 5], seed=0, monitors=("log_likelihood", "ais_log_likelihood")
+    )
     assert hist["k"] == [None, 1, 3, 5, 5, 5] and len(hist["epoch"]) == len(hist["ais_log_likelihood"]) == 6
-    for exact_ll, ais_ll, se in zip(hist["log_likelihood"][1:], hist["ais_log_likelihood"][1:], hist["ais_log_likelihood_stderr"][1:]):
+    for exact_ll, ais_ll, se in zip(
+        hist["log_likelihood"][1:], hist["ais_log_likelihood"][1:], hist["ais_log_likelihood_stderr"][1:]
+    ):
         assert abs(exact_ll - ais_ll) < 4 * se + 1e-2
     hist = gm.fit(prog, data, epochs=2, rule="pcd", k=lambda e: 2 * e, seed=0, monitors=())
     assert hist["k"] == [None, 2, 4]
@@ -195,14 +205,37 @@ def test_checkpoint_and_resume_equal_an_uninterrupted_run(tmp_path):
         return gm.compile(family("rbm", seed=7), dtype=np.float64)
 
     whole = fresh()
-    gm.fit(whole, data, epochs=6, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=np.random.default_rng(3), monitors=())
+    gm.fit(
+        whole,
+        data,
+        epochs=6,
+        lr=0.05,
+        rule="pcd",
+        chains=8,
+        batch_size=5,
+        momentum=0.5,
+        seed=np.random.default_rng(3),
+        monitors=(),
+    )
 
     first = fresh()
     rng = np.random.default_rng(3)
     h = gm.fit(first, data, epochs=2, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=rng, monitors=())
     gm.train.save_checkpoint(tmp_path / "ck.npz", first, h.state, rng)
     prog, state, rng2 = gm.train.load_checkpoint(tmp_path / "ck.npz")
-    gm.fit(prog, data, epochs=4, lr=0.05, rule="pcd", chains=8, batch_size=5, momentum=0.5, seed=rng2, state=state, monitors=())
+    gm.fit(
+        prog,
+        data,
+        epochs=4,
+        lr=0.05,
+        rule="pcd",
+        chains=8,
+        batch_size=5,
+        momentum=0.5,
+        seed=rng2,
+        state=state,
+        monitors=(),
+    )
     for k in whole.params:
         np.testing.assert_array_equal(prog.params[k], whole.params[k])
 
@@ -315,7 +348,9 @@ def test_pcd_with_long_persistent_chains_is_the_exact_gradient(mean_field):
     prog = _random_rbm()
     v = np.random.default_rng(0).integers(0, 2, (8, 6)).astype(float)
     ex = learn.exact_gradient(prog, v)
-    g, _ = learn.contrastive_divergence(prog, v, np.random.default_rng(1), k=30, chains=prog.random_state(50000, seed=5), mean_field=mean_field)
+    g, _ = learn.contrastive_divergence(
+        prog, v, np.random.default_rng(1), k=30, chains=prog.random_state(50000, seed=5), mean_field=mean_field
+    )
     for k in g:
         assert np.abs(g[k] - ex[k]).max() < 0.015, k
 
@@ -345,8 +380,9 @@ def test_contrastive_divergence_with_coupled_hidden_units_samples_its_positive_p
     prog = gm.compile(family("dbm", seed=4), dtype=np.float64)
     v = np.array([[1, 0, 1], [0, 1, 1]] * 10000, dtype=float)
     ex = learn.exact_gradient(prog, v[:2])
-    g, _ = learn.contrastive_divergence(prog, v, np.random.default_rng(0), k=40, chains=prog.random_state(20000, seed=1),
-                                        positive_sweeps=40)
+    g, _ = learn.contrastive_divergence(
+        prog, v, np.random.default_rng(0), k=40, chains=prog.random_state(20000, seed=1), positive_sweeps=40
+    )
     for key in g:
         assert np.abs(g[key] - ex[key]).max() < 0.03, key
 
@@ -420,7 +456,18 @@ def test_free_energy_gap_is_held_out_minus_training_free_energy_and_grows_with_o
     X, _ = gm.datasets.digits(binarize="threshold")
     train, held = X[:30], X[1000:1030]
     prog = gm.compile(gm.rbm(64, 32, data=train, seed=0), dtype=np.float64)
-    hist = gm.fit(prog, train, epochs=100, lr=0.5, rule="cd", batch_size=10, seed=0, monitors=("free_energy_gap",), validation=held, monitor_every=20)
+    hist = gm.fit(
+        prog,
+        train,
+        epochs=100,
+        lr=0.5,
+        rule="cd",
+        batch_size=10,
+        seed=0,
+        monitors=("free_energy_gap",),
+        validation=held,
+        monitor_every=20,
+    )
     gap = hist["free_energy_gap"]
     expect = np.mean(prog.free_energy(held)) - np.mean(prog.free_energy(train))
     np.testing.assert_allclose(gap[-1], expect, rtol=1e-10)
@@ -435,7 +482,9 @@ def test_update_ratio_is_the_last_step_over_the_weights():
     g = learn.exact_gradient(prog, X)["v~h.weight"]
     hist = gm.fit(prog, X, epochs=1, lr=0.3, rule="exact", seed=0, monitors=("update_ratio",))
     assert np.isnan(hist["update_ratio"][0])
-    np.testing.assert_allclose(hist["update_ratio"][1], 0.3 * np.linalg.norm(g) / np.linalg.norm(prog.params["v~h.weight"]), rtol=1e-10)
+    np.testing.assert_allclose(
+        hist["update_ratio"][1], 0.3 * np.linalg.norm(g) / np.linalg.norm(prog.params["v~h.weight"]), rtol=1e-10
+    )
 
 
 def test_saturated_hidden_counts_units_stuck_on_every_vector():

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from oracle import neg_energy_of
 from scipy import stats
+from zoo import FAMILIES, central_difference, family, is_lateral
 
 import graphmrf as gm
 from graphmrf import symbolic
-from oracle import neg_energy_of
-from zoo import FAMILIES, central_difference, family, is_lateral
 
 
 def prog64(g):
@@ -116,7 +116,9 @@ def test_summed_stats_are_posterior_expectations(name):
         np.testing.assert_allclose(got[k], ref[k], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["rbm", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_periodic", "mixed", "softmax_units"])
+@pytest.mark.parametrize(
+    "name", ["rbm", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_periodic", "mixed", "softmax_units"]
+)
 def test_block_conditionals_match_the_joint(name):
     """p(x_i | x_-i) from the conditional equals the ratio of joint probabilities (S4)."""
     g = family(name, seed=2)

@@ -11,7 +11,9 @@ import graphmrf as gm
 
 
 def _softmax_rbm(n_items=4, n_hidden=3, K=3, seed=0):
-    prog = gm.compile(gm.rbm(n_items, n_hidden, visible="softmax", categories=K, seed=seed, scale=1.0), dtype=np.float64)
+    prog = gm.compile(
+        gm.rbm(n_items, n_hidden, visible="softmax", categories=K, seed=seed, scale=1.0), dtype=np.float64
+    )
     rng = np.random.default_rng(seed + 10)
     prog.params["v.bias"][...] = rng.normal(0, 1, prog.params["v.bias"].shape)
     prog.params["h.bias"][...] = rng.normal(0, 1, prog.params["h.bias"].shape)
@@ -40,7 +42,9 @@ def test_predict_absent_is_the_exact_conditional_of_the_rows_own_rbm():
     K, n_items, n_hidden = 3, 4, 3
     prog = _softmax_rbm(n_items, n_hidden, K)
     # row 0 observed items 0 (rating 3) and 2 (rating 1); row 1 observed item 3 (rating 2)
-    X = gm.datasets.ratings_matrix(np.array([0, 0, 1]), np.array([0, 2, 3]), np.array([3, 1, 2]), n_items=n_items, categories=K)
+    X = gm.datasets.ratings_matrix(
+        np.array([0, 0, 1]), np.array([0, 2, 3]), np.array([3, 1, 2]), n_items=n_items, categories=K
+    )
     pairs = [(0, 1), (0, 3), (1, 0), (1, 2)]
     p = gm.predict_absent(prog, X, np.array([r for r, _ in pairs]), np.array([u for _, u in pairs]))
     obs = {0: {0: 2, 2: 0}, 1: {3: 1}}
@@ -66,10 +70,15 @@ def test_predict_absent_refuses_models_it_cannot_sum():
     with pytest.raises(gm.ModelError, match="one visible layer"):
         gm.predict_absent(gm.compile(gm.dbm([4, 3, 2], seed=0)), np.zeros((1, 4)), np.array([0]), np.array([0]))
     with pytest.raises(gm.ModelError, match="discrete visible units"):
-        gm.predict_absent(gm.compile(gm.rbm(3, 2, visible="gaussian", seed=0)), np.zeros((1, 3)), np.array([0]), np.array([0]))
+        gm.predict_absent(
+            gm.compile(gm.rbm(3, 2, visible="gaussian", seed=0)), np.zeros((1, 3)), np.array([0]), np.array([0])
+        )
     with pytest.raises(ValueError, match="units in"):
         gm.predict_absent(_softmax_rbm(), np.full((1, 12), np.nan), np.array([0]), np.array([4]))
-    with pytest.raises(ValueError, match=r"X: column 0 \(node 'v', unit 0\) holds \[0., 0., 0.\] in row 0; softmax units take one-hot rows"):
+    with pytest.raises(
+        ValueError,
+        match=r"X: column 0 \(node 'v', unit 0\) holds \[0., 0., 0.\] in row 0; softmax units take one-hot rows",
+    ):
         gm.predict_absent(_softmax_rbm(), np.zeros((1, 12)), np.array([0]), np.array([0]))
 
 
@@ -81,7 +90,9 @@ def test_ratings_matrix_checks_its_input():
 
 
 def test_softmax_biases_from_data_with_missing_units_use_the_observed_ratings():
-    X = gm.datasets.ratings_matrix(np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([1, 1, 2]), n_items=2, categories=2)
+    X = gm.datasets.ratings_matrix(
+        np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([1, 1, 2]), n_items=2, categories=2
+    )
     g = gm.rbm(2, 3, visible="softmax", categories=2, data=X, seed=0)
     np.testing.assert_allclose(np.ravel(g.nodes["v"]["bias"]), np.log([2 / 3, 1 / 3, 0.5, 0.5]))
 

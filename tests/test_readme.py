@@ -10,6 +10,7 @@ def _read(path):
     with open(path) as fh:
         return fh.read()
 
+
 README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 
 
@@ -39,6 +40,10 @@ def test_every_subpackage_is_listed_for_installation():
     root = os.path.join(os.path.dirname(__file__), "..")
     with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
         listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
-    found = {"graphmrf." + os.path.relpath(d, os.path.join(root, "graphmrf")).replace(os.sep, ".") for d, _, files in os.walk(os.path.join(root, "graphmrf")) if "__init__.py" in files}
+    found = {
+        "graphmrf." + os.path.relpath(d, os.path.join(root, "graphmrf")).replace(os.sep, ".")
+        for d, _, files in os.walk(os.path.join(root, "graphmrf"))
+        if "__init__.py" in files
+    }
     found = {f.replace("graphmrf..", "graphmrf") for f in found}
     assert found <= listed, found - listed

@@ -85,7 +85,10 @@ def test_a_recognition_edge_must_mirror_a_generative_one_in_a_directed_net():
     g.add_node("z", kind="binary", size=2, visible=False)
     g.add_edge("h", "v", weight=np.zeros((2, 3)))
     g.add_edge("v", "z", weight=np.zeros((3, 2)), recognition=True)
-    with pytest.raises(gm.ModelError, match=r"edge \('v', 'z'\): a recognition edge must mirror a directed generative edge \('z', 'v'\)"):
+    with pytest.raises(
+        gm.ModelError,
+        match=r"edge \('v', 'z'\): a recognition edge must mirror a directed generative edge \('z', 'v'\)",
+    ):
         gm.compile(g)
     u = nx.Graph()
     u.add_node("v", kind="binary", size=3)

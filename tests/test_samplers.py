@@ -6,13 +6,29 @@ Each verification holds a false-positive rate of 1e-3 (Bonferroni-split inside
 
 import numpy as np
 import pytest
+from zoo import family
 
 import graphmrf as gm
 from graphmrf.samplers import block_gibbs
-from zoo import family
 
 ALPHA = 1e-3
-UNDIRECTED = ["hopfield", "lecture", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "ising_open", "ising_periodic", "mixed", "softmax_units", "lattice_periodic", "lattice_odd", "lattice_3d", "potts"]
+UNDIRECTED = [
+    "hopfield",
+    "lecture",
+    "rbm",
+    "rbm_spin",
+    "rbm_softmax",
+    "bm",
+    "dbm",
+    "ising_open",
+    "ising_periodic",
+    "mixed",
+    "softmax_units",
+    "lattice_periodic",
+    "lattice_odd",
+    "lattice_3d",
+    "potts",
+]
 DIRECTED = ["sbn", "dbn"]
 
 
@@ -32,7 +48,18 @@ def test_samplers_at_other_temperatures(name, beta):
     assert rep.passed, str(rep)
 
 
-@pytest.mark.parametrize("name,clamp", [("rbm", {"v": [1, 0, 1, 1]}), ("bm", {"h": [1, 0, 0]}), ("lecture", {"v1": 1, "v2": 0}), ("sbn", {"v": [1, 1, 0]}), ("dbn", {"v": [0, 1, 1]}), ("rbm_softmax", {"v": [2, 0]}), ("ising_periodic", {(0, 0): 1, (1, 2): -1})])
+@pytest.mark.parametrize(
+    "name,clamp",
+    [
+        ("rbm", {"v": [1, 0, 1, 1]}),
+        ("bm", {"h": [1, 0, 0]}),
+        ("lecture", {"v1": 1, "v2": 0}),
+        ("sbn", {"v": [1, 1, 0]}),
+        ("dbn", {"v": [0, 1, 1]}),
+        ("rbm_softmax", {"v": [2, 0]}),
+        ("ising_periodic", {(0, 0): 1, (1, 2): -1}),
+    ],
+)
 @pytest.mark.parametrize("method", ["gibbs", "metropolis"])
 def test_clamped_sampling_is_the_exact_conditional(name, clamp, method):
     prog = gm.compile(family(name, seed=4))
@@ -80,7 +107,7 @@ def test_dbn_generation_top_gibbs_then_down_pass():
 
 def _peaked_bm():
     g = family("bm", seed=0)
-    for u, v, d in g.edges(data=True):
+    for _u, _v, d in g.edges(data=True):
         d["weight"] = 2.0 * np.asarray(d["weight"])
     return g
 
@@ -92,7 +119,9 @@ def test_negative_control_flipped_weight_is_rejected():
     i, j = np.unravel_index(np.argmax(np.abs(W)), W.shape)
     W[i, j] = -W[i, j]
     flipped.edges["v", "h"]["weight"] = W
-    rep = gm.verify(gm.compile(flipped), "gibbs", n_chains=4000, n_sweeps=40, alpha=ALPHA, seed=0, reference=gm.compile(g))
+    rep = gm.verify(
+        gm.compile(flipped), "gibbs", n_chains=4000, n_sweeps=40, alpha=ALPHA, seed=0, reference=gm.compile(g)
+    )
     assert not rep.passed, str(rep)
 
 
@@ -105,7 +134,12 @@ def test_negative_control_parallel_update_of_neighbours_is_rejected():
         for L in program.layers:
             part = gm.program.Part(L, 0, L.n)
             cond = program.part_conditional(state, T, part, beta)
-            new[:, L.sl] = L.ops.draw(cond, lambda s: rng.random(s, dtype=program.dtype), lambda s: rng.standard_normal(s, dtype=program.dtype), L.width)
+            new[:, L.sl] = L.ops.draw(
+                cond,
+                lambda s: rng.random(s, dtype=program.dtype),
+                lambda s: rng.standard_normal(s, dtype=program.dtype),
+                L.width,
+            )
         return new, gm.samplers.SweepInfo(energy=program.energy(new) if energy else None)
 
     prog = gm.compile(_peaked_bm())
@@ -142,7 +176,10 @@ def test_seeds_two_calls_differ_same_seed_agrees_and_split_equals_unsplit():
     np.testing.assert_array_equal(whole.samples[4:], second.samples)
 
 
-@pytest.mark.parametrize("model,method", [("ising", "gibbs"), ("lattice", "gibbs"), ("bm", "sequential"), ("bm", "random-scan"), ("bm", "metropolis")])
+@pytest.mark.parametrize(
+    "model,method",
+    [("ising", "gibbs"), ("lattice", "gibbs"), ("bm", "sequential"), ("bm", "random-scan"), ("bm", "metropolis")],
+)
 def test_column_major_runs_return_row_major_states_and_still_continue_exactly(model, method):
     # block Gibbs on sparse couplings and the one-unit-at-a-time samplers run with the chains
     # column-major (see sample()); the returned state is row-major again, and a run split
@@ -242,7 +279,13 @@ def test_annealing_finds_the_ground_state_more_often_with_slower_schedules():
     e_min = -t.neg_energy.max()
     rates = []
     for n in (3, 30, 300):
-        s, E = gm.samplers.anneal(prog, prog.random_state(300, seed=1), 2, gm.samplers.geometric(0.05, 5.0, n), sweep=gm.samplers.sequential_gibbs)
+        s, E = gm.samplers.anneal(
+            prog,
+            prog.random_state(300, seed=1),
+            2,
+            gm.samplers.geometric(0.05, 5.0, n),
+            sweep=gm.samplers.sequential_gibbs,
+        )
         rates.append(float(np.mean(np.isclose(prog.energy(s), e_min))))
         assert E.shape == (n, 300)
     assert rates[0] < rates[1] < rates[2] and rates[2] > 0.8, rates

@@ -42,7 +42,14 @@ def test_discrete_log_partition_is_the_brute_force_sum(name, x, bias, beta):
     np.testing.assert_allclose(probs, w / w.sum(), rtol=1e-12)
     # E[T] = d log Z / d x / beta
     h = 1e-6
-    fd = (ops.log_partition(np.array([[x + h]]), _p(bias=bias), beta, 1) - ops.log_partition(np.array([[x - h]]), _p(bias=bias), beta, 1))[0, 0] / (2 * h) / beta
+    fd = (
+        (
+            ops.log_partition(np.array([[x + h]]), _p(bias=bias), beta, 1)
+            - ops.log_partition(np.array([[x - h]]), _p(bias=bias), beta, 1)
+        )[0, 0]
+        / (2 * h)
+        / beta
+    )
     assert ops.expected_statistic(np.array([[x]]), _p(bias=bias), beta, 1)[0, 0] == pytest.approx(fd, abs=1e-6)
 
 
@@ -125,8 +132,12 @@ def test_float32_stays_finite_and_accurate_for_large_inputs(name):
         es = ops.expected_statistic(x, params, np.float32(1.0), width)
     assert lz.dtype == np.float32 and np.all(np.isfinite(lz)) and np.all(np.isfinite(es))
     if name == "binary":
-        np.testing.assert_allclose(lz[0], [0.0, np.log1p(np.exp(-88.0)), np.log(2), 88.0, 1e4, 1e4], rtol=1e-6, atol=1e-30)
-        np.testing.assert_allclose(es[0], [0, 1 / (1 + np.exp(88.0)), 0.5, 1 / (1 + np.exp(-88.0)), 1, 1], rtol=1e-6, atol=1e-37)
+        np.testing.assert_allclose(
+            lz[0], [0.0, np.log1p(np.exp(-88.0)), np.log(2), 88.0, 1e4, 1e4], rtol=1e-6, atol=1e-30
+        )
+        np.testing.assert_allclose(
+            es[0], [0, 1 / (1 + np.exp(88.0)), 0.5, 1 / (1 + np.exp(-88.0)), 1, 1], rtol=1e-6, atol=1e-37
+        )
     if name == "spin":
         np.testing.assert_allclose(lz[0], [1e4, 88.0, np.log(2), 88.0, 1e4, 1e4], rtol=1e-6)
     for v in cond.values():
@@ -142,15 +153,22 @@ def test_derivations_are_cached_per_kind_and_backend():
 
 
 def test_a_new_kind_needs_no_sampler_changes():
-    from graphmrf.kinds import BIAS, S, Kind, Param, register
+    from graphmrf.kinds import BIAS, Kind, Param, S, register
 
-    tern = register(Kind("ternary_test", support=(-1, 0, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
+    tern = register(
+        Kind("ternary_test", support=(-1, 0, 1), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),))
+    )
     ops = symbolic.derive(tern).numeric(np)
     x = np.array([[0.3]])
     lz = ops.log_partition(x, {"bias": np.array([0.2])}, 1.0, 1)[0, 0]
     assert lz == pytest.approx(np.log(sum(np.exp(0.5 * s) for s in (-1, 0, 1))))
     rng = np.random.default_rng(0)
-    draws = ops.draw(ops.conditional(np.full((20000, 1), 0.3), {"bias": np.array([0.2])}, 1.0, 1), lambda s: rng.random(s), lambda s: rng.standard_normal(s), 1)
+    draws = ops.draw(
+        ops.conditional(np.full((20000, 1), 0.3), {"bias": np.array([0.2])}, 1.0, 1),
+        lambda s: rng.random(s),
+        lambda s: rng.standard_normal(s),
+        1,
+    )
     w = np.exp(0.5 * np.array([-1, 0, 1]))
     freq = np.array([(draws == v).mean() for v in (-1, 0, 1)])
     # 5 standard errors on each frequency: false-positive rate below 1e-5
@@ -158,7 +176,7 @@ def test_a_new_kind_needs_no_sampler_changes():
 
 
 def test_real_kind_must_be_quadratic_with_negative_curvature():
-    from graphmrf.kinds import BIAS, S, Kind, Param
+    from graphmrf.kinds import BIAS, Kind, Param, S
 
     bad = Kind("bad_test", support="real", self_energy=-(S**2) + BIAS * S, statistic=S, params=(Param("bias"),))
     with pytest.raises(ValueError, match="negative"):

@@ -24,7 +24,9 @@ def test_a_valid_graph_passes():
 def test_unknown_kind():
     g = layered()
     g.nodes["h"]["kind"] = "bernouli"
-    with pytest.raises(ModelError, match=r"node 'h': unknown kind 'bernouli'; expected one of binary, gaussian, softmax, spin"):
+    with pytest.raises(
+        ModelError, match=r"node 'h': unknown kind 'bernouli'; expected one of binary, gaussian, softmax, spin"
+    ):
         gm.validate(g)
 
 
@@ -61,7 +63,9 @@ def test_non_symmetric_lateral():
     L = np.zeros((4, 4))
     L[0, 1] = 1.0
     g.add_edge("v", "v", weight=L)
-    with pytest.raises(ModelError, match=r"edge \('v', 'v'\): lateral weight must be symmetric; W\[0, 1\] = 1.0 but W\[1, 0\] = 0.0"):
+    with pytest.raises(
+        ModelError, match=r"edge \('v', 'v'\): lateral weight must be symmetric; W\[0, 1\] = 1.0 but W\[1, 0\] = 0.0"
+    ):
         gm.validate(g)
 
 
@@ -95,7 +99,9 @@ def test_undirected_mark_below_the_top():
     g = gm.dbn([4, 3, 2, 2], seed=0)
     g.edges["h2", "h3"]["undirected"] = False
     g.edges["h1", "v"]["undirected"] = True
-    with pytest.raises(ModelError, match=r"edge \('h1', 'v'\): marked undirected but 'h1' has directed parents \['h2'\]"):
+    with pytest.raises(
+        ModelError, match=r"edge \('h1', 'v'\): marked undirected but 'h1' has directed parents \['h2'\]"
+    ):
         gm.validate(g)
 
 
@@ -181,7 +187,9 @@ def test_single_unit_softmax_weight_shape():
     g.add_node("a", kind="softmax", categories=3)
     g.add_node("b", kind="binary")
     g.add_edge("a", "b", weight=1.0)
-    with pytest.raises(ModelError, match=r"edge \('a', 'b'\): weight has shape \(\); expected a scalar or shape \(3, 1\)"):
+    with pytest.raises(
+        ModelError, match=r"edge \('a', 'b'\): weight has shape \(\); expected a scalar or shape \(3, 1\)"
+    ):
         gm.validate(g)
     g.edges["a", "b"]["weight"] = np.ones((3, 1))
     gm.validate(g)
@@ -193,7 +201,10 @@ def test_non_normalisable_gaussian_couplings_are_refused():
     g.add_node("x", kind="gaussian", size=2, sigma=np.array([1.0, 2.0]))
     g.add_node("y", kind="gaussian", size=1)
     g.add_edge("x", "y", weight=np.array([[0.9], [0.9]]))
-    with pytest.raises(ModelError, match=r"nodes \['x', 'y'\]: gaussian units coupled to each other need a positive definite joint precision"):
+    with pytest.raises(
+        ModelError,
+        match=r"nodes \['x', 'y'\]: gaussian units coupled to each other need a positive definite joint precision",
+    ):
         gm.validate(g)
     g.edges["x", "y"]["weight"] = np.array([[0.5], [0.5]])
     gm.validate(g)

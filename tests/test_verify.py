@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 from scipy import stats
+from zoo import family
 
 import graphmrf as gm
 from graphmrf import goodness
 from graphmrf.samplers import block_gibbs
 from graphmrf.verify import cd_expectation, chains_to_detect, chi_square
-from zoo import family
 
 CLAMPING_SAMPLERS = ["gibbs", "sequential", "random-scan", "metropolis"]
 

@@ -8,7 +8,7 @@ import graphmrf as gm
 
 def _randomise(g, seed, scale=1.0):
     rng = np.random.default_rng(seed)
-    for node, d in g.nodes(data=True):
+    for _node, d in g.nodes(data=True):
         n = d.get("size", None)
         w = d.get("categories", 1) if d["kind"] == "softmax" else 1
         shape = () if n is None and w == 1 else ((w,) if n is None else ((n, w) if w > 1 else (n,)))
@@ -82,7 +82,27 @@ def family(name, seed=0):
     return _randomise(g, seed)
 
 
-FAMILIES = ["hopfield", "rbm", "rbm_spin", "rbm_softmax", "bm", "dbm", "sbn", "dbn", "dbn4", "ising_open", "ising_periodic", "lecture", "mixed", "softmax_units", "lattice_open", "lattice_periodic", "lattice_odd", "lattice_3d", "potts"]
+FAMILIES = [
+    "hopfield",
+    "rbm",
+    "rbm_spin",
+    "rbm_softmax",
+    "bm",
+    "dbm",
+    "sbn",
+    "dbn",
+    "dbn4",
+    "ising_open",
+    "ising_periodic",
+    "lecture",
+    "mixed",
+    "softmax_units",
+    "lattice_open",
+    "lattice_periodic",
+    "lattice_odd",
+    "lattice_3d",
+    "potts",
+]
 
 
 def is_lateral(key, arr):

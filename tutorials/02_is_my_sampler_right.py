@@ -171,10 +171,8 @@ assert unclamped.verdict == "inconclusive"
 for method in ["gibbs", "sequential", "random-scan", "metropolis"]:
     r = gm.verify(net, method, n_chains=CHAINS, n_sweeps=20, clamp={"house_jumps": 1}, seed=5, stationarity=(1,))
     print(
-        (
-            f"{method:<12} {r.verdict}: TV >= {r.power['total_variation']:.3f} detected; {r.checks[1].name}: "
-            f"{r.checks[1].status}"
-        )
+        f"{method:<12} {r.verdict}: TV >= {r.power['total_variation']:.3f} detected; {r.checks[1].name}: "
+        f"{r.checks[1].status}"
     )
     assert r.passed
 print(r)
@@ -286,8 +284,6 @@ for name, clamp in [
     p = power(gm.compile(gm.load(gm.models.path(name))), 20000, clamp=clamp)
     lo, hi = p["beta_factor"]
     print(
-        (
-            f"{name:<24} clamp={clamp}: beta x {lo and round(lo, 3)} / x {hi and round(hi, 3)}; "
-            f"TV {p['total_variation'] and round(p['total_variation'], 3)}"
-        )
+        f"{name:<24} clamp={clamp}: beta x {lo and round(lo, 3)} / x {hi and round(hi, 3)}; "
+        f"TV {p['total_variation'] and round(p['total_variation'], 3)}"
     )

@@ -150,8 +150,12 @@ show(fig, "03_spurious_states")
 # %%
 xi12 = np.where(rng.random((12, 100)) < 0.5, -1.0, 1.0)
 loaded = memory.attractors(gm.compile(memory.store(xi12, "hebb"), dtype=np.float64), xi12, n_probes=300, seed=3)
-print("load 0.12:", {kind: int(np.sum(loaded.kinds == kind)) for kind in colour}, "fixed points;",
-      f"{int(loaded.hits[loaded.spurious].sum())} of {loaded.n_probes} random probes end in a spurious one")
+print(
+    "load 0.12:",
+    {kind: int(np.sum(loaded.kinds == kind)) for kind in colour},
+    "fixed points;",
+    f"{int(loaded.hits[loaded.spurious].sum())} of {loaded.n_probes} random probes end in a spurious one",
+)
 
 # %% [markdown]
 # ## Capacity: how many random patterns fit?

@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import graphmrf as gm
-from graphmrf.plots import show
 from graphmrf import learn
+from graphmrf.plots import show
 
 FAST = os.environ.get("GRAPHMRF_FAST") == "1"
 

@@ -28,7 +28,9 @@ def _part_order(program):
         if c.type != "directed":
             continue
         if c.sparse:
-            g.add_edges_from((key(c.a, int(r) // c.a.width), key(c.b, int(k) // c.b.width)) for r, k in zip(c.rows, c.cols_))
+            g.add_edges_from(
+                (key(c.a, int(r) // c.a.width), key(c.b, int(k) // c.b.width)) for r, k in zip(c.rows, c.cols_)
+            )
         else:
             g.add_edge(key(c.a, 0), key(c.b, 0))
     return [Part(program.layers[i], a, b) for i, a, b in nx.topological_sort(g)]

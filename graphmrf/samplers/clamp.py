@@ -12,8 +12,6 @@ their current value in every sampler. :func:`clamp_mask` builds one from a dict
 ([3, 3, 3, 3], [1.0, 0.0, 1.0])
 """
 
-import numpy as np
-
 from ..errors import ModelError
 
 __all__ = ["clamp_mask", "as_mask"]
@@ -30,12 +28,17 @@ def as_mask(program, clamp, n_chains):
     if m.shape == (program.n_columns,):
         m = xp.broadcast_to(m, (n_chains, program.n_columns))
     if m.shape != (n_chains, program.n_columns):
-        raise ModelError(f"clamp: mask has shape {tuple(m.shape)}; expected ({program.n_columns},) or ({n_chains}, {program.n_columns})")
+        raise ModelError(
+            f"clamp: mask has shape {tuple(m.shape)}; expected ({program.n_columns},) or ({n_chains}, "
+            f"{program.n_columns})"
+        )
     for L in program.layers:
         if L.width > 1:
             blk = m[:, L.sl].reshape(n_chains, L.n, L.width)
             if bool(xp.any(xp.any(blk, axis=2) != xp.all(blk, axis=2))):
-                raise ModelError(f"clamp: node {L.name!r}: a softmax unit is clamped whole (all {L.width} columns) or not at all")
+                raise ModelError(
+                    f"clamp: node {L.name!r}: a softmax unit is clamped whole (all {L.width} columns) or not at all"
+                )
     return m
 
 
@@ -62,7 +65,10 @@ def clamp_mask(program, state, values):
         try:
             state[:, cs] = xp.broadcast_to(v, (state.shape[0], width))
         except ValueError:
-            raise ModelError(f"clamp: node {node!r}: value has shape {tuple(v.shape)}; expected ({width},) or ({state.shape[0]}, {width})") from None
+            raise ModelError(
+                f"clamp: node {node!r}: value has shape {tuple(v.shape)}; expected ({width},) or ({state.shape[0]}, "
+                f"{width})"
+            ) from None
         if L.kind.discrete and not L.kind.onehot:
             ok = xp.isin(state[:, cs], xp.asarray(L.kind.support, dtype=program.dtype))
             if not bool(xp.all(ok)):

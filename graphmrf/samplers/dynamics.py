@@ -37,7 +37,9 @@ def descend(program, state, rng, *, clamp=None, max_sweeps=1000):
     state = xp.array(check_state(program, state, "state"), dtype=program.dtype, copy=True)
     for sweep in range(1, max_sweeps + 1):
         before = state.copy()  # one comparison per sweep, not one per unit update
-        state, _ = sequential_gibbs(program, state, rng, clamp=clamp, order="random", mode="max", count=False, inplace=True)
+        state, _ = sequential_gibbs(
+            program, state, rng, clamp=clamp, order="random", mode="max", count=False, inplace=True
+        )
         if not bool(xp.any(state != before)):
             return state, sweep
     return state, max_sweeps

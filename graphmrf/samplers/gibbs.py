@@ -42,8 +42,9 @@ def _fully_clamped(program, keep, part):
     return keep is not None and bool(program.xp.all(keep[:, program.part_columns(part)]))
 
 
-def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False, inplace=False,
-                workspace=None):
+def block_gibbs(
+    program, state, rng, beta=1.0, clamp=None, blocks=None, energy=False, count=False, inplace=False, workspace=None
+):
     """One sweep of block Gibbs sampling: each block drawn from p(block | rest), in order.
 
     Parameters
@@ -89,8 +90,9 @@ def block_gibbs(program, state, rng, beta=1.0, clamp=None, blocks=None, energy=F
                 if children is not None and children.covers(part):
                     changed = changed + children.update(part, rng, beta, keep, count=count)
                     continue
-                changed = changed + program.update_part(state, T, part, rng, beta, keep, count=count,
-                                                        workspace=workspace)
+                changed = changed + program.update_part(
+                    state, T, part, rng, beta, keep, count=count, workspace=workspace
+                )
                 if children is not None:
                     children.forget()
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
@@ -101,8 +103,19 @@ def unit_parts(program):
     return [Part(L, u, u + 1) for L in program.layers for u in range(L.n)]
 
 
-def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systematic", energy=False, mode="sample", count=None,
-                     inplace=False, workspace=None):
+def sequential_gibbs(
+    program,
+    state,
+    rng,
+    beta=1.0,
+    clamp=None,
+    order="systematic",
+    energy=False,
+    mode="sample",
+    count=None,
+    inplace=False,
+    workspace=None,
+):
     """One sweep of single-site Gibbs sampling: every unit drawn from p(s_i | rest) in turn.
 
     ``order="systematic"`` visits units in column order; ``"random"`` draws a fresh
@@ -115,7 +128,11 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
     T = program.statistic(state)
     parts = unit_parts(program)
     if order == "random":
-        perm = np.asarray(program.backend.xp.asnumpy(rng.permutation(len(parts))) if program.backend.name == "cupy" else rng.permutation(len(parts)))
+        perm = np.asarray(
+            program.backend.xp.asnumpy(rng.permutation(len(parts)))
+            if program.backend.name == "cupy"
+            else rng.permutation(len(parts))
+        )
         parts = [parts[i] for i in perm]
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
@@ -135,14 +152,16 @@ def sequential_gibbs(program, state, rng, beta=1.0, clamp=None, order="systemati
             if children is not None:
                 children.forget()
             if fields is None or not fields.live:
-                changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count,
-                                                        workspace=workspace)
+                changed = changed + program.update_part(
+                    state, T, part, rng, beta, keep, mode=mode, count=count, workspace=workspace
+                )
                 continue
             cs = program.part_columns(part)
             before = T[:, cs].copy()
             x = fields.input(part)
-            changed = changed + program.update_part(state, T, part, rng, beta, keep, mode=mode, count=count, x=x,
-                                                    workspace=workspace)
+            changed = changed + program.update_part(
+                state, T, part, rng, beta, keep, mode=mode, count=count, x=x, workspace=workspace
+            )
             fields.moved(part, T[:, cs] - before)
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
@@ -183,7 +202,7 @@ def _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _blas_threads():
     """threadpoolctl's controller of the loaded BLAS libraries (found once per process),
     or None without threadpoolctl."""
@@ -352,7 +371,7 @@ class _ChildInputs:
             T[:, col : col + 1] = L.ops.statistic(new, L.p(slice(u, u + 1)))
         rows = xp.flatnonzero(moved)
         if rows.size:  # the chains whose unit moved take the other value's inputs
-            for C, W, X, lz, Xo, lzo in self.children:
+            for _C, _W, X, lz, Xo, lzo in self.children:
                 X[rows] = Xo[rows]
                 lz[rows] = lzo[rows]
         return moved.astype(xp.intp) if count else 0
@@ -386,7 +405,9 @@ class _Fields:
     @staticmethod
     def applies(program):
         # dense matrices only: a lattice's stencil is not a matrix of rows to add
-        return not any(L.directed for L in program.layers) and all(not c.sparse and c.type != "stencil" for c in program.couplings)
+        return not any(L.directed for L in program.layers) and all(
+            not c.sparse and c.type != "stencil" for c in program.couplings
+        )
 
     def __init__(self, program, T):
         self.program, self.T = program, T

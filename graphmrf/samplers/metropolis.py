@@ -6,8 +6,6 @@ scale for a real unit -- and accepts it with probability
 ``min(1, p(s'_i | rest) / p(s_i | rest)) = min(1, exp(-beta (E(s') - E(s))))``.
 """
 
-import numpy as np
-
 from ..backend import as_generator
 from .clamp import as_mask
 from .gibbs import SweepInfo, unit_parts

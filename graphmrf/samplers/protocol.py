@@ -27,7 +27,8 @@ wrap another sampler); a :class:`Sampler` holds a pair of plain functions.
 ((5, 7), 0.5)
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ..workspace import Workspace
 from .ancestral import ancestral as ancestral_pass
@@ -35,7 +36,17 @@ from .clamp import as_mask
 from .gibbs import SweepInfo, block_gibbs, sequential_gibbs
 from .metropolis import metropolis_sweep
 
-__all__ = ["Sampler", "ChainState", "Gibbs", "Sequential", "Metropolis", "Ancestral", "from_sweep", "is_sampler", "position"]
+__all__ = [
+    "Sampler",
+    "ChainState",
+    "Gibbs",
+    "Sequential",
+    "Metropolis",
+    "Ancestral",
+    "from_sweep",
+    "is_sampler",
+    "position",
+]
 
 
 class Sampler(NamedTuple):
@@ -120,8 +131,16 @@ class Gibbs(_Kernel):
 
     def step(self, program, state, rng):
         """One sweep over the blocks, in place."""
-        pos, info = block_gibbs(program, state.position, rng, beta=state.beta, clamp=state.clamp, blocks=self.blocks,
-                                inplace=True, workspace=state.workspace)
+        pos, info = block_gibbs(
+            program,
+            state.position,
+            rng,
+            beta=state.beta,
+            clamp=state.clamp,
+            blocks=self.blocks,
+            inplace=True,
+            workspace=state.workspace,
+        )
         return state._replace(position=pos), info
 
 
@@ -142,8 +161,17 @@ class Sequential(_Kernel):
 
     def step(self, program, state, rng):
         """One sweep over every unit, in place."""
-        pos, info = sequential_gibbs(program, state.position, rng, beta=state.beta, clamp=state.clamp, order=self.order,
-                                     mode=self.mode, inplace=True, workspace=state.workspace)
+        pos, info = sequential_gibbs(
+            program,
+            state.position,
+            rng,
+            beta=state.beta,
+            clamp=state.clamp,
+            order=self.order,
+            mode=self.mode,
+            inplace=True,
+            workspace=state.workspace,
+        )
         return state._replace(position=pos), info
 
 
@@ -156,8 +184,9 @@ class Metropolis(_Kernel):
 
     def step(self, program, state, rng):
         """One sweep over every unit, in place."""
-        pos, info = metropolis_sweep(program, state.position, rng, beta=state.beta, clamp=state.clamp, inplace=True,
-                                     workspace=state.workspace)
+        pos, info = metropolis_sweep(
+            program, state.position, rng, beta=state.beta, clamp=state.clamp, inplace=True, workspace=state.workspace
+        )
         return state._replace(position=pos), info
 
 
@@ -172,7 +201,9 @@ class Ancestral(_Kernel):
 
     def step(self, program, state, rng):
         """A fresh ancestral draw of every chain (clamped units kept)."""
-        new = ancestral_pass(program, state.position, rng, top_sweeps=self.top_sweeps, beta=state.beta, clamp=state.clamp)
+        new = ancestral_pass(
+            program, state.position, rng, top_sweeps=self.top_sweeps, beta=state.beta, clamp=state.clamp
+        )
         return state._replace(position=new), SweepInfo()
 
 

@@ -9,13 +9,10 @@ r"""The one entry point for MCMC sampling: :func:`sample`.
 
 from typing import NamedTuple
 
-import numpy as np
-
 from ..arguments import BETA, COUNT, AnyOf, Boolean, Constraint, Function, InstanceOf, Integer, Options, Seed, checked
 from ..backend import to_host
 from ..program import Program
 from ..support import check_state
-from ..workspace import Workspace
 from . import protocol
 from .clamp import clamp_mask
 from .progress import Progress
@@ -150,7 +147,9 @@ def sample(
     else:
         state = check_state(program, init, "init")
         if state.shape[0] != chains:
-            raise ValueError(f"init: expected shape ({chains}, {program.n_columns}) (chains={chains}); got {tuple(state.shape)}")
+            raise ValueError(
+                f"init: expected shape ({chains}, {program.n_columns}) (chains={chains}); got {tuple(state.shape)}"
+            )
     mask = None
     if isinstance(clamp, dict):
         state, mask = clamp_mask(program, state, clamp)

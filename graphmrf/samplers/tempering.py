@@ -80,7 +80,9 @@ class Tempering:
         pos = xp.asarray(position)
         if pos.ndim == 3:
             if pos.shape[0] != R:
-                raise ValueError(f"Tempering: position has {pos.shape[0]} replicas; expected one per ladder entry ({R})")
+                raise ValueError(
+                    f"Tempering: position has {pos.shape[0]} replicas; expected one per ladder entry ({R})"
+                )
             check_state(program, pos.reshape(-1, pos.shape[-1]), "position")
         else:
             pos = xp.broadcast_to(check_state(program, pos, "position"), (R,) + tuple(pos.shape))
