@@ -154,12 +154,13 @@ def fmt_ratio(r):
     return f"{best:5.2f}x ({lo:.2f}-{hi:.2f})"
 
 
-def report(r, work, unit, floor="floor", ours="graphmrf", extra=None):
+def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None):
     """Print the rounds as a table: best time, rate, and each contender's speed relative to
     the floor (floor time per unit of work over its own: above 1 is faster than the floor),
     best-of and the range of the per-round ratios; then graphmrf against each peer.
     ``work`` is a number, or a dict of what each contender did per run (a peer run on a
-    different batch compares per unit of work). ``extra(name) -> str`` adds a column."""
+    different batch compares per unit of work). ``extra(name) -> str`` adds a column;
+    ``peers`` names the contenders graphmrf is set against (default: all but the floor)."""
     if not isinstance(work, dict):
         work = dict.fromkeys(r.names, work)
     n = len(r.times[floor])
@@ -177,7 +178,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None):
             continue
         col = "floor" if k == floor else fmt_ratio(rel(floor, k))
         print(f"  {k:<40}{r.best(k):9.4f}{work[k] / r.best(k):13.4g}   {col:<24}{extra(k) if extra else ''}")
-    for k in r.names:
+    for k in r.names if peers is None else peers:
         if k not in (floor, ours) and k in per and ours in per:
             print(f"  {ours} vs {k} (its time / ours): {fmt_ratio(rel(k, ours))}")
 
@@ -454,11 +455,14 @@ class HopfieldRecallFloor:
 
 
 class CD1Floor:
-    """CD-1 on a binary RBM, float32, preallocated: per mini-batch four matrix products for
-    the sampling and one for the weight gradient of both phases at once,
-    ``[v0; v1]^T [ph0; -ph1]`` (K = 2 x batch); biases from the same stacked arrays."""
+    """CD-1 (or PCD-1) on a binary RBM, float32, preallocated: per mini-batch three matrix
+    products for the sampling and one for the weight gradient of both phases at once,
+    ``[v0; v1]^T [ph0; -ph1] lr/n`` (inner size 2 x batch); the biases from the same stacked
+    arrays. CD-1: h0 ~ p(h | v0), v1 ~ p(v | h0), ph1 = p(h = 1 | v1) (Hinton's recipe, as
+    ``gm.fit(rule="cd")``). PCD-1 (``persistent=True``): the negative chains' h is kept from
+    the last batch's draw from ph1 (as scikit-learn's BernoulliRBM does), ``batch`` chains."""
 
-    def __init__(self, W, b, c, batch, seed=0):
+    def __init__(self, W, b, c, batch, seed=0, persistent=False):
         self.W = np.array(W, F32)
         self.b, self.c = np.array(b, F32), np.array(c, F32)
         nv, nh = self.W.shape
@@ -471,6 +475,9 @@ class CD1Floor:
         self.sign = np.empty(2 * batch, F32)
         self.uniforms = Uniforms(seed + 1)
         self.rng = np.random.default_rng(seed)
+        self.persistent = persistent
+        if persistent:  # the chains' hidden units, drawn at random to start
+            self.h0[...] = self.rng.random((batch, nh)) < 0.5
 
     @staticmethod
     def _sigmoid(x):
@@ -488,7 +495,8 @@ class CD1Floor:
         ph0 += self.c
         self._sigmoid(ph0)
         h0 = self.h0[:n]
-        np.less(self.uniforms(self.uh[:n]), ph0, out=h0)
+        if not self.persistent:
+            np.less(self.uniforms(self.uh[:n]), ph0, out=h0)
         xv = self.xv[:n]
         np.matmul(h0, self.W.T, out=xv)
         xv += self.b
@@ -496,10 +504,12 @@ class CD1Floor:
         np.exp(xv, out=xv)
         xv += 1
         xv *= self.uniforms(self.uv[:n])
-        np.less(xv, 1, out=v1)
+        np.less(xv, 1, out=v1)  # u (1 + exp(-x)) < 1: u < p(v = 1 | h0)
         np.matmul(v1, self.W, out=ph1)
         ph1 += self.c
         self._sigmoid(ph1)
+        if self.persistent:
+            np.less(self.uniforms(self.uh[:n]), ph1, out=h0)
         ph1 *= -1
         P *= F32(lr / n)  # [ph0; -ph1] lr / n
         np.matmul(V.T, P, out=self.gW)
