@@ -164,7 +164,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
     if not isinstance(work, dict):
         work = dict.fromkeys(r.names, work)
     n = len(r.times[floor])
-    print(f"  {'':<40}{'best s':>9}{unit:>13}   speed vs floor: best (range over {n} rounds)")
+    print(f"  {'':<40}{'best s':>9}{unit:>16}   speed vs floor: best (range over {n} rounds)")
     per = {k: r.best(k) / work[k] for k in r.names if r.times[k]}
 
     def rel(a, b):  # per-unit time ratio, best-of and per round
@@ -177,7 +177,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
             print(f"  {k:<40}  {r.failed.get(k, 'did not run')}")
             continue
         col = "floor" if k == floor else fmt_ratio(rel(floor, k))
-        print(f"  {k:<40}{r.best(k):9.4f}{work[k] / r.best(k):13.4g}   {col:<24}{extra(k) if extra else ''}")
+        print(f"  {k:<40}{r.best(k):9.4f}{work[k] / r.best(k):16.4g}   {col:<24}{extra(k) if extra else ''}")
     for k in r.names if peers is None else peers:
         if k not in (floor, ours) and k in per and ours in per:
             print(f"  {ours} vs {k} (its time / ours): {fmt_ratio(rel(k, ours))}")
