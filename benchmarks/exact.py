@@ -166,7 +166,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller sizes (16/18 units, RBM 784x12)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads for every contender (default 1)")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 3)")
-    ap.add_argument("--pgmpy-limit", type=float, default=60, help="seconds pgmpy may take in all, per case")
+    ap.add_argument("--pgmpy-limit", type=float, default=90, help="seconds pgmpy may take in all, per case")
     ap.add_argument("--pgmpy-once", type=float, default=10, help="a pgmpy query slower than this is not repeated")
     args = ap.parse_args()
     args.rounds = args.rounds or (3 if args.quick else 5)

@@ -109,15 +109,17 @@ def timer(fn):
 
 
 class Rounds:
-    """Times of every contender over interleaved rounds (the order rotates each round)."""
+    """Times of every contender over interleaved rounds (the order rotates each round), after
+    ``warmup`` untimed runs of each."""
 
     def __init__(self, contenders, rounds, warmup=1):
         self.names = list(contenders)
         self.times = {k: [] for k in self.names}
         self.failed = {}
-        for _ in range(warmup):
+        for _ in range(warmup):  # a peer's worker has warmed up already (its first call)
             for k in self.names:
-                self._one(contenders, k, record=False)
+                if not isinstance(contenders[k], Peer):
+                    self._one(contenders, k, record=False)
         for r in range(rounds):
             order = self.names[r % len(self.names):] + self.names[: r % len(self.names)]
             for k in order:
@@ -173,11 +175,13 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
         return per[a] / per[b], float((ra[:m] / rb[:m]).min()), float((ra[:m] / rb[:m]).max())
 
     for k in r.names:
-        if k in r.failed or not r.times[k]:
+        if not r.times[k]:
             print(f"  {k:<40}  {r.failed.get(k, 'did not run')}")
             continue
         col = "floor" if k == floor else fmt_ratio(rel(floor, k))
         print(f"  {k:<40}{r.best(k):9.4f}{work[k] / r.best(k):16.4g}   {col:<24}{extra(k) if extra else ''}")
+        if k in r.failed:
+            print(f"  {'':<40}  (after {len(r.times[k])} rounds: {r.failed[k]})")
     for k in r.names if peers is None else peers:
         if k not in (floor, ours) and k in per and ours in per:
             print(f"  {ours} vs {k} (its time / ours): {fmt_ratio(rel(k, ours))}")
