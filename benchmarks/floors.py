@@ -429,28 +429,35 @@ class HopfieldRecallFloor:
     """Zero-temperature asynchronous dynamics of a Hopfield network (spins, no bias): each
     unit in turn set to sign(W_i . s), a tie (zero input) keeping its value.
 
-    The inputs of all units are kept up to date instead of recomputed: one matrix product at
-    the start (unit-major, X = W S), then after each unit's update a rank-one correction of
-    the columns (chains) where it changed, ``X[:, changed] += 2 s_new W_i`` -- near a fixed
-    point almost nothing changes, so a sweep costs little more than reading the inputs."""
+    Units are taken in blocks of ``block`` (in the sweep's order): one matrix product gives
+    the inputs of a block's units in every chain from the current state, then the units are
+    updated one at a time, each update corrected into the inputs of the block's later units
+    by a rank-one term on the chains where it changed (``2 s_new W[block, i]``). The
+    products do the bulk of the work at the matrix-product rate; the per-unit work touches
+    only the block. State unit-major (units, chains), so a unit's row is contiguous (the
+    transposes in and out are part of the timing)."""
 
-    def __init__(self, W):
+    def __init__(self, W, block=64):
         self.W = np.asarray(W, F32)
+        self.block = block
 
     def run(self, probes, order):
         """``probes`` (chains, n) of +-1; ``order``: a sequence of unit orders, one per sweep.
         Returns the final states (chains, n)."""
-        W = self.W
-        S = np.ascontiguousarray(np.asarray(probes, F32).T)  # unit-major: a unit's row is contiguous
-        X = W @ S
+        W, B = self.W, self.block
+        S = np.ascontiguousarray(np.asarray(probes, F32).T)
         for perm in order:
-            for i in perm:
-                x = X[i]
-                s = S[i]
-                flip = np.flatnonzero(x * s < 0)  # input against the spin: it turns
-                if flip.size:
-                    s[flip] = -s[flip]
-                    X[:, flip] += np.outer(W[:, i], 2 * s[flip])
+            perm = np.asarray(perm)
+            for k in range(0, len(perm), B):
+                units = perm[k : k + B]
+                Wb = W[units]  # (B, n): rows of the block's units
+                X = Wb @ S  # their inputs, (B, chains)
+                for j, i in enumerate(units):
+                    s = S[i]
+                    flip = np.flatnonzero(X[j] * s < 0)  # input against the spin: it turns
+                    if flip.size:
+                        s[flip] = -s[flip]
+                        X[j + 1 :, flip] += np.outer(Wb[j + 1 :, i], 2 * s[flip])
         return S.T
 
 

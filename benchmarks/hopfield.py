@@ -4,9 +4,10 @@
   the Hebb rule; 3 sweeps of asynchronous zero-temperature updates in random order (a fresh
   permutation per sweep), all probes at once. Reported as probes x sweeps per second, in
   interleaved rounds (best of each and the range of the per-round ratios):
-  - the floor (``floors.HopfieldRecallFloor``): every unit's input kept up to date -- one
-    matrix product per call, then after each unit's update a rank-one correction of only the
-    probes where it changed -- in a unit-major layout (the transposes in and out are timed);
+  - the floor (``floors.HopfieldRecallFloor``): units in blocks of 64 (in the sweep's order),
+    the inputs of a block's units by one matrix product from the current state, then each
+    unit's update corrected into the block's later inputs by a rank-one term on the probes
+    where it changed; unit-major state (the transposes in and out are timed);
   - graphmrf ``gm.samplers.sequential_gibbs(..., mode="max", order="random", inplace=True)``.
   The floor is first checked to give exactly graphmrf's states (integer Hebb weights, so that
   every input is exact and a tie is a tie on both sides; the same unit order).
