@@ -8,10 +8,11 @@ Cases (issue "Core I"):
 Contenders, each run once per round, rounds interleaved (ratios: best of each, and the range of
 the per-round ratios):
   * the floor (``floors.py``), the fastest plain NumPy for the workload: the dense states split
-    into a high and a low half whose bit tables, own energy terms and cross factor are built
-    once, so a block of states is one matrix product of inner size 12, two broadcast adds and
-    one exp; for the RBM, ``exp(b + W h)`` as a product of two small tables and the sum of
-    softplus terms as the log of products of ``1 + e^x`` over groups of units -- no
+    into a high part (rows) and a low part of 14 units whose bit tables, own terms and cross
+    factor are built once; a block of rows' ``exp(cross term)`` over all low states is built by
+    doubling (one multiply per state, no exp), and Z and the marginals are matrix-vector
+    products of it. For the RBM, ``exp(b + W h)`` as a product of two small tables and the sum
+    of softplus terms as the log of products of ``1 + e^x`` over groups of units -- no
     transcendental per (state, unit). Its results must equal graphmrf's to 1e-9;
   * graphmrf: ``gm.exact.marginals(prog, return_log_partition=True)`` and
     ``gm.exact.log_partition(prog)``;

@@ -549,64 +549,63 @@ def _bits(n_states, n):
 class DenseExactFloor:
     """log Z and all marginals of ``p(s) ~ exp(b.s + s.W.s/2)``, s in {0,1}^n, float64.
 
-    A state splits into a high part (the first n - k units, rows) and a low part (the last
-    k, columns): ``-E = a_hi[r] + a_lo[l] + (S_hi W_hl)[r] . S_lo[l]``, so a block of rows is
-    two broadcast adds and one matrix product of inner size k. The bit tables, the low part's
-    own terms and the low-side factor are built once; each block of rows costs one product,
-    one exp and two reductions (row sums give the high marginals, column sums the low ones).
+    A state splits into a high part (the first n - k units, rows r) and a low part (the last
+    k, columns l): ``p ~ e_hi[r] e_lo[l] exp(g[r] . s_lo[l])`` with ``e_hi``, ``e_lo`` the
+    parts' own terms and ``g = S_hi W_hl`` the cross factor, all built once. No exp per
+    state: a block of rows' ``exp(g . s_lo)`` over every low state is built by doubling --
+    each low unit in turn, the table so far copied times ``exp(g_j)`` (one multiply per
+    state) -- then ``Z`` and the masses of rows and columns (the marginals) are matrix-vector
+    products with ``e_lo`` and ``e_hi``. Exponents are shifted by the parts' maxima; the
+    cross factor is bounded (checked) so nothing overflows.
     """
 
-    def __init__(self, W, b, k=12, rows=512):
+    def __init__(self, W, b, k=14, rows=8):
         n = len(b)
         self.n, self.k = n, min(k, n)
         self.h = n - self.k
         W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
-        self.lo = _bits(2**self.k, self.k)
-        Wll = W[self.h:, self.h:]
-        self.a_lo = self.lo @ b[self.h:] + 0.5 * np.einsum("ij,ij->i", self.lo @ Wll, self.lo)
-        self.hi = _bits(2**self.h, self.h)
-        Whh = W[: self.h, : self.h]
-        self.a_hi = self.hi @ b[: self.h] + 0.5 * np.einsum("ij,ij->i", self.hi @ Whh, self.hi)
-        self.hW = self.hi @ W[: self.h, self.h:]  # (2^h, k)
-        self.loT = np.ascontiguousarray(self.lo.T)
-        self.rows = rows
-        self.buf = np.empty((min(rows, 2**self.h), 2**self.k))
+        lo, hi = _bits(2**self.k, self.k), _bits(2**self.h, self.h)
+        self.lo, self.hi = lo, hi
+        a_lo = lo @ b[self.h:] + 0.5 * np.einsum("ij,ij->i", lo @ W[self.h:, self.h:], lo)
+        a_hi = hi @ b[: self.h] + 0.5 * np.einsum("ij,ij->i", hi @ W[: self.h, : self.h], hi)
+        g = hi @ W[: self.h, self.h:]  # (2^h, k)
+        if np.abs(g).sum(axis=1).max() > 600:
+            raise ValueError("DenseExactFloor: cross terms beyond e^600 would overflow the doubling tables")
+        self.m = a_hi.max() + a_lo.max()
+        self.e_hi, self.e_lo = np.exp(a_hi - a_hi.max()), np.exp(a_lo - a_lo.max())
+        self.eg = np.exp(g)
+        self.rows = min(rows, 2**self.h)
+        self.E = np.empty((self.rows, 2**self.k))
 
     def _blocks(self):
+        """Yield (first row, rows, table exp(g[r] . s_lo[l]))."""
+        k = self.k
         for r in range(0, 2**self.h, self.rows):
             R = min(self.rows, 2**self.h - r)
-            lw = self.buf[:R]
-            np.matmul(self.hW[r : r + R], self.loT, out=lw)
-            lw += self.a_hi[r : r + R, None]
-            lw += self.a_lo
-            yield r, R, lw
-
-    def _shift(self):
-        """An upper bound of -E: max a_hi + max a_lo + max of the cross term's positive parts."""
-        pos = np.maximum(self.hW, 0).sum(axis=1)
-        return float(np.max(self.a_hi + pos) + np.max(self.a_lo))
+            E, eg = self.E[:R], self.eg[r : r + R]
+            E[:, 0] = 1.0
+            w = 1
+            for j in range(k - 1, -1, -1):  # the last unit is the least significant digit
+                np.multiply(E[:, :w], eg[:, j, None], out=E[:, w : 2 * w])
+                w *= 2
+            yield r, R, E
 
     def log_partition(self):
-        m = self._shift()
         z = 0.0
-        for _, _, lw in self._blocks():
-            lw -= m
-            np.exp(lw, out=lw)
-            z += lw.sum()
-        return m + np.log(z)
+        for r, R, E in self._blocks():
+            z += self.e_hi[r : r + R] @ (E @ self.e_lo)
+        return self.m + np.log(z)
 
     def marginals(self):
         """(log Z, marginals (n,))."""
-        m = self._shift()
-        z, row_mass, col_mass = 0.0, np.empty(2**self.h), np.zeros(2**self.k)
-        for r, R, lw in self._blocks():
-            lw -= m
-            np.exp(lw, out=lw)
-            rs = lw.sum(axis=1)
-            row_mass[r : r + R] = rs
-            col_mass += lw.sum(axis=0)
+        row_mass, col = np.empty(2**self.h), np.zeros(2**self.k)
+        for r, R, E in self._blocks():
+            e = self.e_hi[r : r + R]
+            row_mass[r : r + R] = e * (E @ self.e_lo)
+            col += e @ E
+        col *= self.e_lo
         z = row_mass.sum()
-        return m + np.log(z), np.concatenate([row_mass @ self.hi, col_mass @ self.lo]) / z
+        return self.m + np.log(z), np.concatenate([row_mass @ self.hi, col @ self.lo]) / z
 
 
 class RBMExactFloor:
