@@ -5,9 +5,10 @@ workload: preallocated buffers, in-place float32 arithmetic, ``1/(1+exp(-x))`` w
 (``scipy.special.expit`` costs about 4x more per float32 element), the fastest uniform draw
 NumPy offers, and whatever layout suits the workload best. A floor is allowed every trick a
 NumPy programmer who only needs this one workload would use; graphmrf, which is general, is
-measured against it. Each floor comes with a check (``check_*``) that it computes what
-graphmrf computes -- the same distribution statistics against exact enumeration, or the same
-result outright -- so that a floor cannot be fast by being wrong.
+measured against it. Each benchmark script checks its floors (its ``check_*`` functions, run
+before the timing) against what graphmrf computes -- the same distribution statistics against
+exact enumeration, the same expected update, or the same result outright -- so that a floor
+cannot be fast by being wrong.
 
 The harness runs every contender (floor, graphmrf, peers) once per round, the rounds
 interleaved in rotating order, so that load on the machine hits all of them alike; it reports
@@ -45,7 +46,6 @@ def pin_threads(n):
         env[var] = str(n)
     env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'}"
                         + f" intra_op_parallelism_threads={n}").strip()
-    env["BENCH_THREADS"] = str(n)
     env.setdefault("JAX_PLATFORMS", "cpu")
     return env
 
