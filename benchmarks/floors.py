@@ -57,17 +57,24 @@ def machine(threads):
             f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min) at the start")
 
 
-def matmul_rate(dtype=np.float32, n=1024, repeat=7):
-    """This machine's matrix-product rate in GFLOP/s: best of ``repeat`` n x n products."""
-    a = np.random.default_rng(0).random((n, n)).astype(dtype)
-    out = np.empty_like(a)
-    np.matmul(a, a, out=out)
-    best = np.inf
-    for _ in range(repeat):
+class MatmulRate:
+    """The matrix-product rate as a contender of the rounds (name it with a leading ``_`` so
+    that :func:`report` leaves it out): one n x n product per round, so that the rate a
+    workload is set against was measured under the same load. ``rate(rounds, name)`` is the
+    best round's GFLOP/s."""
+
+    def __init__(self, dtype=np.float32, n=1024):
+        self.a = np.random.default_rng(0).random((n, n)).astype(dtype)
+        self.out = np.empty_like(self.a)
+        self.n = n
+
+    def __call__(self):
         t = time.perf_counter()
-        np.matmul(a, a, out=out)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
+        np.matmul(self.a, self.a, out=self.out)
+        return time.perf_counter() - t
+
+    def rate(self, rounds, name):
+        return 2 * self.n**3 / rounds.best(name) / 1e9
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +174,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
         work = dict.fromkeys(r.names, work)
     n = len(r.times[floor])
     print(f"  {'':<40}{'best s':>9}{unit:>16}   speed vs floor: best (range over {n} rounds)")
-    per = {k: r.best(k) / work[k] for k in r.names if r.times[k]}
+    per = {k: r.best(k) / work[k] for k in r.names if r.times[k] and not k.startswith("_")}
 
     def rel(a, b):  # per-unit time ratio, best-of and per round
         ra, rb = np.asarray(r.times[a]) / work[a], np.asarray(r.times[b]) / work[b]
@@ -175,6 +182,8 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
         return per[a] / per[b], float((ra[:m] / rb[:m]).min()), float((ra[:m] / rb[:m]).max())
 
     for k in r.names:
+        if k.startswith("_"):
+            continue
         if not r.times[k]:
             print(f"  {k:<40}  {r.failed.get(k, 'did not run')}")
             continue
@@ -183,7 +192,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
         if k in r.failed:
             print(f"  {'':<40}  (after {len(r.times[k])} rounds: {r.failed[k]})")
     for k in r.names if peers is None else peers:
-        if k not in (floor, ours) and k in per and ours in per:
+        if k not in (floor, ours) and not k.startswith("_") and k in per and ours in per:
             print(f"  {ours} vs {k} (its time / ours): {fmt_ratio(rel(k, ours))}")
 
 
