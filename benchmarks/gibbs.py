@@ -241,7 +241,7 @@ def rbm_case(nv, nh, chains, sweeps, args, env):
     if peer:
         peer.close()
     peak = product.rate(r, "_product")
-    print(f"  float32 matrix product (1024^2), best round: {peak:.1f} GFLOP/s")
+    print(f"  float32 matrix product (1024^2), best of the run: {peak:.1f} GFLOP/s")
     flops = 2 * 2 * nv * nh * chains * sweeps  # two products per sweep
 
     def gflops(k):

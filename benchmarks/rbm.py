@@ -152,7 +152,7 @@ def main():
     contenders["_product"] = product  # timed in the same rounds: the rate under the same load
     r = Rounds(contenders, args.rounds)
     peak = product.rate(r, "_product")
-    print(f"\nfloat32 matrix product (1024^2), best round: {peak:.1f} GFLOP/s")
+    print(f"\nfloat32 matrix product (1024^2), best of the run: {peak:.1f} GFLOP/s")
 
     def gflops(k):
         rate = flops / r.best(k) / 1e9
