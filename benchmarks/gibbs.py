@@ -5,7 +5,7 @@ Cases (issue "Core II"):
     and L = 128 with 16 chains -- spin updates per second;
   * block Gibbs on an RBM with 784 visible and 500 hidden binary units, 1000 chains -- unit
     updates per second, and GFLOP/s against this machine's float32 matrix-product rate (a
-    1024^2 product timed in the same rounds);
+    1024^2 products timed in the same rounds);
   * sequential (one unit at a time) Gibbs on a dense 100-unit Boltzmann machine, 1000 chains --
     sweeps per second.
 

@@ -14,7 +14,7 @@ mini-batches of 100, shuffled. Contenders, each run once per round, rounds inter
     error and a pseudo-likelihood per batch, which cannot be turned off.
 GFLOP/s counts the CD-1 epoch's five products of batch x 784 x 500 (what the textbook algorithm
 does; the floor's stacked gradient does the same arithmetic in one product), against this
-machine's float32 matrix-product rate, a 1024^2 product timed in the same rounds.
+machine's float32 matrix-product rate, 1024^2 products timed in the same rounds.
 
 ``--threads`` pins BLAS (and torch) threads; ``--quick`` runs 2,000 examples and 3 rounds.
 """
