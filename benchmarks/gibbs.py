@@ -1,268 +1,295 @@
-"""Gibbs sampling speed: graphmrf against plain NumPy and thrml, in one run.
+"""Gibbs sampling speed: graphmrf against the plain NumPy floor and thrml, in one run.
 
 Cases (issue "Core II"):
   * checkerboard Gibbs on a 2-D periodic Ising lattice at beta = 0.44: L = 512 with one chain,
     and L = 128 with 16 chains -- spin updates per second;
   * block Gibbs on an RBM with 784 visible and 500 hidden binary units, 1000 chains -- unit
-    updates per second;
+    updates per second, and GFLOP/s against this machine's float32 matrix-product rate (a
+    1024^2 products timed in the same rounds);
   * sequential (one unit at a time) Gibbs on a dense 100-unit Boltzmann machine, 1000 chains --
     sweeps per second.
 
-graphmrf is timed through its user-facing entry point, ``gm.sample`` (energies not recorded).
-References written here: a hand-written NumPy sub-lattice update (neighbour sums by np.roll)
-and a plain NumPy matrix-product RBM sweep. thrml (JAX on the CPU) runs its own block Gibbs
-program on the same models in a subprocess with a time limit; its JIT compilation is timed
-apart from sampling, and its sampling time is the best of three runs. Run ``bash benchmarks/setup_env.sh`` (and ``pip install thrml==0.1.4``
-into ``.bench-venv``) first; ``--quick`` runs smaller sizes.
+Contenders, each run once per round, rounds interleaved (ratios: best of each, and the range of
+the per-round ratios):
+  * the floor (``floors.py``): the fastest plain NumPy for the workload -- the Ising lattice as
+    its two colours, {0,1} bytes, updated in place, float32 ``1/(1+exp(-x))`` written out and
+    SFC64's raw bits as uniforms; the RBM sweep in preallocated float32 buffers; the sequential
+    sweep with the sigmoid moved into logistic noise drawn for the whole sweep at once, one
+    matrix-vector product per unit. Each floor is first checked against exact enumeration on a
+    small instance of the same code (energy and m^2, unit means, pair moments), as is graphmrf;
+  * graphmrf through ``gm.sample(prog, ..., record_energy=False)``, given the same fast bit
+    generator (``seed=np.random.Generator(np.random.SFC64(0))``);
+  * thrml 0.1.4 (JAX, CPU), as its documentation runs it: the chains batched under one
+    ``jax.jit(jax.vmap(...))`` of ``sample_states``, compiled and warmed up before timing, in a
+    worker process timed once per round. A one-chain workload is also run with a batch of
+    chains, its best throughput per update.
+
+``--threads`` pins BLAS (and XLA) threads; ``--quick`` runs small sizes. Run
+``bash benchmarks/setup_env.sh`` once, then ``.bench-venv/bin/python benchmarks/gibbs.py``.
 """
 
 import argparse
-import json
-import subprocess
+import os
 import sys
 import time
 
 import numpy as np
 
-import graphmrf as gm
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import floors  # noqa: E402
+from floors import Rounds, report, timer  # noqa: E402
 
+import graphmrf as gm  # noqa: E402
 
-def best(*fns, repeat=5):
-    """Best-of-``repeat`` time of each function, measured interleaved (a, b, a, b, ...) so
-    that a noisy machine slows both sides alike."""
-    times = [np.inf] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            times[i] = min(times[i], time.perf_counter() - t0)
-    return times if len(fns) > 1 else times[0]
-
-
-def ref_ising(L, chains, sweeps, beta, seed=0):
-    rng = np.random.default_rng(seed)
-    S = np.where(rng.random((chains, L, L)) < 0.5, 1.0, -1.0).astype(np.float32)
-    i, j = np.indices((L, L))
-    black = ((i + j) % 2 == 0)[None]
-    b2 = np.float32(2 * beta)
-
-    def run():
-        nonlocal S
-        for _ in range(sweeps):
-            for mask in (black, ~black):
-                nb = np.roll(S, 1, 1) + np.roll(S, -1, 1) + np.roll(S, 1, 2) + np.roll(S, -1, 2)
-                p = 1 / (1 + np.exp(-b2 * nb))
-                new = np.where(rng.random(S.shape, dtype=np.float32) < p, np.float32(1), np.float32(-1))
-                S = np.where(mask, new, S)
-
-    return run
-
-
-def ref_rbm(nv, nh, chains, sweeps, seed=0):
-    rng = np.random.default_rng(seed)
-    W = rng.normal(0, 0.01, (nv, nh)).astype(np.float32)
-    b, c = np.zeros(nv, np.float32), np.zeros(nh, np.float32)
-    v = (rng.random((chains, nv)) < 0.5).astype(np.float32)
-
-    def run():
-        nonlocal v
-        for _ in range(sweeps):
-            h = (rng.random((chains, nh), dtype=np.float32) < 1 / (1 + np.exp(-(v @ W + c)))).astype(np.float32)
-            v = (rng.random((chains, nv), dtype=np.float32) < 1 / (1 + np.exp(-(h @ W.T + b)))).astype(np.float32)
-
-    return run
-
+BETA = 0.44
 
 THRML = r"""
-import json, sys, time
 import jax, jax.numpy as jnp
 import thrml as th
 from thrml.models import IsingEBM, IsingSamplingProgram, hinton_init
-spec = json.loads(sys.stdin.read())
-t0 = time.perf_counter()
-if spec["case"] == "ising":
-    L = spec["L"]
-    nodes = [th.SpinNode() for _ in range(L * L)]
-    idx = lambda i, j: (i % L) * L + (j % L)
-    edges = [(nodes[idx(i, j)], nodes[idx(i, j + 1)]) for i in range(L) for j in range(L)]
-    edges += [(nodes[idx(i, j)], nodes[idx(i + 1, j)]) for i in range(L) for j in range(L)]
-    blocks = [th.Block([nodes[idx(i, j)] for i in range(L) for j in range(L) if (i + j) % 2 == k]) for k in (0, 1)]
-    beta = spec["beta"]
-else:
-    nv, nh = spec["nv"], spec["nh"]
-    vis = [th.SpinNode() for _ in range(nv)]
-    hid = [th.SpinNode() for _ in range(nh)]
-    nodes = vis + hid
-    edges = [(a, b) for a in vis for b in hid]
-    blocks = [th.Block(vis), th.Block(hid)]
-    beta = 1.0
-model = IsingEBM(nodes, edges, jnp.zeros(len(nodes)), 0.01 * jnp.ones(len(edges)) if spec["case"] == "rbm" else jnp.ones(len(edges)), jnp.array(beta))
-program = IsingSamplingProgram(model, blocks, clamped_blocks=[])
-t_build = time.perf_counter() - t0
-chains, sweeps = spec["chains"], spec["sweeps"]
-key = jax.random.key(0)
-init = hinton_init(key, model, blocks, (chains,))
-keys = jax.random.split(key, chains)
-observe = [th.Block(nodes[:1])]
 
-def run(n):
-    sched = th.SamplingSchedule(n_warmup=n - 1, n_samples=1, steps_per_sample=1)
+def setup(spec):
+    if spec["case"] == "ising":
+        L = spec["L"]
+        nodes = [th.SpinNode() for _ in range(L * L)]
+        idx = lambda i, j: (i % L) * L + (j % L)
+        edges = [(nodes[idx(i, j)], nodes[idx(i, j + 1)]) for i in range(L) for j in range(L)]
+        edges += [(nodes[idx(i, j)], nodes[idx(i + 1, j)]) for i in range(L) for j in range(L)]
+        blocks = [th.Block([nodes[idx(i, j)] for i in range(L) for j in range(L) if (i + j) % 2 == k]) for k in (0, 1)]
+        weights, beta = jnp.ones(len(edges)), spec["beta"]
+    else:
+        vis = [th.SpinNode() for _ in range(spec["nv"])]
+        hid = [th.SpinNode() for _ in range(spec["nh"])]
+        nodes = vis + hid
+        edges = [(a, b) for a in vis for b in hid]
+        blocks = [th.Block(vis), th.Block(hid)]
+        weights, beta = 0.01 * jnp.ones(len(edges)), 1.0
+    model = IsingEBM(nodes, edges, jnp.zeros(len(nodes)), weights, jnp.array(beta))
+    program = IsingSamplingProgram(model, blocks, clamped_blocks=[])
+    chains, sweeps = spec["chains"], spec["sweeps"]
+    key = jax.random.key(0)
+    init = hinton_init(key, model, blocks, (chains,))
+    keys = jax.random.split(key, chains)
+    observe = [th.Block(nodes[:1])]
+    sched = th.SamplingSchedule(n_warmup=sweeps - 1, n_samples=1, steps_per_sample=1)
     f = jax.jit(jax.vmap(lambda k, i: th.sample_states(k, program, sched, i, [], observe)))
-    return f
-
-f = run(sweeps)
-t0 = time.perf_counter()
-jax.block_until_ready(f(keys, init))
-t_first = time.perf_counter() - t0
-t_run = float("inf")
-for _ in range(spec.get("repeat", 3)):  # best of a few runs, as for graphmrf
-    t0 = time.perf_counter()
-    jax.block_until_ready(f(keys, init))
-    t_run = min(t_run, time.perf_counter() - t0)
-print(json.dumps({"build": t_build, "first": t_first, "run": t_run}))
+    return {}, lambda: jax.block_until_ready(f(keys, init))
 """
 
 
-def run_thrml(spec, limit):
-    try:
-        import thrml  # noqa: F401
-    except ImportError:
-        return None, "not installed (pip install thrml==0.1.4 into .bench-venv)"
-    try:
-        r = subprocess.run([sys.executable, "-c", THRML], input=json.dumps(spec), capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return None, f"> {limit:.0f} s to build, compile and run (stopped)"
-    if r.returncode != 0:
-        lines = [ln for ln in r.stderr.splitlines() if "Error" in ln] or r.stderr.splitlines() or ["?"]
-        return None, f"failed: {lines[-1][:160]}"
-    return json.loads(r.stdout.strip().splitlines()[-1]), None
+def thrml_peer(name, spec, args, env):
+    peer, err = floors.start_peer(name, THRML, spec, args.peer_limit, env, needs=("thrml", "jax"))
+    if err:
+        print(f"  {err}")
+    else:
+        print(f"  {name}: build {peer.info['build']:.2f} s, first call (compile + run) {peer.info['first']:.2f} s")
+    return peer
 
 
-def line(name, rate, unit, ref=None):
-    ratio = "" if ref is None else f"{rate / ref:8.2f}x"
-    print(f"  {name:<40} {rate:11.3e} {unit}  {ratio}")
+def sample_fn(prog, sweeps, chains, state, **kw):
+    """graphmrf's side: gm.sample continuing its own chains, with a fast bit generator."""
+    rng = np.random.Generator(np.random.SFC64(0))
+    box = [state]
+
+    def run():
+        box[0] = gm.sample(prog, sweeps, chains=chains, burn_in=sweeps - 1, init=box[0], seed=rng,
+                           record_energy=False, **kw).state
+
+    return run
 
 
-def ising_case(L, chains, sweeps, limit):
-    print(f"\nIsing {L}x{L} periodic, beta = 0.44, {chains} chain(s), checkerboard Gibbs")
+# ---------------------------------------------------------------------------------------------
+# checks: each floor against exact enumeration on a small instance (5 standard errors)
+
+
+def within(name, est, se, exact, z=5.0):
+    ok = bool(np.all(np.abs(np.asarray(est) - exact) <= z * np.asarray(se) + 1e-12))
+    return ok, f"{name} {np.round(est, 4)} +- {np.round(se, 4)} vs exact {np.round(exact, 4)}"
+
+
+def check_ising():
+    """4x4 periodic lattice at beta = 0.44: energy per site and m^2, floor and graphmrf."""
+    L, chains = 4, 4000
+    prog = gm.compile(gm.ising(L, periodic=True), dtype=np.float64, seed=0)
+    states, p = gm.exact.distribution(prog, beta=BETA)
+    exact = np.array([p @ prog.energy(states) / L**2, p @ states.mean(axis=1) ** 2])
+    fl = floors.IsingFloor(L, chains, BETA, seed=1)
+    fl.sweep(50)
+    acc = []
+    for _ in range(50):
+        fl.sweep()
+        acc.append(floors.ising_stats(fl.spins()))
+    per_chain = np.mean(acc, axis=0)  # (2, chains): each chain's time average
+    ok_f, msg_f = within("floor", per_chain.mean(1), per_chain.std(1) / np.sqrt(chains), exact)
+    s = gm.sample(prog, 100, chains=chains, burn_in=50, beta=BETA, seed=2, record_energy=False).samples
+    stats = np.stack([prog.energy(s.reshape(-1, L * L)).reshape(s.shape[:2]) / L**2, s.mean(axis=2) ** 2]).mean(axis=1)
+    ok_g, msg_g = within("graphmrf", stats.mean(1), stats.std(1) / np.sqrt(chains), exact)
+    return ok_f and ok_g, f"E/site, m^2: {msg_f}; {msg_g}"
+
+
+def rbm_program(nv, nh, scale, seed):
+    prog = gm.compile(gm.rbm(nv, nh, seed=seed, scale=scale), seed=seed)
+    rng = np.random.default_rng(seed)
+    prog.params["v.bias"][...] = rng.normal(0, scale, nv)
+    prog.params["h.bias"][...] = rng.normal(0, scale, nh)
+    return prog
+
+
+def check_rbm():
+    """A 6 x 4 RBM with strong weights: unit means of the floor and graphmrf against exact."""
+    nv, nh, chains = 6, 4, 4000
+    prog = rbm_program(nv, nh, 1.0, 3)
+    W, b, c = (np.asarray(prog.params[k]) for k in ("v~h.weight", "v.bias", "h.bias"))
+    m = gm.exact.marginals(prog)
+    exact = np.concatenate([m["v"], m["h"]])
+    fl = floors.RBMGibbsFloor(W, b, c, chains, seed=1)
+    fl.sweep(50)
+    acc = []
+    for _ in range(50):
+        fl.sweep()
+        acc.append(np.concatenate([fl.v, fl.h], axis=1))
+    per_chain = np.mean(acc, axis=0)
+    ok_f, msg_f = within("floor", per_chain.mean(0), per_chain.std(0) / np.sqrt(chains), exact)
+    s = gm.sample(prog, 100, chains=chains, burn_in=50, seed=2, record_energy=False).samples.mean(axis=0)
+    ok_g, msg_g = within("graphmrf", s.mean(0), s.std(0) / np.sqrt(chains), exact)
+    dev = f"floor {np.abs(per_chain.mean(0) - exact).max():.4f}, graphmrf {np.abs(s.mean(0) - exact).max():.4f}"
+    return ok_f and ok_g, f"unit means: max deviation {dev}" + ("" if ok_f and ok_g else f" ({msg_f}; {msg_g})")
+
+
+def check_sequential():
+    """A dense 8-unit Boltzmann machine with strong couplings: means and pair moments."""
+    n, chains = 8, 4000
+    prog = gm.compile(gm.boltzmann(n, 0, seed=4, scale=1.0), seed=0, dtype=np.float64)
+    prog.params["v.bias"][...] = np.random.default_rng(4).normal(0, 0.5, n)
+    W, b = np.asarray(prog.params["v~v.weight"]), np.asarray(prog.params["v.bias"])
+    states, p = gm.exact.distribution(prog)
+    iu = np.triu_indices(n, 1)
+    moments = lambda S: np.concatenate([S, (S[:, :, None] * S[:, None, :])[:, iu[0], iu[1]]], axis=1)  # noqa: E731
+    exact = p @ moments(states)
+    fl = floors.SequentialFloor(W, b, chains, seed=1)
+    fl.sweep(30)
+    acc = []
+    for _ in range(50):
+        fl.sweep()
+        acc.append(moments(fl.state()))
+    per_chain = np.mean(acc, axis=0)
+    ok_f, _ = within("floor", per_chain.mean(0), per_chain.std(0) / np.sqrt(chains), exact)
+    s = gm.sample(prog, 80, chains=chains, burn_in=30, method="sequential", seed=2, record_energy=False).samples
+    mom = np.mean([moments(x) for x in s], axis=0)
+    ok_g, _ = within("graphmrf", mom.mean(0), mom.std(0) / np.sqrt(chains), exact)
+    dev = f"floor {np.abs(per_chain.mean(0) - exact).max():.4f}, graphmrf {np.abs(mom.mean(0) - exact).max():.4f}"
+    tol = 5 * per_chain.std(0).max() / np.sqrt(chains)
+    return ok_f and ok_g, f"means and pair moments: max deviation {dev} (5 s.e. ~ {tol:.4f})"
+
+
+def run_check(fn):
+    t = time.perf_counter()
+    ok, msg = fn()
+    print(f"  check ({time.perf_counter() - t:.1f} s): {'ok' if ok else 'FAILED'} -- {msg}")
+    if not ok:
+        raise SystemExit(f"{fn.__name__}: the floor or graphmrf disagrees with exact enumeration")
+
+
+# ---------------------------------------------------------------------------------------------
+# cases
+
+
+def ising_case(L, chains, sweeps, args, env, batch=None):
+    print(f"\nIsing {L}x{L} periodic, beta = {BETA}, {chains} chain(s), checkerboard Gibbs, {sweeps} sweeps per run")
+    if args.check:
+        run_check(check_ising)
     t0 = time.perf_counter()
     prog = gm.compile(gm.ising(L, periodic=True), seed=0)
-    t_compile = time.perf_counter() - t0
-    state = prog.random_state(chains, seed=0)
-    rng = np.random.default_rng(0)
-
-    def ours():
-        nonlocal state
-        state = gm.sample(prog, sweeps, chains=chains, burn_in=sweeps - 1, beta=0.44, init=state, seed=rng, record_energy=False).state
-
+    print(f"  graphmrf: build + compile {time.perf_counter() - t0:.2f} s")
+    fl = floors.IsingFloor(L, chains, BETA)
     n_upd = L * L * chains * sweeps
-    t_gm, t_ref = best(ours, ref_ising(L, chains, sweeps, 0.44))
-    line("numpy sub-lattice reference", n_upd / t_ref, "updates/s")
-    line("graphmrf (ratio vs reference)", n_upd / t_gm, "updates/s", n_upd / t_ref)
-    print(f"  graphmrf: build + compile {t_compile:.2f} s")
-    res, err = run_thrml({"case": "ising", "L": L, "chains": chains, "sweeps": sweeps, "beta": 0.44}, limit)
-    if err:
-        print(f"  {'thrml 0.1.4':<40} {err}")
-    else:
-        line("thrml 0.1.4 (jitted run)", n_upd / res["run"], "updates/s")
-        print(f"  thrml: build {res['build']:.2f} s, first call (JIT) {res['first']:.2f} s; graphmrf vs thrml: {res['run'] / t_gm:.1f}x")
-    parts, floor = numpy_floor(prog, chains)
-    print(f"  per unit update: graphmrf {t_gm / n_upd * 1e9:.2f} ns; NumPy primitives alone {floor:.2f} ns (" + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()) + ")")
-    if not err:
-        print(f"  3x thrml needs {res['run'] / n_upd / 3 * 1e9:.2f} ns per update; the primitives' floor is {floor / (res['run'] / n_upd / 3 * 1e9):.2f}x that")
+    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
+                  "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0), beta=BETA))}
+    work = dict.fromkeys(contenders, n_upd)
+    peers = [("thrml 0.1.4", chains)] + ([(f"thrml 0.1.4, batch of {batch}", batch)] if batch else [])
+    started = []
+    for name, c in peers:
+        peer = thrml_peer(name, {"case": "ising", "L": L, "chains": c, "sweeps": sweeps, "beta": BETA}, args, env)
+        if peer:
+            contenders[name], work[name] = peer, L * L * c * sweeps
+            started.append(peer)
+    r = Rounds(contenders, args.rounds)
+    for p in started:
+        p.close()
+    report(r, work, "updates/s")
+    ns = {k: r.best(k) / n_upd * 1e9 for k in ("floor", "graphmrf")}
+    print(f"  per update: floor {ns['floor']:.2f} ns, graphmrf {ns['graphmrf']:.2f} ns")
 
 
-def numpy_floor(prog, chains, repeat=50):
-    """The least one checkerboard update can cost as a NumPy array program, in ns per unit
-    update, from the primitives every exact update needs, each timed alone on one colour
-    (best of ``repeat``): one float32 uniform per unit (graphmrf's fastest draw), the
-    coupling input as one sparse product on input already laid out for it (no transposes),
-    and three elementwise passes (tanh for the probability, the comparison, the map to
-    +-1). What graphmrf does beyond these is the layout (two transposes) and the affine
-    logit (two more passes)."""
-    from graphmrf.backend import uniform_into
-
-    part = prog.blocks[0][0]
-    op = prog.inputs.kernels(part)[0]
-    n = part.n
-    rng = np.random.default_rng(0)
-    u = np.empty((chains, n), np.float32)
-    S = np.ascontiguousarray(prog.random_state(chains, seed=0)[:, op.cols].T)
-    z = np.ones((chains, n), np.float32)
-    spins = np.empty((chains, n), np.float32)
-
-    def elementwise():
-        np.tanh(z, out=z)
-        np.less(u, z, out=spins)
-        np.multiply(spins, 2, out=spins)
-
-    parts = dict(uniform=lambda: uniform_into(rng, u), product=lambda: op.M @ S, elementwise=elementwise)
-    ns = {k: best(f, repeat=repeat) / (chains * n) * 1e9 for k, f in parts.items()}
-    return ns, sum(ns.values())
-
-
-def rbm_case(nv, nh, chains, sweeps, limit):
-    print(f"\nRBM {nv} x {nh} binary, {chains} chains, block Gibbs")
-    prog = gm.compile(gm.rbm(nv, nh, seed=0), seed=0)
-    state = prog.random_state(chains, seed=0)
-    rng = np.random.default_rng(0)
-
-    def ours():
-        nonlocal state
-        state = gm.sample(prog, sweeps, chains=chains, burn_in=sweeps - 1, init=state, seed=rng, record_energy=False).state
-
+def rbm_case(nv, nh, chains, sweeps, args, env):
+    print(f"\nRBM {nv} x {nh} binary, {chains} chains, block Gibbs, {sweeps} sweeps per run")
+    if args.check:
+        run_check(check_rbm)
+    prog = rbm_program(nv, nh, 0.01, 0)
+    W, b, c = (np.asarray(prog.params[k]) for k in ("v~h.weight", "v.bias", "h.bias"))
+    fl = floors.RBMGibbsFloor(W, b, c, chains)
     n_upd = (nv + nh) * chains * sweeps
-    t_gm, t_ref = best(ours, ref_rbm(nv, nh, chains, sweeps))
-    line("numpy matrix-product reference", n_upd / t_ref, "updates/s")
-    line("graphmrf (ratio vs reference)", n_upd / t_gm, "updates/s", n_upd / t_ref)
-    res, err = run_thrml({"case": "rbm", "nv": nv, "nh": nh, "chains": chains, "sweeps": sweeps}, limit)
-    if err:
-        print(f"  {'thrml 0.1.4':<40} {err}")
-    else:
-        line("thrml 0.1.4 (jitted run)", n_upd / res["run"], "updates/s")
-        print(f"  thrml: build {res['build']:.2f} s, first call (JIT) {res['first']:.2f} s; graphmrf vs thrml: {res['run'] / t_gm:.1f}x")
+    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
+                  "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0)))}
+    work = dict.fromkeys(contenders, n_upd)
+    peer = thrml_peer("thrml 0.1.4", {"case": "rbm", "nv": nv, "nh": nh, "chains": chains, "sweeps": sweeps}, args, env)
+    if peer:
+        contenders["thrml 0.1.4"], work["thrml 0.1.4"] = peer, n_upd
+    product = floors.MatmulRate(np.float32)
+    contenders["_product"] = product  # timed in the same rounds: the rate under the same load
+    r = Rounds(contenders, args.rounds)
+    if peer:
+        peer.close()
+    peak = product.rate(r, "_product")
+    print(f"  float32 matrix product (1024^2), best of the run: {peak:.1f} GFLOP/s")
+    flops = 2 * 2 * nv * nh * chains * sweeps  # two products per sweep
+
+    def gflops(k):
+        rate = flops / r.best(k) / 1e9
+        return f"{rate:6.1f} GFLOP/s ({rate / peak:.0%} of the product rate)"
+
+    report(r, work, "updates/s", extra=gflops)
 
 
-def sequential_case(n, chains, sweeps):
-    print(f"\ndense Boltzmann machine, {n} binary units, {chains} chains, sequential Gibbs (one unit at a time)")
+def sequential_case(n, chains, sweeps, args):
+    print(f"\ndense Boltzmann machine, {n} binary units, {chains} chains, sequential Gibbs (one unit at a time), "
+          f"{sweeps} sweeps per run")
+    if args.check:
+        run_check(check_sequential)
     prog = gm.compile(gm.boltzmann(n, 0, seed=0, scale=0.1), seed=0)
+    W, b = np.asarray(prog.params["v~v.weight"]), np.asarray(prog.params["v.bias"])
     state = prog.random_state(chains, seed=0)
-    rng = np.random.default_rng(0)
-
-    def ours():
-        nonlocal state
-        state = gm.sample(prog, sweeps, chains=chains, burn_in=sweeps - 1, method="sequential", init=state, seed=rng, record_energy=False).state
-
-    W = np.asarray(prog.params["v~v.weight"])
-    b = np.asarray(prog.params["v.bias"])
-    S = np.asarray(state).copy()
-
-    def ref():
-        for _ in range(sweeps):
-            for i in range(n):
-                p = 1 / (1 + np.exp(-(S @ W[:, i] + b[i])))
-                S[:, i] = rng.random(chains, dtype=np.float32) < p
-
-    t, t_ref = best(ours, ref)
-    line("numpy loop over units reference", sweeps / t_ref, "sweeps/s")
-    line("graphmrf (ratio vs reference)", sweeps / t, "sweeps/s", sweeps / t_ref)
+    fl = floors.SequentialFloor(W, b, chains)
+    fl.set_state(state)
+    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
+                  "graphmrf": timer(sample_fn(prog, sweeps, chains, state, method="sequential"))}
+    r = Rounds(contenders, args.rounds)
+    report(r, dict.fromkeys(contenders, sweeps), "sweeps/s")
+    print("  thrml: not run (its sampler is block Gibbs; one block per unit would be a 100-block program)")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--thrml-limit", type=float, default=600)
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS/XLA threads for every contender (default 1)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 3)")
+    ap.add_argument("--peer-limit", type=float, default=300, help="seconds a peer may take in all")
+    ap.add_argument("--no-check", dest="check", action="store_false", help="skip the checks against exact enumeration")
     args = ap.parse_args()
-    print(f"graphmrf {gm.__version__}, numpy {np.__version__}")
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    env = floors.pin_threads(args.threads)
+    t0 = time.perf_counter()
+    print(f"graphmrf {gm.__version__}; {floors.machine(args.threads)}")
     if args.quick:
-        ising_case(64, 1, 20, args.thrml_limit)
-        rbm_case(784, 100, 100, 5, args.thrml_limit)
-        sequential_case(50, 200, 5)
-        return
-    ising_case(512, 1, 20, args.thrml_limit)
-    ising_case(128, 16, 20, args.thrml_limit)
-    rbm_case(784, 500, 1000, 5, args.thrml_limit)
-    sequential_case(100, 1000, 5)
+        ising_case(64, 1, 20, args, env, batch=4)
+        rbm_case(784, 100, 100, 5, args, env)
+        sequential_case(50, 200, 5, args)
+    else:
+        ising_case(512, 1, 20, args, env, batch=4)
+        ising_case(128, 16, 20, args, env)
+        rbm_case(784, 500, 1000, 5, args, env)
+        sequential_case(100, 1000, 5, args)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
