@@ -75,9 +75,14 @@ def setup(spec):
 
 
 def pgmpy_peer(W, b, names, task, args, env, limit=None):
-    peer, err = floors.start_peer("pgmpy variable elimination", PGMPY,
-                                  {"W": W.tolist(), "b": b.tolist(), "names": names, "task": task},
-                                  limit or args.pgmpy_limit, env, needs=("pgmpy",))
+    peer, err = floors.start_peer(
+        "pgmpy variable elimination",
+        PGMPY,
+        {"W": W.tolist(), "b": b.tolist(), "names": names, "task": task},
+        limit or args.pgmpy_limit,
+        env,
+        needs=("pgmpy",),
+    )
     if err:
         print(f"  {err}")
         return None, None
@@ -103,13 +108,17 @@ def dense_case(n, args, env):
     lz_f2 = fl.log_partition()
     ok = abs(lz_f - lz_g) < 1e-9 * abs(lz_g) and abs(lz_f2 - lz_g) < 1e-9 * abs(lz_g)
     ok = ok and np.allclose(m_f, m_g["units"], rtol=0, atol=1e-12)
-    print(f"  check: floor and graphmrf log Z {lz_f:.12f} / {lz_g:.12f}, largest marginal difference "
-          f"{np.abs(m_f - m_g['units']).max():.1e}: {'ok' if ok else 'FAILED'}")
+    print(
+        f"  check: floor and graphmrf log Z {lz_f:.12f} / {lz_g:.12f}, largest marginal difference "
+        f"{np.abs(m_f - m_g['units']).max():.1e}: {'ok' if ok else 'FAILED'}"
+    )
     if not ok:
         raise SystemExit("the floor and graphmrf disagree")
     print("  log Z and all marginals:")
-    contenders = {"floor": timer(fl.marginals),
-                  "graphmrf": timer(lambda: gm.exact.marginals(prog, return_log_partition=True))}
+    contenders = {
+        "floor": timer(fl.marginals),
+        "graphmrf": timer(lambda: gm.exact.marginals(prog, return_log_partition=True)),
+    }
     peer, first = pgmpy_peer(W, b, [f"x{i}" for i in range(n)], "marginals", args, env)
     if peer:
         contenders["pgmpy variable elimination"] = peer
@@ -120,11 +129,14 @@ def dense_case(n, args, env):
         peer.close()
     report(r, 2**n, "states/s")
     if first is not None and peer is None:
-        print(f"  pgmpy variable elimination: {first:.2f} s, once (over --pgmpy-once); "
-              f"graphmrf vs pgmpy {first / r.best('graphmrf'):.1f}x")
+        print(
+            f"  pgmpy variable elimination: {first:.2f} s, once (over --pgmpy-once); "
+            f"graphmrf vs pgmpy {first / r.best('graphmrf'):.1f}x"
+        )
     print("  log Z alone:")
-    r2 = Rounds({"floor": timer(fl.log_partition), "graphmrf": timer(lambda: gm.exact.log_partition(prog))},
-                args.rounds)
+    r2 = Rounds(
+        {"floor": timer(fl.log_partition), "graphmrf": timer(lambda: gm.exact.log_partition(prog))}, args.rounds
+    )
     report(r2, 2**n, "states/s")
     return r.best("graphmrf"), r2.best("graphmrf")
 
@@ -157,8 +169,7 @@ def rbm_case(nv, nh, args, env):
     r = Rounds(contenders, args.rounds_rbm, warmup=0)  # the check above ran both once already
     if peer:
         peer.close()
-    report(r, 2**nh, "states/s",
-           extra=lambda k: f"{r.best(k) / (2**nh * nv) * 1e9:6.2f} ns per (state, visible unit)")
+    report(r, 2**nh, "states/s", extra=lambda k: f"{r.best(k) / (2**nh * nv) * 1e9:6.2f} ns per (state, visible unit)")
     if first is not None and peer is None:
         print(f"  pgmpy variable elimination: {first:.2f} s, once; graphmrf vs pgmpy {first / r.best('graphmrf'):.1f}x")
 
@@ -180,8 +191,10 @@ def main():
     sizes = (16, 18) if args.quick else (20, 24)
     for n in sizes:
         t_gm, t_lz = dense_case(n, args, env)
-    print(f"\n2^{sizes[-1]} dense states with graphmrf: log Z in {t_lz:.3f} s, log Z + marginals in {t_gm:.3f} s "
-          "(target: under 2 s)")
+    print(
+        f"\n2^{sizes[-1]} dense states with graphmrf: log Z in {t_lz:.3f} s, log Z + marginals in {t_gm:.3f} s "
+        "(target: under 2 s)"
+    )
     rbm_case(784, 12 if args.quick else 20, args, env)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average at the end {os.getloadavg()[0]:.2f}")
 

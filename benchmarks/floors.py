@@ -44,8 +44,11 @@ def pin_threads(n):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
         env[var] = str(n)
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'}"
-                        + f" intra_op_parallelism_threads={n}").strip()
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "")
+        + f" --xla_cpu_multi_thread_eigen={'true' if n > 1 else 'false'}"
+        + f" intra_op_parallelism_threads={n}"
+    ).strip()
     env.setdefault("JAX_PLATFORMS", "cpu")
     return env
 
@@ -53,8 +56,10 @@ def pin_threads(n):
 def machine(threads):
     """One line on what the run shares the machine with."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"numpy {np.__version__}; {os.cpu_count()} cores, BLAS threads pinned to {threads}; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min) at the start")
+    return (
+        f"numpy {np.__version__}; {os.cpu_count()} cores, BLAS threads pinned to {threads}; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min) at the start"
+    )
 
 
 class MatmulRate:
@@ -131,7 +136,7 @@ class Rounds:
                 if not isinstance(contenders[k], Peer):
                     self._one(contenders, k, record=False)
         for r in range(rounds):
-            order = self.names[r % len(self.names):] + self.names[: r % len(self.names)]
+            order = self.names[r % len(self.names) :] + self.names[: r % len(self.names)]
             for k in order:
                 self._one(contenders, k)
 
@@ -233,8 +238,14 @@ class Peer:
         self.deadline = time.monotonic() + limit
         self.limit = limit
         self.err = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen([python or sys.executable, "-c", body + _WORKER_LOOP], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.err, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [python or sys.executable, "-c", body + _WORKER_LOOP],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            text=True,
+            env=env,
+        )
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.proc.stdin.write(json.dumps(spec) + "\n")
@@ -324,7 +335,7 @@ class IsingFloor:
         a, oa = n[:, first::2], other[:, first::2]
         a[:, :, 1:] += oa[:, :, :-1]
         a[:, :, 0] += oa[:, :, -1]
-        b, ob = n[:, 1 - first::2], other[:, 1 - first::2]
+        b, ob = n[:, 1 - first :: 2], other[:, 1 - first :: 2]
         b[:, :, :-1] += ob[:, :, 1:]
         b[:, :, -1] += ob[:, :, 0]
         return n
@@ -348,7 +359,7 @@ class IsingFloor:
         for i in range(L):
             p = i % 2
             s[:, i, p::2] = self.colour[0][:, i]
-            s[:, i, 1 - p::2] = self.colour[1][:, i]
+            s[:, i, 1 - p :: 2] = self.colour[1][:, i]
         return 2 * s - 1
 
 
@@ -578,9 +589,9 @@ class DenseExactFloor:
         W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
         lo, hi = _bits(2**self.k, self.k), _bits(2**self.h, self.h)
         self.lo, self.hi = lo, hi
-        a_lo = lo @ b[self.h:] + 0.5 * np.einsum("ij,ij->i", lo @ W[self.h:, self.h:], lo)
+        a_lo = lo @ b[self.h :] + 0.5 * np.einsum("ij,ij->i", lo @ W[self.h :, self.h :], lo)
         a_hi = hi @ b[: self.h] + 0.5 * np.einsum("ij,ij->i", hi @ W[: self.h, : self.h], hi)
-        g = hi @ W[: self.h, self.h:]  # (2^h, k)
+        g = hi @ W[: self.h, self.h :]  # (2^h, k)
         if np.abs(g).sum(axis=1).max() > 600:
             raise ValueError("DenseExactFloor: cross terms beyond e^600 would overflow the doubling tables")
         self.m = a_hi.max() + a_lo.max()
@@ -646,9 +657,9 @@ class RBMExactFloor:
         pad = (-nv) % 2**self.folds  # padded units have E = 0: a factor of exactly 1
         self.E_lo = np.zeros((nv + pad, 2**k))
         self.E_hi = np.zeros((nv + pad, 2**self.h))
-        self.E_lo[:nv] = np.exp(W[:, self.h:] @ lo.T + b[:, None])
+        self.E_lo[:nv] = np.exp(W[:, self.h :] @ lo.T + b[:, None])
         self.E_hi[:nv] = np.exp(W[:, : self.h] @ hi.T)
-        self.c_lo, self.c_hi = lo @ c[self.h:], hi @ c[: self.h]
+        self.c_lo, self.c_hi = lo @ c[self.h :], hi @ c[: self.h]
         self.chunk = min(chunk, 2**k)
         self.buf = np.empty((nv + pad, self.chunk))
         self.lw = np.empty((2**self.h, 2**k))

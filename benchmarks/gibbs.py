@@ -92,8 +92,9 @@ def sample_fn(prog, sweeps, chains, state, **kw):
     box = [state]
 
     def run():
-        box[0] = gm.sample(prog, sweeps, chains=chains, burn_in=sweeps - 1, init=box[0], seed=rng,
-                           record_energy=False, **kw).state
+        box[0] = gm.sample(
+            prog, sweeps, chains=chains, burn_in=sweeps - 1, init=box[0], seed=rng, record_energy=False, **kw
+        ).state
 
     return run
 
@@ -203,8 +204,10 @@ def ising_case(L, chains, sweeps, args, env, batch=None):
     print(f"  graphmrf: build + compile {time.perf_counter() - t0:.2f} s")
     fl = floors.IsingFloor(L, chains, BETA)
     n_upd = L * L * chains * sweeps
-    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
-                  "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0), beta=BETA))}
+    contenders = {
+        "floor": timer(lambda: fl.sweep(sweeps)),
+        "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0), beta=BETA)),
+    }
     work = dict.fromkeys(contenders, n_upd)
     peers = [("thrml 0.1.4", chains)] + ([(f"thrml 0.1.4, batch of {batch}", batch)] if batch else [])
     started = []
@@ -229,8 +232,10 @@ def rbm_case(nv, nh, chains, sweeps, args, env):
     W, b, c = (np.asarray(prog.params[k]) for k in ("v~h.weight", "v.bias", "h.bias"))
     fl = floors.RBMGibbsFloor(W, b, c, chains)
     n_upd = (nv + nh) * chains * sweeps
-    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
-                  "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0)))}
+    contenders = {
+        "floor": timer(lambda: fl.sweep(sweeps)),
+        "graphmrf": timer(sample_fn(prog, sweeps, chains, prog.random_state(chains, seed=0))),
+    }
     work = dict.fromkeys(contenders, n_upd)
     peer = thrml_peer("thrml 0.1.4", {"case": "rbm", "nv": nv, "nh": nh, "chains": chains, "sweeps": sweeps}, args, env)
     if peer:
@@ -252,8 +257,10 @@ def rbm_case(nv, nh, chains, sweeps, args, env):
 
 
 def sequential_case(n, chains, sweeps, args):
-    print(f"\ndense Boltzmann machine, {n} binary units, {chains} chains, sequential Gibbs (one unit at a time), "
-          f"{sweeps} sweeps per run")
+    print(
+        f"\ndense Boltzmann machine, {n} binary units, {chains} chains, sequential Gibbs (one unit at a time), "
+        f"{sweeps} sweeps per run"
+    )
     if args.check:
         run_check(check_sequential)
     prog = gm.compile(gm.boltzmann(n, 0, seed=0, scale=0.1), seed=0)
@@ -261,8 +268,10 @@ def sequential_case(n, chains, sweeps, args):
     state = prog.random_state(chains, seed=0)
     fl = floors.SequentialFloor(W, b, chains)
     fl.set_state(state)
-    contenders = {"floor": timer(lambda: fl.sweep(sweeps)),
-                  "graphmrf": timer(sample_fn(prog, sweeps, chains, state, method="sequential"))}
+    contenders = {
+        "floor": timer(lambda: fl.sweep(sweeps)),
+        "graphmrf": timer(sample_fn(prog, sweeps, chains, state, method="sequential")),
+    }
     r = Rounds(contenders, args.rounds)
     report(r, dict.fromkeys(contenders, sweeps), "sweeps/s")
     print("  thrml: not run (its sampler is block Gibbs; one block per unit would be a 100-block program)")

@@ -74,8 +74,13 @@ def recall_case(n, n_probes, n_patterns, sweeps, rounds):
         for _ in range(sweeps):
             s, _ = gm.samplers.sequential_gibbs(prog, s, rng_g, order="random", mode="max", count=False, inplace=True)
 
-    r = Rounds({"floor": timer(lambda: fl.run(probes, [rng_f.permutation(n) for _ in range(sweeps)])),
-                "graphmrf": timer(ours)}, rounds)
+    r = Rounds(
+        {
+            "floor": timer(lambda: fl.run(probes, [rng_f.permutation(n) for _ in range(sweeps)])),
+            "graphmrf": timer(ours),
+        },
+        rounds,
+    )
     report(r, n_probes * sweeps, "probe-sweeps/s")
     final, n_sweeps = memory.recall(prog, probes, rng)
     overlap = np.mean(memory.overlap(final, xi[np.argmax(final @ xi.T, axis=1)]))
@@ -94,10 +99,14 @@ def learning_case(n_visible=100, n_hidden=20, n_data=500, batch=100, positive_sw
     t0 = time.perf_counter()
     hist = gm.fit(prog, data, epochs=2, monitors=("weight_norm",), seed=1, **opts)
     dt = (time.perf_counter() - t0) / 2
-    print(f"\nBoltzmann learning: {n_visible} visible + {n_hidden} hidden units, all pairs coupled, "
-          f"{n_data} examples, batches of {batch}")
-    print(f"  PCD-{k}, {positive_sweeps} clamped Gibbs sweeps per batch (the hidden units are coupled): "
-          f"{dt:.2f} s per epoch")
+    print(
+        f"\nBoltzmann learning: {n_visible} visible + {n_hidden} hidden units, all pairs coupled, "
+        f"{n_data} examples, batches of {batch}"
+    )
+    print(
+        f"  PCD-{k}, {positive_sweeps} clamped Gibbs sweeps per batch (the hidden units are coupled): "
+        f"{dt:.2f} s per epoch"
+    )
     print(f"  weight norm: {hist['weight_norm'][0]:.3f} -> {hist['weight_norm'][-1]:.3f} after 2 epochs")
 
 

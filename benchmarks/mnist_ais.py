@@ -36,8 +36,14 @@ def main():
         z = (ais.log_z - exact) / ais.stderr
         ll = float(np.mean(-np.asarray(prog.free_energy(Xte), dtype=np.float64))) - exact
         print(f"RBM 784 x {nh}: trained {args.epochs} epochs CD-1 in {t_fit:.1f} s")
-        print(f"  exact log Z {exact:.4f} ({2 ** nh} hidden states, {t_exact:.1f} s); AIS {ais.log_z:.4f} +- {ais.stderr:.4f} (ESS {ais.ess:.0f}/100, {t_ais:.1f} s)")
-        print(f"  AIS - exact = {ais.log_z - exact:+.4f} = {z:+.2f} standard errors ({'within' if abs(z) <= 3 else 'OUTSIDE'} 3)")
+        print(
+            f"  exact log Z {exact:.4f} ({2**nh} hidden states, {t_exact:.1f} s); AIS {ais.log_z:.4f} +- "
+            f"{ais.stderr:.4f} (ESS {ais.ess:.0f}/100, {t_ais:.1f} s)"
+        )
+        print(
+            f"  AIS - exact = {ais.log_z - exact:+.4f} = {z:+.2f} standard errors "
+            f"({'within' if abs(z) <= 3 else 'OUTSIDE'} 3)"
+        )
         print(f"  exact test log-likelihood per image: {ll:.2f} nats")
 
 

@@ -43,22 +43,50 @@ def main():
         frac = min(1.0, elapsed / budget)
         lr = args.lr * (1 - frac) + 1e-4
         te = time.perf_counter()
-        hist = gm.fit(prog, X, epochs=1, lr=lr, rule=args.rule, k=args.k, batch_size=100, chains=100, momentum=0.5 if epoch < 5 else 0.9, weight_decay=1e-4, seed=rng, state=state, monitors=())
+        hist = gm.fit(
+            prog,
+            X,
+            epochs=1,
+            lr=lr,
+            rule=args.rule,
+            k=args.k,
+            batch_size=100,
+            chains=100,
+            momentum=0.5 if epoch < 5 else 0.9,
+            weight_decay=1e-4,
+            seed=rng,
+            state=state,
+            monitors=(),
+        )
         state = hist.state
         epoch += 1
         epoch_time = time.perf_counter() - te
         if epoch % 5 == 1:
-            print(f"epoch {epoch}: {epoch_time:.1f} s, lr {lr:.4f}, elapsed {time.perf_counter() - t0:.0f} s", flush=True)
+            print(
+                f"epoch {epoch}: {epoch_time:.1f} s, lr {lr:.4f}, elapsed {time.perf_counter() - t0:.0f} s", flush=True
+            )
     t_train = time.perf_counter() - t0
-    betas = np.concatenate([np.linspace(0, 0.5, 500, endpoint=False), np.linspace(0.5, 0.9, 4000, endpoint=False), np.linspace(0.9, 1.0, 10001)])
+    betas = np.concatenate(
+        [
+            np.linspace(0, 0.5, 500, endpoint=False),
+            np.linspace(0.5, 0.9, 4000, endpoint=False),
+            np.linspace(0.9, 1.0, 10001),
+        ]
+    )
     t1 = time.perf_counter()
     ais = gm.ais.log_partition(prog, n_chains=100, betas=betas, data=X, seed=1)
     t_ais = time.perf_counter() - t1
     neg_f = float(np.mean(-np.asarray(prog.free_energy(Xte), dtype=np.float64)))
     neg_f_tr = float(np.mean(-np.asarray(prog.free_energy(X[:10000]), dtype=np.float64)))
     print(f"\nRBM 784 x {args.hidden}, {args.rule.upper()}-{args.k}: {epoch} epochs in {t_train / 60:.1f} min")
-    print(f"AIS log Z = {ais.log_z:.3f} +- {ais.stderr:.3f} (ESS {ais.ess:.0f}/100, {len(betas)} distributions, {t_ais:.0f} s)")
-    print(f"test log-probability per image: {neg_f - ais.log_z:.2f} +- {ais.stderr:.2f} nats (train subset {neg_f_tr - ais.log_z:.2f})")
+    print(
+        f"AIS log Z = {ais.log_z:.3f} +- {ais.stderr:.3f} (ESS {ais.ess:.0f}/100, {len(betas)} distributions, "
+        f"{t_ais:.0f} s)"
+    )
+    print(
+        f"test log-probability per image: {neg_f - ais.log_z:.2f} +- {ais.stderr:.2f} nats (train subset "
+        f"{neg_f_tr - ais.log_z:.2f})"
+    )
     print(f"Salakhutdinov & Murray (2008), CD-25, 500 hidden units: -86.34; gap {neg_f - ais.log_z + 86.34:+.2f} nats")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     gm.train.save_checkpoint(args.out, prog, state, rng)

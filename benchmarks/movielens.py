@@ -97,13 +97,28 @@ def main():
     val[idx_tr[np.random.default_rng(args.seed + 1).permutation(idx_tr.size)[: idx_tr.size // 20]]] = True
     fit_rows = tr & ~val
     X = gm.datasets.ratings_matrix(user[fit_rows], item[fit_rows], rating[fit_rows], n_users, n_items)
-    prog = gm.compile(gm.rbm(n_items, args.hidden, visible="softmax", categories=5, data=X, seed=args.seed), seed=args.seed)
+    prog = gm.compile(
+        gm.rbm(n_items, args.hidden, visible="softmax", categories=5, data=X, seed=args.seed), seed=args.seed
+    )
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     best, best_epoch, state, curve = np.inf, 0, None, []
     for epoch in range(1, args.epochs + 1):
         k = 1 if epoch <= args.epochs // 3 else (3 if epoch <= 2 * args.epochs // 3 else 5)
-        hist = gm.fit(prog, X, epochs=1, lr=args.lr, rule="cd", k=k, batch_size=args.batch, momentum=0.9, weight_decay=1e-3, seed=rng, monitors=(), state=state)
+        hist = gm.fit(
+            prog,
+            X,
+            epochs=1,
+            lr=args.lr,
+            rule="cd",
+            k=k,
+            batch_size=args.batch,
+            momentum=0.9,
+            weight_decay=1e-3,
+            seed=rng,
+            monitors=(),
+            state=state,
+        )
         state = hist.state
         r_val = rmse(gm.predict_absent(prog, X, user[val], item[val]) @ np.arange(1, 6), rating[val])
         curve.append(r_val)
@@ -140,7 +155,10 @@ def main():
         fig.savefig(os.path.join(args.figures, "movielens_rmse.png"), dpi=90, bbox_inches="tight")
         print(f"plot: {os.path.join(args.figures, 'movielens_rmse.png')}")
     rbm = list(rows.values())[-1]
-    print(f"RBM vs item mean: {rows['item mean (shrunk)'] - rbm:+.4f}; vs matrix factorisation: {rows['matrix factorisation (ALS, rank 20)'] - rbm:+.4f} (positive: the RBM is better)")
+    print(
+        f"RBM vs item mean: {rows['item mean (shrunk)'] - rbm:+.4f}; vs matrix factorisation: "
+        f"{rows['matrix factorisation (ALS, rank 20)'] - rbm:+.4f} (positive: the RBM is better)"
+    )
 
 
 if __name__ == "__main__":

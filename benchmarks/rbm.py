@@ -84,8 +84,9 @@ def check_cd1():
     tol = 5 / np.sqrt(n)
     fl = floors.CD1Floor(W, b, c, n, seed=3)
     fl.step(X, 1.0)
-    d_floor = np.concatenate([(fl.W - W.astype(np.float32)).ravel(), fl.b - b.astype(np.float32),
-                              fl.c - c.astype(np.float32)])
+    d_floor = np.concatenate(
+        [(fl.W - W.astype(np.float32)).ravel(), fl.b - b.astype(np.float32), fl.c - c.astype(np.float32)]
+    )
     prog = gm.compile(gm.rbm(nv, nh, seed=0), seed=0)
     prog.params["v~h.weight"][...], prog.params["v.bias"][...], prog.params["h.bias"][...] = W, b, c
     before = {k: v.copy() for k, v in prog.params.items()}
@@ -126,8 +127,10 @@ def main():
     for rule in ("cd", "pcd"):
         p = gm.compile(gm.rbm(NV, NH, seed=0), seed=0)
         contenders[f"graphmrf {rule.upper()}-1"] = timer(
-            lambda p=p, rule=rule: gm.fit(p, X, epochs=1, lr=0.01, rule=rule, k=1, batch_size=BATCH, chains=BATCH,
-                                          monitors=(), seed=0))
+            lambda p=p, rule=rule: gm.fit(
+                p, X, epochs=1, lr=0.01, rule=rule, k=1, batch_size=BATCH, chains=BATCH, monitors=(), seed=0
+            )
+        )
     try:
         from sklearn.neural_network import BernoulliRBM
 

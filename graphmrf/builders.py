@@ -88,7 +88,7 @@ def lattice(shape, kind="spin", periodic=True, coupling=1.0, field=0.0, categori
 
     The graph has one node ``name`` with ``size = prod(shape)`` and ``shape`` (sites in
     row-major order) and one self-loop marked ``lattice=True`` holding ``coupling`` -- a
-    number for every bond, or an array (ndim, *shape): the bond from each site to its next
+    number for every bond, or an array ``(ndim, *shape)``: the bond from each site to its next
     neighbour along each axis -- and ``periodic``. The compiler colours it as a
     checkerboard (two blocks) and computes each site's input with a stencil: no per-site
     nodes or edges. ``kind="softmax"`` with ``categories=q`` is the q-state Potts model

@@ -66,7 +66,7 @@ def lattice_bonds(shape, periodic, width=1, with_axis=False):
 def neighbour_sum(xp, T, shape, periodic, W, width):
     """``x_i = sum_(j nb i) J_ij T_j`` over a lattice's nearest neighbours, for every site
     of every chain: ``T`` (chains, sites * width) -> an array of the same shape. ``W`` is
-    one coupling (shape (1,)) or one per bond (ndim, *shape): site to next neighbour."""
+    one coupling (shape (1,)) or one per bond ``(ndim, *shape)``: site to next neighbour."""
     chains = T.shape[0]
     S = T.reshape((chains,) + tuple(shape) + (width,))
     out = xp.zeros_like(S)

@@ -307,7 +307,7 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     uniforms : array (chains, len(sites))
         One uniform per updated site, in the order of ``sites``.
     coupling : array
-        One coupling for every bond (size 1), or (ndim, *shape) per bond.
+        One coupling for every bond (size 1), or ``(ndim, *shape)`` per bond.
     bias : array (len(sites),)
     slope : float
         The logit's slope (``beta * (hi - lo)`` for units with values lo, hi).

@@ -71,7 +71,7 @@ class CouplingSpec:
     ``type`` is ``"undirected"``, ``"lateral"`` (a == b, symmetric, energy counted once
     per pair), ``"directed"`` (a is the parent) or ``"stencil"`` (a == b, a lattice layer's
     nearest-neighbour bonds: ``weight`` of shape (1,) for one coupling shared by every bond,
-    or (ndim, *shape) for the bond from each site to its next neighbour along each axis;
+    or ``(ndim, *shape)`` for the bond from each site to its next neighbour along each axis;
     ``periodic`` wraps around). Dense couplings hold ``weight``; sparse ones (between single
     units) hold column indices ``rows``/``cols`` per entry, ``values`` and ``edges`` (the
     graph edge of each entry, for writing back).
@@ -452,7 +452,7 @@ def _couplings(graph, edges, layers, unit_index, directed):
 
 def _stencil_coupling(where, L, index, w, d):
     """A lattice layer's nearest-neighbour coupling (a self-loop marked ``lattice=True``):
-    ``weight`` a number (every bond) or an array (ndim, *shape) (the bond from each site to
+    ``weight`` a number (every bond) or an array ``(ndim, *shape)`` (the bond from each site to
     its next neighbour along each axis; on an open lattice the last one is unused), and
     ``periodic`` (default True)."""
     if L.shape is None:

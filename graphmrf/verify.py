@@ -1168,7 +1168,7 @@ def verify(
         Gradient mode: independent estimates (200); AIS mode: independent runs (20).
     expected : dict, optional
         Gradient mode: what the estimator should average to (default: the exact CD-k
-        expectation for "cd-*", the exact log-likelihood gradient otherwise).
+        expectation for ``"cd-*"``, the exact log-likelihood gradient otherwise).
 
     Returns
     -------
