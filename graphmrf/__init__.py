@@ -3,6 +3,7 @@
 from . import (
     ais,
     datasets,
+    deep_belief,
     diagnostics,
     dsn,
     exact,
@@ -60,6 +61,7 @@ __all__ = [
     "feedforward",
     "dsn",
     "datasets",
+    "deep_belief",
     "plots",
     "verify",
     "models",
