@@ -453,3 +453,44 @@ def test_a_diverging_layer_is_named_and_keeps_its_last_good_parameters():
     X = gm.datasets.bars_and_stripes(3)
     with pytest.raises(gm.DivergenceError, match=r"greedy: layer 2 \(RBM h1 -> h2\): fit: epoch 1: parameter .* non-finite"):
         db.greedy(X, [9, 6, 4], seed=0, monitors=(), per_layer=[{"epochs": 1}, {"epochs": 2, "lr": 1e38}])
+
+
+# --------------------------------------------------------------------------- scikit-learn
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from graphmrf.sklearn import DataRangeWarning, DBNClassifier, FeedForwardClassifier  # noqa: E402
+
+
+@parametrize_with_checks([DBNClassifier(hidden_layer_sizes=(10,), pretrain_epochs=2, max_iter=20, batch_size=20, random_state=0)])
+@pytest.mark.filterwarnings("ignore::graphmrf.sklearn.DataRangeWarning")
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_the_dbn_dnn_classifier_in_a_pipeline_and_a_grid_search():
+    import pickle
+
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = gm.datasets.digits()
+    pipe = make_pipeline(MinMaxScaler(), DBNClassifier(hidden_layer_sizes=(40,), pretrain_epochs=3, max_iter=20, batch_size=50, learning_rate=0.5, random_state=0))
+    search = GridSearchCV(pipe, {"dbnclassifier__pretrain_learning_rate": [0.05, 0.1]}, cv=2).fit(X[:400], y[:400])
+    assert search.best_score_ > 0.8 and search.score(X[1400:], y[1400:]) > 0.8
+    clf = search.best_estimator_[-1]
+    assert len(clf.pretraining_) == 1 and len(clf.pretraining_[0]["reconstruction_error"]) == 4
+    again = pickle.loads(pickle.dumps(search.best_estimator_))
+    np.testing.assert_array_equal(again.predict_proba(X[1400:1410]), search.predict_proba(X[1400:1410]))
+
+
+def test_without_pre_training_it_is_the_plain_network_and_strict_refuses_out_of_range_data():
+    X, y = gm.datasets.digits()
+    options = dict(hidden_layer_sizes=(20,), max_iter=3, random_state=0)
+    plain = FeedForwardClassifier(**options).fit(X[:200], y[:200])
+    dbn = DBNClassifier(pretrain_epochs=0, **options).fit(X[:200], y[:200])
+    np.testing.assert_array_equal(dbn.predict_proba(X[:20]), plain.predict_proba(X[:20]))
+    with pytest.raises(ValueError, match=r"X: the RBMs' binary visible units take values in \[0, 1\]; got range \[0.0, 16.0\]"):
+        DBNClassifier(strict=True, **options).fit(16 * X[:200], y[:200])
+    with pytest.warns(DataRangeWarning, match="pre-training reads them clipped"):
+        DBNClassifier(pretrain_epochs=1, **options).fit(16 * X[:200], y[:200])
