@@ -943,6 +943,7 @@ def classify(dbn, data):
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
     callbacks=InstanceOf(list, tuple, name="list of functions"),
+    stop_when=AnyOf(None, Function()),
 )
 def up_down(
     dbn,
@@ -958,6 +959,7 @@ def up_down(
     seed=None,
     progress=None,
     callbacks=(),
+    stop_when=None,
 ):
     r"""Fine-tune a DBN with the up-down algorithm (contrastive wake-sleep; Hinton, Osindero & Teh 2006).
 
@@ -998,6 +1000,9 @@ def up_down(
         :func:`label_probabilities` after each epoch.
     seed, progress, callbacks
         As for :func:`graphmrf.fit` (callbacks ``(dbn, history)`` after each epoch).
+    stop_when : function ``(dbn, history) -> bool``, optional
+        A stopping rule asked after each epoch (e.g. a time budget); ``history.stopped_epoch``
+        says when it stopped.
 
     Returns
     -------
@@ -1066,6 +1071,9 @@ def up_down(
             bar.update(**{key: round(v, 4) for key, v in record.items() if key.endswith("error")})
             for cb in callbacks:
                 cb(dbn, hist)
+            if stop_when is not None and stop_when(dbn, hist):
+                hist.stopped_epoch = epoch
+                break
     return hist
 
 

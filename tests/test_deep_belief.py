@@ -333,6 +333,7 @@ def test_up_down_on_greedy_features_keeps_the_labels_and_records_the_error():
     before = np.mean(db.classify(result.dbn, Xv) != yv)
     hist = db.up_down(result.dbn, X, labels=y, epochs=3, lr=0.01, k=[1, 3], batch_size=20, validation=(Xv, yv), seed=0)
     assert hist["k"] == [1, 3, 3] and len(hist["validation_error"]) == 3
+    assert db.up_down(result.dbn, X, labels=y, epochs=5, stop_when=lambda dbn, h: len(h["epoch"]) == 2).stopped_epoch == 2
     assert before < 0.3 and hist["validation_error"][-1] < 0.3  # ten classes: chance is 0.9
 
 
