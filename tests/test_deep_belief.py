@@ -112,6 +112,23 @@ def test_checkpoints_resume_an_interrupted_run_to_the_same_dbn(tmp_path):
         np.testing.assert_array_equal(resumed.dbn.recognition_params[key], v)
 
 
+def test_held_out_rows_go_up_the_stack_with_the_training_rows():
+    X, y = gm.datasets.digits(binarize="threshold")
+    result = db.greedy(X[:200], [64, 20, 10], labels=y[:200], n_labels=10, validation=(X[200:300], y[200:300]),
+                       epochs=2, monitors=("free_energy_gap",), seed=0, dtype=np.float64)
+    gaps = [h["free_energy_gap"] for h in result.histories]
+    assert [len(g) for g in gaps] == [3, 3] and all(np.isfinite(g).all() for g in gaps)
+    # the top layer's gap is that of the held-out rows passed up, with their labels
+    P = db.hidden_probabilities(result.rbms[0], X[200:300])
+    Ptr = db.hidden_probabilities(result.rbms[0], X[:200])
+    top = result.rbms[1]
+    f_val = top.free_energy(np.hstack([P, np.eye(10)[y[200:300]]])).mean()
+    f_tr = top.free_energy(np.hstack([Ptr[:100], np.eye(10)[y[:100]]])).mean()
+    assert gaps[1][-1] == pytest.approx(f_val - f_tr, rel=1e-9)
+    with pytest.raises(ValueError, match=r"greedy: validation has 3 columns; layer 'v' has 64 units"):
+        db.greedy(X[:50], [64, 5], validation=np.ones((4, 3)))
+
+
 def test_each_layer_gets_its_own_stopping_rule():
     X = gm.datasets.bars_and_stripes(3)
     rule = gm.monitors.Threshold("weight_norm", above=0.0)  # stops every layer after its first epoch
