@@ -48,13 +48,26 @@ def main():
     models = {
         "LogisticRegression": lambda s: LogisticRegression(max_iter=5000),
         f"MLPClassifier {shape} logistic SGD": lambda s: MLPClassifier(
-            shape, activation="logistic", solver="sgd", learning_rate_init=0.1, momentum=0.9, batch_size=50,
-            max_iter=300, early_stopping=True, n_iter_no_change=15, random_state=s),
+            shape,
+            activation="logistic",
+            solver="sgd",
+            learning_rate_init=0.1,
+            momentum=0.9,
+            batch_size=50,
+            max_iter=300,
+            early_stopping=True,
+            n_iter_no_change=15,
+            random_state=s,
+        ),
         f"MLPClassifier {shape} default (Adam, ReLU)": lambda s: MLPClassifier(
-            shape, max_iter=300, early_stopping=True, n_iter_no_change=15, random_state=s),
-        f"FeedForwardClassifier {shape} (no pre-training)": lambda s: FeedForwardClassifier(shape, random_state=s, **tune),
+            shape, max_iter=300, early_stopping=True, n_iter_no_change=15, random_state=s
+        ),
+        f"FeedForwardClassifier {shape} (no pre-training)": lambda s: FeedForwardClassifier(
+            shape, random_state=s, **tune
+        ),
         f"DBNClassifier {shape} (DBN-DNN)": lambda s: DBNClassifier(
-            shape, pretrain_epochs=args.pretrain_epochs, pretrain_learning_rate=args.pretrain_lr, random_state=s, **tune),
+            shape, pretrain_epochs=args.pretrain_epochs, pretrain_learning_rate=args.pretrain_lr, random_state=s, **tune
+        ),
     }
     scores = {name: [] for name in models}
     scores["label DBN, greedy (free energy)"] = []
@@ -70,11 +83,24 @@ def main():
                 seconds[name].append(time.perf_counter() - t)
                 scores[name].append(acc)
             t = time.perf_counter()
-            result = db.greedy(Xtr, [64, *shape], labels=ytr, n_labels=10, epochs=args.pretrain_epochs, lr=args.pretrain_lr,
-                               rule="cd", batch_size=20, momentum=0.5, monitors=(), seed=split)
+            result = db.greedy(
+                Xtr,
+                [64, *shape],
+                labels=ytr,
+                n_labels=10,
+                epochs=args.pretrain_epochs,
+                lr=args.pretrain_lr,
+                rule="cd",
+                batch_size=20,
+                momentum=0.5,
+                monitors=(),
+                seed=split,
+            )
             scores["label DBN, greedy (free energy)"].append(np.mean(db.classify(result.dbn, Xte) == yte))
             seconds["label DBN, greedy (free energy)"].append(time.perf_counter() - t)
-            db.up_down(result.dbn, Xtr, labels=ytr, epochs=args.updown_epochs, lr=0.01, k=[3, 6, 10], batch_size=20, seed=split)
+            db.up_down(
+                result.dbn, Xtr, labels=ytr, epochs=args.updown_epochs, lr=0.01, k=[3, 6, 10], batch_size=20, seed=split
+            )
             scores["label DBN, + up-down"].append(np.mean(db.classify(result.dbn, Xte) == yte))
             seconds["label DBN, + up-down"].append(time.perf_counter() - t)
             print(f"split {split}: " + ", ".join(f"{s[-1]:.3f}" for s in scores.values()), flush=True)

@@ -99,8 +99,18 @@ def floor_ratio(X, repeats=2):
     for _ in range(repeats):
         prog = gm.compile(gm.rbm(784, 500, seed=0, data=rows))
         t = time.perf_counter()
-        gm.fit(prog, rows, epochs=1, lr=LR, rule="cd", batch_size=BATCH, momentum=MOMENTUM, weight_decay=DECAY,
-               monitors=(), seed=0)
+        gm.fit(
+            prog,
+            rows,
+            epochs=1,
+            lr=LR,
+            rule="cd",
+            batch_size=BATCH,
+            momentum=MOMENTUM,
+            weight_decay=DECAY,
+            monitors=(),
+            seed=0,
+        )
         ours.append(time.perf_counter() - t)
         W = np.random.default_rng(0).normal(0, 0.01, (784, 500)).astype(np.float32)
         b, c = np.zeros(784, np.float32), np.zeros(500, np.float32)
@@ -130,12 +140,20 @@ def main():
     ap.add_argument("--max-epochs", type=int, default=50, help="per layer (Hinton et al.: 50)")
     ap.add_argument("--updown-epochs", type=int, default=300, help="at most (Hinton et al.: 300)")
     ap.add_argument("--finetune-epochs", type=int, default=100, help="at most")
-    ap.add_argument("--shares", type=float, nargs=3, default=[0.45, 0.15, 0.35],
-                    help="budget fractions of pre-training, up-down and backpropagation (the rest: evaluation)")
+    ap.add_argument(
+        "--shares",
+        type=float,
+        nargs=3,
+        default=[0.45, 0.15, 0.35],
+        help="budget fractions of pre-training, up-down and backpropagation (the rest: evaluation)",
+    )
     ap.add_argument("--rows", type=int, default=60000, help="training images (fewer: a quick check of the script)")
     ap.add_argument("--no-floor", action="store_true")
-    ap.add_argument("--out", default=os.path.join("figures", "dbn_mnist"),
-                    help="folder for the trained DBN (dbn.npz) and a tile of generated digits (generated.png)")
+    ap.add_argument(
+        "--out",
+        default=os.path.join("figures", "dbn_mnist"),
+        help="folder for the trained DBN (dbn.npz) and a tile of generated digits (generated.png)",
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     budget = 60 * args.minutes
@@ -147,55 +165,113 @@ def main():
     with threadpool_limits(args.threads):
         if not args.no_floor:
             ours, floor = floor_ratio(X)
-            print(f"layer-1 CD-1 epoch on 10,000 images: graphmrf.fit {ours:.1f} s, plain NumPy {floor:.1f} s "
-                  f"(ratio {ours / floor:.2f})", flush=True)
+            print(
+                f"layer-1 CD-1 epoch on 10,000 images: graphmrf.fit {ours:.1f} s, plain NumPy {floor:.1f} s "
+                f"(ratio {ours / floor:.2f})",
+                flush=True,
+            )
         # 1. greedy pre-training, each layer a share of the budget proportional to its weights
         start = time.perf_counter()
         costs = np.array([a * b for a, b in zip(SIZES[:-1], SIZES[1:])], dtype=float)
         costs[-1] += 10 * SIZES[-1]
         ends = start + args.shares[0] * budget * np.cumsum(costs) / costs.sum()
         per_layer = [{"stop_when": Deadline(at)} for at in ends]
-        result = db.greedy(X, SIZES, labels=y, n_labels=10, epochs=args.max_epochs, lr=LR, rule="cd", k=1,
-                           batch_size=BATCH, momentum=MOMENTUM, weight_decay=DECAY, per_layer=per_layer,
-                           monitors=(), seed=0, progress=True)
+        result = db.greedy(
+            X,
+            SIZES,
+            labels=y,
+            n_labels=10,
+            epochs=args.max_epochs,
+            lr=LR,
+            rule="cd",
+            k=1,
+            batch_size=BATCH,
+            momentum=MOMENTUM,
+            weight_decay=DECAY,
+            per_layer=per_layer,
+            monitors=(),
+            seed=0,
+            progress=True,
+        )
         t_greedy = time.perf_counter() - start
         epochs = [len(h["epoch"]) - 1 for h in result.histories]
         greedy_error = np.mean(db.classify(result.dbn, Xte) != yte)
-        print(f"greedy pre-training: {epochs} epochs per layer in {t_greedy / 60:.1f} min; "
-              f"label DBN test error {100 * greedy_error:.2f} %", flush=True)
+        print(
+            f"greedy pre-training: {epochs} epochs per layer in {t_greedy / 60:.1f} min; "
+            f"label DBN test error {100 * greedy_error:.2f} %",
+            flush=True,
+        )
         net = db.unroll(result.dbn, n_classes=10, seed=0)  # the DBN-DNN starts from the greedy stack
         # 2. up-down fine-tuning of the generative model
         start = time.perf_counter()
         deadline = Deadline(start + args.shares[1] * budget)
-        hist = db.up_down(result.dbn, X, labels=y, epochs=args.updown_epochs, lr=0.01, k=[3] * 100 + [6] * 100 + [10],
-                          batch_size=BATCH, seed=1, stop_when=deadline, progress=True)
+        hist = db.up_down(
+            result.dbn,
+            X,
+            labels=y,
+            epochs=args.updown_epochs,
+            lr=0.01,
+            k=[3] * 100 + [6] * 100 + [10],
+            batch_size=BATCH,
+            seed=1,
+            stop_when=deadline,
+            progress=True,
+        )
         t_updown = time.perf_counter() - start
         updown_error = np.mean(db.classify(result.dbn, Xte) != yte)
-        print(f"up-down: {len(hist['epoch'])} epochs in {t_updown / 60:.1f} min; label DBN test error "
-              f"{100 * updown_error:.2f} % (Hinton et al. 2006: 1.25 %)", flush=True)
+        print(
+            f"up-down: {len(hist['epoch'])} epochs in {t_updown / 60:.1f} min; label DBN test error "
+            f"{100 * updown_error:.2f} % (Hinton et al. 2006: 1.25 %)",
+            flush=True,
+        )
         os.makedirs(args.out, exist_ok=True)
         gm.save(result.dbn, os.path.join(args.out, "dbn.npz"))
         t = time.perf_counter()
         V = db.generate(result.dbn, 100, sweeps=1000, labels=np.repeat(np.arange(10), 10), seed=2)
         tile = save_tile(np.asarray(V), os.path.join(args.out, "generated.png"))
-        print(f"generated 100 digits (1000 top-level Gibbs sweeps, labels clamped) in {time.perf_counter() - t:.0f} s: {tile}",
-              flush=True)
+        print(
+            f"generated 100 digits (1000 top-level Gibbs sweeps, labels clamped) in {time.perf_counter() - t:.0f} s: "
+            f"{tile}",
+            flush=True,
+        )
         # 3. the DBN-DNN: the greedy stack unrolled, fine-tuned by backpropagation
         start = time.perf_counter()
         deadline = Deadline(start + args.shares[2] * budget)
-        fh = ff.fit(net, X[:n_fit], y[:n_fit], epochs=args.finetune_epochs, lr=0.1, momentum=0.9, weight_decay=1e-5,
-                    batch_size=BATCH, validation=(X[n_fit:], y[n_fit:]), patience=5, seed=0, stop_when=deadline,
-                    progress=True)
+        fh = ff.fit(
+            net,
+            X[:n_fit],
+            y[:n_fit],
+            epochs=args.finetune_epochs,
+            lr=0.1,
+            momentum=0.9,
+            weight_decay=1e-5,
+            batch_size=BATCH,
+            validation=(X[n_fit:], y[n_fit:]),
+            patience=5,
+            seed=0,
+            stop_when=deadline,
+            progress=True,
+        )
         t_ff = time.perf_counter() - start
         dnn_error = np.mean(net.forward(Xte).argmax(axis=1) != yte)
-        print(f"DBN-DNN backpropagation: {len(fh['epoch'])} epochs (best {fh.best_epoch}) in {t_ff / 60:.1f} min; "
-              f"test error {100 * dnn_error:.2f} % (lecture: 1.15 %)", flush=True)
+        print(
+            f"DBN-DNN backpropagation: {len(fh['epoch'])} epochs (best {fh.best_epoch}) in {t_ff / 60:.1f} min; "
+            f"test error {100 * dnn_error:.2f} % (lecture: 1.15 %)",
+            flush=True,
+        )
     total = time.perf_counter() - t0
-    print(f"\nMNIST 784-500-500-2000 (+10 labels), {args.threads} threads, budget {args.minutes:.0f} min, "
-          f"run {total / 60:.1f} min")
+    print(
+        f"\nMNIST 784-500-500-2000 (+10 labels), {args.threads} threads, budget {args.minutes:.0f} min, "
+        f"run {total / 60:.1f} min"
+    )
     print(f"  label DBN after greedy training:     {100 * greedy_error:5.2f} % test error ({epochs} epochs per layer)")
-    print(f"  label DBN after up-down:             {100 * updown_error:5.2f} % (published 1.25 %; {len(hist['epoch'])} of 300 epochs)")
-    print(f"  DBN-DNN after backpropagation:       {100 * dnn_error:5.2f} % (lecture 1.15 %; {len(fh['epoch'])} epochs)")
+    print(
+        f"  label DBN after up-down:             {100 * updown_error:5.2f} % (published 1.25 %; {len(hist['epoch'])} "
+        "of 300 epochs)"
+    )
+    print(
+        f"  DBN-DNN after backpropagation:       {100 * dnn_error:5.2f} % (lecture 1.15 %; {len(fh['epoch'])} epochs)"
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ import networkx as nx
 import numpy as np
 
 from . import exact
-from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Real, SequenceOf, Seed, checked
+from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Real, Seed, SequenceOf, checked
 from .backend import as_generator, get_backend, to_host
 from .compile import compile as _compile
 from .errors import DivergenceError, EnumerationTooLargeError, ModelError
@@ -84,11 +84,17 @@ class _Anatomy:
 
     def __init__(self, program, where):
         if not isinstance(program, Program):
-            raise TypeError(f"{where}: expected a compiled DBN (gm.compile(gm.dbn(...)) or deep_belief.stack); got {type(program).__name__}")
+            raise TypeError(
+                f"{where}: expected a compiled DBN (gm.compile(gm.dbn(...)) or deep_belief.stack); got "
+                f"{type(program).__name__}"
+            )
         self.program = program
         undirected = [c for c in program.couplings if c.type == "undirected"]
         if not program.directed or not undirected or any(c.type == "lateral" or c.sparse for c in program.couplings):
-            raise ModelError(f"{where}: expected a DBN of layer nodes (a directed net whose top RBM is marked undirected, gm.dbn); got {program!r}")
+            raise ModelError(
+                f"{where}: expected a DBN of layer nodes (a directed net whose top RBM is marked undirected, gm.dbn); "
+                f"got {program!r}"
+            )
         ends = set.intersection(*({c.a.index, c.b.index} for c in undirected))
         top = [program.layers[i] for i in ends if not program.layers[i].visible.any()] if len(undirected) > 1 else None
         if len(undirected) == 1:  # one pair: the upper end is the one without directed children (h_L)
@@ -102,22 +108,35 @@ class _Anatomy:
         pens = [L for L in others if L.kind.name != "softmax"]
         if len(pens) != 1 or len(labels) > 1:
             names = [L.name for L in others]
-            raise ModelError(f"{where}: the top layer {self.top.name!r} must join one layer below it and at most one softmax label layer; it joins {names}")
+            raise ModelError(
+                f"{where}: the top layer {self.top.name!r} must join one layer below it and at most one softmax label "
+                f"layer; it joins {names}"
+            )
         self.pen, self.labels = pens[0], (labels[0] if labels else None)
         if self.labels is not None and (self.labels.n != 1 or not self.labels.visible.all()):
-            raise ModelError(f"{where}: the label layer {self.labels.name!r} must be one visible softmax unit; it has {self.labels.n} units")
+            raise ModelError(
+                f"{where}: the label layer {self.labels.name!r} must be one visible softmax unit; it has "
+                f"{self.labels.n} units"
+            )
         self.top_coupling = next(c for c in undirected if self.pen in (c.a, c.b))
-        self.label_coupling = next((c for c in undirected if self.labels is not None and self.labels in (c.a, c.b)), None)
+        self.label_coupling = next(
+            (c for c in undirected if self.labels is not None and self.labels in (c.a, c.b)), None
+        )
         # the directed chain below the top RBM, followed down from the pen layer
         chain, generative, layer = [self.pen], [], self.pen
         while layer.children:
             if len(layer.children) != 1:
-                raise ModelError(f"{where}: layer {layer.name!r} has {len(layer.children)} directed children; a DBN is a chain of layers")
+                raise ModelError(
+                    f"{where}: layer {layer.name!r} has {len(layer.children)} directed children; a DBN is a chain of "
+                    "layers"
+                )
             c = layer.children[0]
             child = c.b
             parents = [d for d in program.couplings if d.type == "directed" and d.b is child]
             if len(parents) != 1:
-                raise ModelError(f"{where}: layer {child.name!r} has {len(parents)} directed parents; a DBN is a chain of layers")
+                raise ModelError(
+                    f"{where}: layer {child.name!r} has {len(parents)} directed parents; a DBN is a chain of layers"
+                )
             generative.append(c)
             chain.append(child)
             layer = child
@@ -128,7 +147,9 @@ class _Anatomy:
             raise ModelError(f"{where}: the bottom layer {self.visible.name!r} must be visible")
         for L in self.chain[1:] + [self.top]:
             if L.kind.name != "binary":
-                raise ModelError(f"{where}: hidden layer {L.name!r} has kind {L.kind.name!r}; a DBN's hidden units are binary")
+                raise ModelError(
+                    f"{where}: hidden layer {L.name!r} has kind {L.kind.name!r}; a DBN's hidden units are binary"
+                )
         self.recognition = []
         for lower, upper in zip(self.chain[:-1], self.chain[1:]):
             r = [r for r in program.recognition if r.a is lower and r.b is upper]
@@ -171,10 +192,15 @@ class _Anatomy:
         Y = None
         if labels is not None:
             if self.labels is None:
-                raise ModelError(f"{where}: labels given, but this DBN has no label layer (build it with greedy(..., labels=y, n_labels=K))")
+                raise ModelError(
+                    f"{where}: labels given, but this DBN has no label layer (build it with greedy(..., labels=y, "
+                    "n_labels=K))"
+                )
             Y = _one_hot(labels, X.shape[0], self.n_labels, where, self.labels.name, xp, program.dtype)
         elif need_labels and self.labels is not None:
-            raise ValueError(f"{where}: this DBN has a label layer {self.labels.name!r} of {self.n_labels} categories; pass labels=y")
+            raise ValueError(
+                f"{where}: this DBN has a label layer {self.labels.name!r} of {self.n_labels} categories; pass labels=y"
+            )
         return xp.asarray(X, dtype=program.dtype), Y
 
 
@@ -215,7 +241,9 @@ def _label_indices(labels, n, K, where, layer):
     """Class indices in [0, K) as a host int array, or a ValueError naming the bad value."""
     y = np.asarray(to_host(labels))
     if y.ndim != 1 or y.shape[0] != n:
-        raise ValueError(f"{where}: labels must be a 1-d array of {n} class indices (one per row of X); got shape {y.shape}")
+        raise ValueError(
+            f"{where}: labels must be a 1-d array of {n} class indices (one per row of X); got shape {y.shape}"
+        )
     if y.dtype.kind == "f":
         if not (np.all(np.isfinite(y)) and np.all(y == np.round(y))):
             raise ValueError(f"{where}: labels must be integers in [0, {K}); got non-integer values")
@@ -223,7 +251,10 @@ def _label_indices(labels, n, K, where, layer):
         raise TypeError(f"{where}: labels must be integers in [0, {K}); got dtype {y.dtype}")
     bad = np.flatnonzero((y < 0) | (y >= K))
     if bad.size:
-        raise ValueError(f"{where}: labels must be integers in [0, {K}) (layer {layer!r} has {K} categories); got {y[bad[0]]} at row {bad[0]}")
+        raise ValueError(
+            f"{where}: labels must be integers in [0, {K}) (layer {layer!r} has {K} categories); got {y[bad[0]]} at "
+            f"row {bad[0]}"
+        )
     return y.astype(np.int64)
 
 
@@ -256,16 +287,28 @@ def _bernoulli(xp, rng, p):
 def _rbm_layers(rbm, i, where):
     """(v, h, labels or None) layers of RBM ``rbms[i]``; a ValueError when it is not one."""
     if not isinstance(rbm, Program):
-        raise TypeError(f"{where}: rbms[{i}] must be a compiled RBM (gm.compile(gm.rbm(...))); got {type(rbm).__name__}")
+        raise TypeError(
+            f"{where}: rbms[{i}] must be a compiled RBM (gm.compile(gm.rbm(...))); got {type(rbm).__name__}"
+        )
     names = sorted(L.name for L in rbm.layers)
-    if names not in (["h", "v"], ["h", "labels", "v"]) or rbm.directed or any(c.type != "undirected" or c.sparse for c in rbm.couplings):
-        raise ValueError(f"{where}: rbms[{i}] must be an RBM with layers 'v' and 'h' (and optionally 'labels'); got layers {names}")
+    if (
+        names not in (["h", "v"], ["h", "labels", "v"])
+        or rbm.directed
+        or any(c.type != "undirected" or c.sparse for c in rbm.couplings)
+    ):
+        raise ValueError(
+            f"{where}: rbms[{i}] must be an RBM with layers 'v' and 'h' (and optionally 'labels'); got layers {names}"
+        )
     v, h = rbm.layer_of("v"), rbm.layer_of("h")
     labels = rbm.layer_of("labels") if "labels" in names else None
     if h.kind.name != "binary":
-        raise ValueError(f"{where}: rbms[{i}] has hidden units of kind {h.kind.name!r}; a DBN's hidden units are binary")
+        raise ValueError(
+            f"{where}: rbms[{i}] has hidden units of kind {h.kind.name!r}; a DBN's hidden units are binary"
+        )
     if labels is not None and (labels.kind.name != "softmax" or labels.n != 1):
-        raise ValueError(f"{where}: rbms[{i}]: 'labels' must be one softmax unit; got {labels.n} units of kind {labels.kind.name!r}")
+        raise ValueError(
+            f"{where}: rbms[{i}]: 'labels' must be one softmax unit; got {labels.n} units of kind {labels.kind.name!r}"
+        )
     if len(rbm.couplings) != (2 if labels is not None else 1):
         raise ValueError(f"{where}: rbms[{i}] must join 'h' to 'v' (and 'labels') only")
     return v, h, labels
@@ -306,7 +349,9 @@ def hidden_probabilities(rbm, data):
         state = xp.zeros((rows.shape[0], rbm.n_columns), dtype=rbm.dtype)
         state[:, vis] = rows
         (cond,) = rbm.conditional(state, (Part(h, 0, h.n),))
-        out[r0 : r0 + rows.shape[0]] = _sigmoid(xp, xp.array(cond["logits"], dtype=rbm.dtype).reshape(rows.shape[0], h.n))
+        out[r0 : r0 + rows.shape[0]] = _sigmoid(
+            xp, xp.array(cond["logits"], dtype=rbm.dtype).reshape(rows.shape[0], h.n)
+        )
     return out
 
 
@@ -393,15 +438,17 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
     """
     where = "stack"
     if not isinstance(rbms, (list, tuple)) or not rbms:
-        raise TypeError(f"{where}: rbms must be a non-empty list of compiled RBMs (bottom first); got {type(rbms).__name__}")
+        raise TypeError(
+            f"{where}: rbms must be a non-empty list of compiled RBMs (bottom first); got {type(rbms).__name__}"
+        )
     parts = [_rbm_layers(r, i, where) for i, r in enumerate(rbms)]
     for i, (v, h, labels) in enumerate(parts):
         if labels is not None and i != len(rbms) - 1:
             raise ValueError(f"{where}: rbms[{i}] has a label layer; only the top RBM may have one")
         if i and (v.kind.name != "binary" or v.n != parts[i - 1][1].n):
             raise ValueError(
-                f"{where}: rbms[{i}] has {v.n} visible units of kind {v.kind.name!r}; layer 'h{i}' (the hidden layer of "
-                f"rbms[{i - 1}]) has {parts[i - 1][1].n} binary units"
+                f"{where}: rbms[{i}] has {v.n} visible units of kind {v.kind.name!r}; "
+                f"layer 'h{i}' (the hidden layer of rbms[{i - 1}]) has {parts[i - 1][1].n} binary units"
             )
     L = len(rbms)
     names = ["v"] + [f"h{k}" for k in range(1, L + 1)]
@@ -418,14 +465,27 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
         g.add_node(names[k], kind="binary", size=parts[k - 1][1].n, visible=False, bias=bias)
     top_labels = parts[-1][2]
     if top_labels is not None:
-        g.add_node("labels", kind="softmax", size=1, categories=top_labels.width, visible=True, bias=rbms[-1].get("labels", "bias"))
+        g.add_node(
+            "labels",
+            kind="softmax",
+            size=1,
+            categories=top_labels.width,
+            visible=True,
+            bias=rbms[-1].get("labels", "bias"),
+        )
     for k in range(L - 1, 0, -1):
         g.add_edge(names[k], names[k - 1], weight=rbms[k - 1].get(("h", "v"), "weight"))
     g.add_edge(names[L - 1], names[L], weight=rbms[-1].get(("v", "h"), "weight"), undirected=True)
     if top_labels is not None:
         g.add_edge("labels", names[L], weight=rbms[-1].get(("labels", "h"), "weight"), undirected=True)
     for k in range(1, L):
-        g.add_edge(names[k - 1], names[k], weight=rbms[k - 1].get(("v", "h"), "weight"), bias=rbms[k - 1].get("h", "bias"), recognition=True)
+        g.add_edge(
+            names[k - 1],
+            names[k],
+            weight=rbms[k - 1].get(("v", "h"), "weight"),
+            bias=rbms[k - 1].get("h", "bias"),
+            recognition=True,
+        )
     return _compile(g, backend=backend or rbms[0].backend, dtype=dtype or rbms[0].dtype, seed=seed)
 
 
@@ -583,7 +643,10 @@ def greedy(
     where = "greedy"
     for bad in ("seed", "validation", "persistent", "state"):
         if bad in fit_options:
-            raise TypeError(f"{where}: {bad!r} is greedy's own argument or a per-layer state; it cannot be a fit option for every layer")
+            raise TypeError(
+                f"{where}: {bad!r} is greedy's own argument or a per-layer state; it cannot be a fit option for every "
+                "layer"
+            )
     sizes = [int(s) for s in sizes]
     L = len(sizes) - 1
     if per_layer is not None:
@@ -592,7 +655,9 @@ def greedy(
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
         if "{layer}" not in checkpoint or not checkpoint.endswith(".npz"):
-            raise ValueError(f"{where}: checkpoint must be a path pattern with '{{layer}}' ending in .npz; got {checkpoint!r}")
+            raise ValueError(
+                f"{where}: checkpoint must be a path pattern with '{{layer}}' ending in .npz; got {checkpoint!r}"
+            )
     backend = get_backend(backend)
     xp = backend.xp
     rng = as_generator(seed, backend)
@@ -601,7 +666,10 @@ def greedy(
         raise ValueError(f"{where}: data has {X.shape[1]} columns; layer 'v' has sizes[0] = {sizes[0]} units")
     y = None
     if (labels is None) != (n_labels is None):
-        raise ValueError(f"{where}: a label layer needs both labels= and n_labels=; got {'labels' if labels is not None else 'n_labels'} only")
+        raise ValueError(
+            f"{where}: a label layer needs both labels= and n_labels=; got "
+            f"{'labels' if labels is not None else 'n_labels'} only"
+        )
     if labels is not None:
         y = _label_indices(labels, X.shape[0], n_labels, where, "labels")
     Xv, yv = _validation_rows(validation, sizes[0], n_labels, where)
@@ -629,7 +697,9 @@ def greedy(
                 if init == "transpose" and k > 1:
                     graph = _transposed_graph(rbms[-1], ylab, n_labels)
                 else:
-                    graph = _layer_graph(k, sizes[k - 1], sizes[k], X, visible if k == 1 else "binary", ylab, n_labels, scale, rng)
+                    graph = _layer_graph(
+                        k, sizes[k - 1], sizes[k], X, visible if k == 1 else "binary", ylab, n_labels, scale, rng
+                    )
                 rbm = _compile(graph, backend=backend, dtype=dtype, seed=rng)
                 rows = X if ylab is None else np.hstack([to_host(X), np.eye(n_labels)[ylab]])
                 val = None
@@ -641,7 +711,9 @@ def greedy(
                     raise DivergenceError(f"{where}: layer {k} (RBM h{k - 1} -> h{k}): {exc}") from None
                 except TypeError as exc:
                     if "unexpected keyword" in str(exc):
-                        raise TypeError(f"{where}: {exc} (options after the data and sizes go to graphmrf.fit)") from None
+                        raise TypeError(
+                            f"{where}: {exc} (options after the data and sizes go to graphmrf.fit)"
+                        ) from None
                     raise
                 if path:
                     save_checkpoint(path, rbm, hist.state, rng)
@@ -662,7 +734,9 @@ def _validation_rows(validation, width, n_labels, where):
     yv = None
     if isinstance(validation, tuple):
         if len(validation) != 2 or n_labels is None:
-            raise ValueError(f"{where}: validation must be an array of visible vectors, or (X, labels) with a label layer")
+            raise ValueError(
+                f"{where}: validation must be an array of visible vectors, or (X, labels) with a label layer"
+            )
         validation, yv = validation
     Xv = _rows(validation, where, "validation")
     if Xv.shape[1] != width:
@@ -705,7 +779,11 @@ def up_pass(dbn, data, *, sample=False, seed=None):
     rng = dbn.generator(seed) if sample else None
     out = {net.visible.name: X}
     # the recognition input is T(v) W: v itself, or v / sigma for gaussian units
-    below = X / xp.asarray(dbn.get(net.visible.name, "sigma"), dtype=dbn.dtype) if net.visible.kind.name == "gaussian" else X
+    below = (
+        X / xp.asarray(dbn.get(net.visible.name, "sigma"), dtype=dbn.dtype)
+        if net.visible.kind.name == "gaussian"
+        else X
+    )
     for k in range(1, len(net.chain)):
         r = net.recognition_of(k)
         p = _sigmoid(xp, below @ r.W + r.bias)
@@ -768,7 +846,8 @@ def log_likelihood_bound(dbn, data, *, reduce="mean", max_states=2**16):
     bits = sum(L.n for L in hidden)
     if 2.0**bits > max_states:
         raise EnumerationTooLargeError(
-            f"{where}: {2 ** bits} joint states of the hidden layers {[L.name for L in hidden]} exceed max_states={max_states}",
+            f"{where}: {2**bits} joint states of the hidden layers {[L.name for L in hidden]} exceed "
+            f"max_states={max_states}",
             2**bits,
             max_states,
         )
@@ -844,7 +923,9 @@ def generate(dbn, n, *, sweeps=1000, labels=None, seed=None, progress=None):
         scalar = np.ndim(to_host(labels)) == 0
         y = _label_indices(np.full(n, labels) if scalar else labels, n, net.n_labels, "generate", net.labels.name)
         clamp = {net.labels.name: y[:, None] if not scalar else y[:1]}
-    run = _sample(dbn, sweeps, chains=n, method="ancestral", clamp=clamp, seed=seed, progress=progress, record_energy=False)
+    run = _sample(
+        dbn, sweeps, chains=n, method="ancestral", clamp=clamp, seed=seed, progress=progress, record_energy=False
+    )
     return run.state[:, net.visible.sl]
 
 
@@ -864,11 +945,20 @@ def top_rbm(dbn):
     g = nx.Graph(name="rbm")
     g.add_node("v", kind="binary", size=net.pen.n, visible=True, bias=dbn.get(net.pen.name, "bias"))
     if net.labels is not None:
-        g.add_node("labels", kind="softmax", size=1, categories=net.n_labels, visible=True, bias=dbn.get(net.labels.name, "bias"))
+        g.add_node(
+            "labels",
+            kind="softmax",
+            size=1,
+            categories=net.n_labels,
+            visible=True,
+            bias=dbn.get(net.labels.name, "bias"),
+        )
     g.add_node("h", kind="binary", size=net.top.n, visible=False, bias=dbn.get(net.top.name, "bias"))
     g.add_edge("v", "h", weight=dbn.get((net.pen.name, net.top.name), "weight"))
     if net.labels is not None:
-        g.add_edge("labels", "h", weight=dbn.get((net.labels.name, net.top.name), "weight").reshape(net.n_labels, net.top.n))
+        g.add_edge(
+            "labels", "h", weight=dbn.get((net.labels.name, net.top.name), "weight").reshape(net.n_labels, net.top.n)
+        )
     return _compile(g, backend=dbn.backend, dtype=dbn.dtype)
 
 
@@ -1029,7 +1119,10 @@ def up_down(
     where = "up_down"
     net = _Anatomy(dbn, where)
     if net.visible.kind.name != "binary":
-        raise ModelError(f"{where}: the visible layer {net.visible.name!r} has kind {net.visible.kind.name!r}; up-down needs binary units")
+        raise ModelError(
+            f"{where}: the visible layer {net.visible.name!r} has kind {net.visible.kind.name!r}; up-down needs "
+            "binary units"
+        )
     for i in range(1, len(net.chain)):
         net.recognition_of(i)
     X, Y = net.data(data, labels, where, need_labels=True)
@@ -1049,7 +1142,9 @@ def up_down(
             k_now = _sweeps_at(k, epoch)
             lr_now = lr(epoch) if callable(lr) else lr
             if not (isinstance(lr_now, (int, float, np.floating, np.integer)) and np.isfinite(lr_now) and lr_now > 0):
-                raise ValueError(f"{where}: lr: the schedule gave {lr_now!r} at epoch {epoch}; expected a finite real > 0")
+                raise ValueError(
+                    f"{where}: lr: the schedule gave {lr_now!r} at epoch {epoch}; expected a finite real > 0"
+                )
             order = to_host(rng.permutation(n)) if bs < n else np.arange(n)
             errors = []
             for b0 in range(0, n, bs):
@@ -1060,7 +1155,8 @@ def up_down(
                     bad, err = step(Vb, Yb, k_now, float(lr_now), rng)
                 if bad is not None:
                     raise DivergenceError(
-                        f"{where}: epoch {epoch}: parameter {bad!r} would become non-finite; the update was not applied "
+                        f"{where}: epoch {epoch}: parameter {bad!r} would become non-finite; the update was not "
+                        "applied "
                         "and the last good parameters were kept (lower lr?)"
                     )
                 errors.append(err)
@@ -1149,7 +1245,9 @@ class _UpDown:
         steps[f"{net.pen.name}.bias"] = (pen - neg_pen).mean(axis=0)
         steps[f"{net.top.name}.bias"] = (top_p - neg_top_p).mean(axis=0)
         if Y is not None:
-            steps[net.label_coupling.key] = _oriented(net, net.label_coupling, (Y.T @ top_p - neg_lab.T @ neg_top_p) / n)
+            steps[net.label_coupling.key] = _oriented(
+                net, net.label_coupling, (Y.T @ top_p - neg_lab.T @ neg_top_p) / n
+            )
             steps[f"{net.labels.name}.bias"] = (Y - neg_lab).mean(axis=0).reshape(b_lab.shape)
         rsteps = {}
         for i in range(1, m + 1):  # recognition: infer each layer of the sleep pass from the one below
@@ -1217,7 +1315,10 @@ def unroll(model, n_classes=None, *, seed=None, backend=None, dtype=None):
         return ff.from_rbms(list(model), n_classes, seed=seed, backend=backend, dtype=dtype)
     net = _Anatomy(model, "unroll")
     if net.visible.kind.name != "binary":
-        raise ModelError(f"unroll: the visible layer {net.visible.name!r} has kind {net.visible.kind.name!r}; unroll a list of RBMs (feedforward.from_rbms) for gaussian data")
+        raise ModelError(
+            f"unroll: the visible layer {net.visible.name!r} has kind {net.visible.kind.name!r}; unroll a list of "
+            "RBMs (feedforward.from_rbms) for gaussian data"
+        )
     sizes, names, params = [net.visible.n], [], {}
     for i in range(1, len(net.chain)):
         r = net.recognition_of(i)
@@ -1234,4 +1335,6 @@ def unroll(model, n_classes=None, *, seed=None, backend=None, dtype=None):
         params["out.weight"] = as_generator(seed).normal(0.0, 0.01, size=(sizes[-1], n_classes))
         params["out.bias"] = np.zeros(n_classes)
         sizes, acts, names = sizes + [n_classes], acts + ["softmax"], names + ["out"]
-    return ff.Network(sizes, acts, names=names, params=params, backend=backend or model.backend, dtype=dtype or model.dtype)
+    return ff.Network(
+        sizes, acts, names=names, params=params, backend=backend or model.backend, dtype=dtype or model.dtype
+    )

@@ -76,7 +76,14 @@ def test_sampled_inputs_feed_the_next_layer_binary_states():
         return values
 
     for inputs in ("probabilities", "samples"):
-        db.greedy(X, [9, 6, 4], inputs=inputs, epochs=1, seed=0, per_layer=[{"monitors": [record(1)]}, {"monitors": [record(2)]}])
+        db.greedy(
+            X,
+            [9, 6, 4],
+            inputs=inputs,
+            epochs=1,
+            seed=0,
+            per_layer=[{"monitors": [record(1)]}, {"monitors": [record(2)]}],
+        )
         assert set(seen[1]) == {0.0, 1.0}
         assert (set(seen[2]) == {0.0, 1.0}) == (inputs == "samples")
 
@@ -89,8 +96,15 @@ def test_a_layer_started_as_the_transpose_of_the_one_below():
         start.setdefault("params", {k: v.copy() for k, v in program.params.items()})
         return 0.0
 
-    result = db.greedy(X, [4, 3, 4], init="transpose", dtype=np.float64, lr=0.5, seed=0,
-                       per_layer=[{"epochs": 20, "monitors": ()}, {"epochs": 1, "monitors": [capture]}])
+    result = db.greedy(
+        X,
+        [4, 3, 4],
+        init="transpose",
+        dtype=np.float64,
+        lr=0.5,
+        seed=0,
+        per_layer=[{"epochs": 20, "monitors": ()}, {"epochs": 1, "monitors": [capture]}],
+    )
     flipped = db.transpose(result.rbms[0])
     for key, v in flipped.params.items():
         np.testing.assert_array_equal(start["params"][key], v)
@@ -105,7 +119,11 @@ def test_checkpoints_resume_an_interrupted_run_to_the_same_dbn(tmp_path):
     whole = db.greedy(X, [9, 5, 4, 3], checkpoint=pattern, **options)
     (tmp_path / "layer3.npz").unlink()  # as if the run stopped after layer 2
     resumed = db.greedy(X, [9, 5, 4, 3], checkpoint=pattern, **options)
-    assert [getattr(h, "checkpoint", None) for h in resumed.histories] == [pattern.format(layer=1), pattern.format(layer=2), None]
+    assert [getattr(h, "checkpoint", None) for h in resumed.histories] == [
+        pattern.format(layer=1),
+        pattern.format(layer=2),
+        None,
+    ]
     for key, v in whole.dbn.params.items():
         np.testing.assert_array_equal(resumed.dbn.params[key], v)
     for key, v in whole.dbn.recognition_params.items():
@@ -114,8 +132,17 @@ def test_checkpoints_resume_an_interrupted_run_to_the_same_dbn(tmp_path):
 
 def test_held_out_rows_go_up_the_stack_with_the_training_rows():
     X, y = gm.datasets.digits(binarize="threshold")
-    result = db.greedy(X[:200], [64, 20, 10], labels=y[:200], n_labels=10, validation=(X[200:300], y[200:300]),
-                       epochs=2, monitors=("free_energy_gap",), seed=0, dtype=np.float64)
+    result = db.greedy(
+        X[:200],
+        [64, 20, 10],
+        labels=y[:200],
+        n_labels=10,
+        validation=(X[200:300], y[200:300]),
+        epochs=2,
+        monitors=("free_energy_gap",),
+        seed=0,
+        dtype=np.float64,
+    )
     gaps = [h["free_energy_gap"] for h in result.histories]
     assert [len(g) for g in gaps] == [3, 3] and all(np.isfinite(g).all() for g in gaps)
     # the top layer's gap is that of the held-out rows passed up, with their labels
@@ -136,7 +163,10 @@ def test_each_layer_gets_its_own_stopping_rule():
     result = db.greedy(X, [9, 6, 4], epochs=10, lr=0.1, monitors=("weight_norm",), stop_when=rule, seed=0)
     assert [h.stopped_epoch for h in result.histories] == [1, 1]
     result = db.greedy(X, [9, 6, 4], epochs=10, lr=0.1, monitors=("weight_norm",), stop_when=stop, seed=0)
-    assert [h.stopped_epoch for h in result.histories] == [2, 2] and stop.best is None  # copies, the given one untouched
+    assert [h.stopped_epoch for h in result.histories] == [
+        2,
+        2,
+    ] and stop.best is None  # copies, the given one untouched
 
 
 # --------------------------------------------------------------------------- the variational bound
@@ -262,7 +292,13 @@ def test_label_probabilities_are_the_exact_free_energy_softmax():
     b1, by, c = dbn.get("h1", "bias"), dbn.get("labels", "bias").reshape(3), dbn.get("h2", "bias")
     # p(y | pen) by summing the top layer out term by term: sum_h exp(-E(pen, y, h))
     Htop = bits(2)
-    neg_e = (pen @ b1)[:, None, None] + by[None, :, None] + Htop @ c + np.einsum("ni,ij,hj->nh", pen, W, Htop)[:, None, :] + (U @ Htop.T)[None]
+    neg_e = (
+        (pen @ b1)[:, None, None]
+        + by[None, :, None]
+        + Htop @ c
+        + np.einsum("ni,ij,hj->nh", pen, W, Htop)[:, None, :]
+        + (U @ Htop.T)[None]
+    )
     expected = softmax(logsumexp(neg_e, axis=2), axis=1)
     np.testing.assert_allclose(P, expected, rtol=1e-10)
     np.testing.assert_array_equal(db.classify(dbn, X), expected.argmax(axis=1))
@@ -273,8 +309,20 @@ def test_a_label_layer_learns_to_classify_bars_from_stripes():
     y = np.array([0 if (x.reshape(4, 4) == x.reshape(4, 4)[:1]).all() else 1 for x in X])  # rows alike: bars
     keep = X.sum(axis=1) % 16 != 0  # the blank and the full image are both bars and stripes
     X, y = X[keep], y[keep]
-    result = db.greedy(X, [16, 20, 30], labels=y, n_labels=2, epochs=200, lr=0.1, rule="cd", k=1, batch_size=5,
-                       momentum=0.5, monitors=(), seed=0)
+    result = db.greedy(
+        X,
+        [16, 20, 30],
+        labels=y,
+        n_labels=2,
+        epochs=200,
+        lr=0.1,
+        rule="cd",
+        k=1,
+        batch_size=5,
+        momentum=0.5,
+        monitors=(),
+        seed=0,
+    )
     assert np.mean(db.classify(result.dbn, X) == y) == 1.0
 
 
@@ -291,7 +339,9 @@ def test_one_up_down_step_has_the_enumerated_expected_update():
     rbefore = {k: v.copy() for k, v in dbn.recognition_params.items()}
     expected = expected_up_down_step(dbn, V, y)
     reps = 10000
-    db.up_down(dbn, np.repeat(V, reps, axis=0), labels=np.repeat(y, reps), epochs=1, lr=1.0, k=1, batch_size=None, seed=0)
+    db.up_down(
+        dbn, np.repeat(V, reps, axis=0), labels=np.repeat(y, reps), epochs=1, lr=1.0, k=1, batch_size=None, seed=0
+    )
     for key, value in expected.items():
         table, old = (dbn.recognition_params, rbefore) if "=>" in key else (dbn.params, before)
         np.testing.assert_allclose(table[key] - old[key], value.reshape(old[key].shape), rtol=0, atol=0.03, err_msg=key)
@@ -310,7 +360,20 @@ def expected_up_down_step(dbn, V, y):
     def bern(s, p):
         return np.prod(np.where(s == 1, p, 1 - p))
 
-    total = {k: 0.0 for k in ["h1->v.weight", "v.bias", "h1~h2.weight", "h1.bias", "h2.bias", "labels~h2.weight", "labels.bias", "v=>h1.weight", "v=>h1.bias"]}
+    total = {
+        k: 0.0
+        for k in [
+            "h1->v.weight",
+            "v.bias",
+            "h1~h2.weight",
+            "h1.bias",
+            "h2.bias",
+            "labels~h2.weight",
+            "labels.bias",
+            "v=>h1.weight",
+            "v=>h1.bias",
+        ]
+    }
     for v, label in zip(V, y):
         t = np.eye(3)[label]
         for s1 in H1:
@@ -345,12 +408,25 @@ def expected_up_down_step(dbn, V, y):
 def test_up_down_on_greedy_features_keeps_the_labels_and_records_the_error():
     X, y = gm.datasets.digits(binarize="threshold")
     X, y, Xv, yv = X[:600], y[:600], X[600:900], y[600:900]
-    result = db.greedy(X, [64, 100, 200], labels=y, n_labels=10, epochs=20, lr=0.1, rule="cd", batch_size=20,
-                       momentum=0.5, monitors=(), seed=0)
+    result = db.greedy(
+        X,
+        [64, 100, 200],
+        labels=y,
+        n_labels=10,
+        epochs=20,
+        lr=0.1,
+        rule="cd",
+        batch_size=20,
+        momentum=0.5,
+        monitors=(),
+        seed=0,
+    )
     before = np.mean(db.classify(result.dbn, Xv) != yv)
     hist = db.up_down(result.dbn, X, labels=y, epochs=3, lr=0.01, k=[1, 3], batch_size=20, validation=(Xv, yv), seed=0)
     assert hist["k"] == [1, 3, 3] and len(hist["validation_error"]) == 3
-    assert db.up_down(result.dbn, X, labels=y, epochs=5, stop_when=lambda dbn, h: len(h["epoch"]) == 2).stopped_epoch == 2
+    assert (
+        db.up_down(result.dbn, X, labels=y, epochs=5, stop_when=lambda dbn, h: len(h["epoch"]) == 2).stopped_epoch == 2
+    )
     assert before < 0.3 and hist["validation_error"][-1] < 0.3  # ten classes: chance is 0.9
 
 
@@ -359,7 +435,10 @@ def test_a_diverging_up_down_keeps_the_last_good_parameters():
     dbn.params["h1->v.weight"][...] = 1e305  # the next step overflows
     before = {k: v.copy() for k, v in dbn.params.items()}
     rbefore = {k: v.copy() for k, v in dbn.recognition_params.items()}
-    with pytest.raises(gm.DivergenceError, match=r"up_down: epoch 1: parameter '.*' would become non-finite; the update was not applied"):
+    with pytest.raises(
+        gm.DivergenceError,
+        match=r"up_down: epoch 1: parameter '.*' would become non-finite; the update was not applied",
+    ):
         db.up_down(dbn, np.ones((4, 3)), labels=[0, 1, 2, 0], epochs=2, lr=1e300, seed=0)
     for key, v in before.items():
         np.testing.assert_array_equal(dbn.params[key], v)
@@ -387,7 +466,7 @@ def test_the_dbn_dnn_gradient_matches_finite_differences():
     y = np.array([0] * 7 + [1] * 7)
     result = db.greedy(X, [9, 5, 4], epochs=2, monitors=(), seed=0, dtype=np.float64)
     net = db.unroll(result.dbn, n_classes=2, seed=1)
-    loss, grad = net.gradient(X, y)
+    _, grad = net.gradient(X, y)
     rng = np.random.default_rng(0)
     for key, value in net.params.items():
         idx = tuple(rng.integers(0, s) for s in value.shape)
@@ -404,26 +483,45 @@ def test_fine_tuning_the_dbn_dnn_lowers_the_loss():
     X, y = gm.datasets.digits()
     result = db.greedy(X[:500], [64, 50, 40], epochs=10, lr=0.1, batch_size=20, monitors=(), seed=0)
     net = db.unroll(result.dbn, n_classes=10, seed=0)
-    hist = ff.fit(net, X[:500], y[:500], epochs=30, lr=0.5, momentum=0.9, batch_size=50,
-                  validation=(X[500:700], y[500:700]), patience=5, seed=0)
+    hist = ff.fit(
+        net,
+        X[:500],
+        y[:500],
+        epochs=30,
+        lr=0.5,
+        momentum=0.9,
+        batch_size=50,
+        validation=(X[500:700], y[500:700]),
+        patience=5,
+        seed=0,
+    )
     assert hist["loss"][-1] < 0.5 * hist["loss"][0] and max(hist["validation_accuracy"]) > 0.8
 
 
 # --------------------------------------------------------------------------- bad input
 def test_layers_that_do_not_chain_are_named():
     a, b = gm.compile(gm.rbm(6, 4, seed=0)), gm.compile(gm.rbm(5, 3, seed=0))
-    with pytest.raises(ValueError, match=r"stack: rbms\[1\] has 5 visible units of kind 'binary'; layer 'h1' \(the hidden layer of rbms\[0\]\) has 4 binary units"):
+    with pytest.raises(
+        ValueError,
+        match=r"stack: rbms\[1\] has 5 visible units of kind 'binary'; "
+        r"layer 'h1' \(the hidden layer of rbms\[0\]\) has 4 binary units",
+    ):
         db.stack([a, b])
     with pytest.raises(ValueError, match=r"rbms\[1\] must be an RBM with layers 'v' and 'h'"):
         db.stack([a, gm.compile(gm.dbm([4, 3, 2]))])
-    with pytest.raises(ValueError, match=r"sizes must be a sequence of at least 2 items, each an integer >= 1; got \[4, 0\]"):
+    with pytest.raises(
+        ValueError, match=r"sizes must be a sequence of at least 2 items, each an integer >= 1; got \[4, 0\]"
+    ):
         db.greedy(DATA, [4, 0])
 
 
 def test_bad_labels_are_named():
     X = gm.datasets.bars_and_stripes(3)
     y = np.arange(14) % 3
-    with pytest.raises(ValueError, match=r"greedy: labels must be integers in \[0, 2\) \(layer 'labels' has 2 categories\); got 2 at row 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"greedy: labels must be integers in \[0, 2\) \(layer 'labels' has 2 categories\); got 2 at row 2",
+    ):
         db.greedy(X, [9, 4, 3], labels=y, n_labels=2)
     with pytest.raises(ValueError, match=r"needs both labels= and n_labels="):
         db.greedy(X, [9, 4, 3], labels=y)
@@ -432,9 +530,14 @@ def test_bad_labels_are_named():
     with pytest.raises(ValueError, match=r"labels must be a 1-d array of 14 class indices"):
         db.greedy(X, [9, 4, 3], labels=y[:5], n_labels=3)
     dbn = labelled_dbn()
-    with pytest.raises(ValueError, match=r"up_down: this DBN has a label layer 'labels' of 3 categories; pass labels=y"):
+    with pytest.raises(
+        ValueError, match=r"up_down: this DBN has a label layer 'labels' of 3 categories; pass labels=y"
+    ):
         db.up_down(dbn, np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"up_down: labels must be integers in \[0, 3\) \(layer 'labels' has 3 categories\); got 7 at row 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"up_down: labels must be integers in \[0, 3\) \(layer 'labels' has 3 categories\); got 7 at row 1",
+    ):
         db.up_down(dbn, np.ones((2, 3)), labels=[0, 7])
     with pytest.raises(ValueError, match=r"generate: labels must be integers in \[0, 3\)"):
         db.generate(dbn, 2, labels=3)
@@ -449,11 +552,16 @@ def test_data_of_the_wrong_width_or_kind_is_named():
     dbn = labelled_dbn()
     with pytest.raises(ValueError, match=r"greedy: data has 5 columns; layer 'v' has sizes\[0\] = 4 units"):
         db.greedy(np.ones((3, 5)), [4, 3, 2])
-    with pytest.raises(ValueError, match=r"data: column 1 \(node 'v', unit 1\) holds 2 in row 0; binary units take values in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"data: column 1 \(node 'v', unit 1\) holds 2 in row 0; binary units take values in \[0, 1\]"
+    ):
         db.greedy(np.array([[0, 2, 1, 0]]), [4, 3, 2], epochs=1, monitors=())
     with pytest.raises(ValueError, match=r"label_probabilities: X has 4 columns; layer 'v' has 3 units"):
         db.label_probabilities(dbn, np.ones((2, 4)))
-    with pytest.raises(ValueError, match=r"up_pass: X: column 0 \(node 'v', unit 0\) holds -1 in row 0; binary units take values in \[0, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"up_pass: X: column 0 \(node 'v', unit 0\) holds -1 in row 0; binary units take values in \[0, 1\]",
+    ):
         db.up_pass(dbn, -np.ones((2, 3)))
     with pytest.raises(TypeError, match=r"up_pass: X must be an array of real numbers; got dtype <U1"):
         db.up_pass(dbn, np.array([["a", "b", "c"]]))
@@ -461,7 +569,9 @@ def test_data_of_the_wrong_width_or_kind_is_named():
         db.up_pass(dbn, np.ones(3))
     with pytest.raises(TypeError, match=r"greedy: .*unexpected keyword argument 'epoch'"):
         db.greedy(DATA, [4, 3], epoch=3)
-    with pytest.raises(gm.ModelError, match=r"no recognition edge \('v', 'h1'\); build the DBN with gm.dbn\(..., recognition=True\)"):
+    with pytest.raises(
+        gm.ModelError, match=r"no recognition edge \('v', 'h1'\); build the DBN with gm.dbn\(..., recognition=True\)"
+    ):
         db.up_pass(gm.compile(gm.dbn([3, 2, 2], seed=0)), np.ones((2, 3)))
     with pytest.raises(gm.ModelError, match=r"up_pass: expected a DBN of layer nodes"):
         db.up_pass(gm.compile(gm.sbn([3, 2], seed=0)), np.ones((2, 3)))
@@ -469,7 +579,9 @@ def test_data_of_the_wrong_width_or_kind_is_named():
 
 def test_a_diverging_layer_is_named_and_keeps_its_last_good_parameters():
     X = gm.datasets.bars_and_stripes(3)
-    with pytest.raises(gm.DivergenceError, match=r"greedy: layer 2 \(RBM h1 -> h2\): fit: epoch 1: parameter .* non-finite"):
+    with pytest.raises(
+        gm.DivergenceError, match=r"greedy: layer 2 \(RBM h1 -> h2\): fit: epoch 1: parameter .* non-finite"
+    ):
         db.greedy(X, [9, 6, 4], seed=0, monitors=(), per_layer=[{"epochs": 1}, {"epochs": 2, "lr": 1e38}])
 
 
@@ -479,7 +591,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from graphmrf.sklearn import DataRangeWarning, DBNClassifier, FeedForwardClassifier  # noqa: E402
 
 
-@parametrize_with_checks([DBNClassifier(hidden_layer_sizes=(10,), pretrain_epochs=2, max_iter=20, batch_size=20, random_state=0)])
+@parametrize_with_checks(
+    [DBNClassifier(hidden_layer_sizes=(10,), pretrain_epochs=2, max_iter=20, batch_size=20, random_state=0)]
+)
 @pytest.mark.filterwarnings("ignore::graphmrf.sklearn.DataRangeWarning")
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
@@ -493,7 +607,12 @@ def test_the_dbn_dnn_classifier_in_a_pipeline_and_a_grid_search():
     from sklearn.preprocessing import MinMaxScaler
 
     X, y = gm.datasets.digits()
-    pipe = make_pipeline(MinMaxScaler(), DBNClassifier(hidden_layer_sizes=(40,), pretrain_epochs=3, max_iter=20, batch_size=50, learning_rate=0.5, random_state=0))
+    pipe = make_pipeline(
+        MinMaxScaler(),
+        DBNClassifier(
+            hidden_layer_sizes=(40,), pretrain_epochs=3, max_iter=20, batch_size=50, learning_rate=0.5, random_state=0
+        ),
+    )
     search = GridSearchCV(pipe, {"dbnclassifier__pretrain_learning_rate": [0.05, 0.1]}, cv=2).fit(X[:400], y[:400])
     assert search.best_score_ > 0.8 and search.score(X[1400:], y[1400:]) > 0.8
     clf = search.best_estimator_[-1]
@@ -508,7 +627,9 @@ def test_without_pre_training_it_is_the_plain_network_and_strict_refuses_out_of_
     plain = FeedForwardClassifier(**options).fit(X[:200], y[:200])
     dbn = DBNClassifier(pretrain_epochs=0, **options).fit(X[:200], y[:200])
     np.testing.assert_array_equal(dbn.predict_proba(X[:20]), plain.predict_proba(X[:20]))
-    with pytest.raises(ValueError, match=r"X: the RBMs' binary visible units take values in \[0, 1\]; got range \[0.0, 16.0\]"):
+    with pytest.raises(
+        ValueError, match=r"X: the RBMs' binary visible units take values in \[0, 1\]; got range \[0.0, 16.0\]"
+    ):
         DBNClassifier(strict=True, **options).fit(16 * X[:200], y[:200])
     with pytest.warns(DataRangeWarning, match="pre-training reads them clipped"):
         DBNClassifier(pretrain_epochs=1, **options).fit(16 * X[:200], y[:200])

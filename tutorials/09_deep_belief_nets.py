@@ -126,9 +126,20 @@ show(ax, "09_generated_digits")
 
 # %%
 before = np.mean(db.classify(result.dbn, test) == ytest)
-up = db.up_down(result.dbn, train, labels=ytrain, epochs=2 if FAST else 20, lr=0.01, k=3, batch_size=20,
-                validation=(test, ytest), seed=0)
-print(f"label DBN test accuracy: {before:.3f} after greedy training, {1 - up['validation_error'][-1]:.3f} after up-down")
+up = db.up_down(
+    result.dbn,
+    train,
+    labels=ytrain,
+    epochs=2 if FAST else 20,
+    lr=0.01,
+    k=3,
+    batch_size=20,
+    validation=(test, ytest),
+    seed=0,
+)
+print(
+    f"label DBN test accuracy: {before:.3f} after greedy training, {1 - up['validation_error'][-1]:.3f} after up-down"
+)
 
 # %% [markdown]
 # ## DBN-DNN: the stack as a feed-forward network, fine-tuned by backpropagation
@@ -141,8 +152,18 @@ print(f"label DBN test accuracy: {before:.3f} after greedy training, {1 - up['va
 # %%
 net = db.unroll(db.stack(result.rbms), n_classes=10, seed=0)
 assert np.allclose(net.activations(test)[0], db.hidden_probabilities(result.rbms[0], test), atol=1e-6)
-hist = ff.fit(net, train, ytrain, epochs=5 if FAST else 100, lr=0.1, momentum=0.9, batch_size=20,
-              validation=(test[:200], ytest[:200]), patience=10, seed=0)
+hist = ff.fit(
+    net,
+    train,
+    ytrain,
+    epochs=5 if FAST else 100,
+    lr=0.1,
+    momentum=0.9,
+    batch_size=20,
+    validation=(test[:200], ytest[:200]),
+    patience=10,
+    seed=0,
+)
 dnn = np.mean(net.forward(test[200:]).argmax(axis=1) == ytest[200:])
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
