@@ -33,8 +33,11 @@ if FAST:
 # The lecture's algorithm (Bengio 2009, Algorithm 2): train an RBM on the data, freeze it,
 # hand the next RBM the hidden units' probabilities $E[h \mid v]$ (or samples:
 # `inputs="samples"`), repeat. Every layer is trained by `gm.fit` with all its options --
-# here CD-1 with momentum -- and keeps its own History. As in Hinton et al. (2006) the
-# labels, one softmax unit of 10 categories, join the top RBM.
+# here CD-1 with momentum -- and keeps its own History. (The lab's rule, training each
+# layer until its reconstruction error falls below a threshold, is
+# `stop_when=gm.monitors.Threshold("reconstruction_error", below=0.05)`: each layer gets its
+# own copy.) As in Hinton et al. (2006) the labels, one softmax unit of 10 categories, join
+# the top RBM.
 
 # %%
 result = db.greedy(
