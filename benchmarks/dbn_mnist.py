@@ -227,7 +227,7 @@ def main():
         os.makedirs(args.out, exist_ok=True)
         gm.save(result.dbn, os.path.join(args.out, "dbn.npz"))
         t = time.perf_counter()
-        V = db.generate(result.dbn, 100, sweeps=1000, labels=np.repeat(np.arange(10), 10), seed=2)
+        V = db.generate(result.dbn, 100, sweeps=1000, labels=np.repeat(np.arange(10), 10), mean=True, seed=2)
         tile = save_tile(np.asarray(V), os.path.join(args.out, "generated.png"))
         print(
             f"generated 100 digits (1000 top-level Gibbs sweeps, labels clamped) in {time.perf_counter() - t:.0f} s: "

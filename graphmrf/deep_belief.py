@@ -882,8 +882,8 @@ def _logsumexp(a, axis):
     return (np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m).squeeze(axis)
 
 
-@checked(n=COUNT, sweeps=COUNT, seed=Seed(), progress=AnyOf(None, Boolean()))
-def generate(dbn, n, *, sweeps=1000, labels=None, seed=None, progress=None):
+@checked(n=COUNT, sweeps=COUNT, mean=Boolean(), seed=Seed(), progress=AnyOf(None, Boolean()))
+def generate(dbn, n, *, sweeps=1000, labels=None, mean=False, seed=None, progress=None):
     r"""Draw ``n`` visible vectors from a DBN: ``sweeps`` block-Gibbs sweeps of the top RBM,
     then one directed pass down (``p(h_{k-1} | h_k)`` for each layer, ``v`` last).
 
@@ -901,6 +901,9 @@ def generate(dbn, n, *, sweeps=1000, labels=None, seed=None, progress=None):
         Gibbs sweeps of the top RBM (more sweeps: closer to its equilibrium).
     labels : int or int array (n,), optional
         The class to generate (one for all, or one per draw), with a label layer.
+    mean : bool
+        Return ``E[v | h_1]`` of the final pass instead of the drawn ``v`` (how generated
+        images are usually shown: grey levels, without the last draw's pixel noise).
     seed : int or Generator, optional
     progress : bool, optional
 
@@ -926,7 +929,17 @@ def generate(dbn, n, *, sweeps=1000, labels=None, seed=None, progress=None):
     run = _sample(
         dbn, sweeps, chains=n, method="ancestral", clamp=clamp, seed=seed, progress=progress, record_energy=False
     )
-    return run.state[:, net.visible.sl]
+    if not mean:
+        return run.state[:, net.visible.sl]
+    (cond,) = dbn.conditional(run.state, (Part(net.visible, 0, net.visible.n),))
+    if net.visible.kind.name == "gaussian":
+        return cond["mean"].reshape(n, net.visible.cols)
+    if net.visible.kind.name != "binary":
+        raise ModelError(
+            f"generate: mean=True is for binary or gaussian visible units; {net.visible.name!r} is "
+            f"{net.visible.kind.name!r}"
+        )
+    return _sigmoid(dbn.xp, dbn.xp.array(cond["logits"], dtype=dbn.dtype).reshape(n, net.visible.n))
 
 
 # --------------------------------------------------------------------------- the label layer

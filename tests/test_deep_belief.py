@@ -276,6 +276,16 @@ def test_generated_vectors_follow_the_exact_marginal(label):
     assert chi_square(np.bincount((np.asarray(V) @ [4, 2, 1]).astype(int), minlength=8), probs)[2] < 1e-6
 
 
+def test_generated_means_are_the_visible_probabilities_of_the_final_pass():
+    dbn = labelled_dbn()
+    V = db.generate(dbn, 5, sweeps=3, seed=4)
+    M = db.generate(dbn, 5, sweeps=3, seed=4, mean=True)
+    state = gm.sample(dbn, 3, chains=5, method="ancestral", seed=4).state  # the same draws
+    np.testing.assert_array_equal(V, state[:, :3])
+    h1 = state[:, dbn.columns("h1")]
+    np.testing.assert_allclose(M, expit(h1 @ dbn.get(("h1", "v"), "weight") + dbn.get("v", "bias")), rtol=1e-12)
+
+
 def test_the_ancestral_sampler_of_a_dbn_with_a_label_layer_passes_verify():
     report = gm.verify(labelled_dbn(), method="ancestral", n_chains=20000, n_sweeps=30, seed=0)
     assert report.passed, str(report)

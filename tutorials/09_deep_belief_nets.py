@@ -111,11 +111,12 @@ show(fig, "09_bound")
 #
 # Generation is Gibbs sampling in the top RBM, then one pass down the directed layers.
 # Clamping the label unit generates a chosen class (a tiny DBN's samples are checked against
-# its exact distribution by `gm.verify(..., method="ancestral")`).
+# its exact distribution by `gm.verify(..., method="ancestral")`). The images shown are the
+# final pass's pixel probabilities $p(v \mid h_1)$ (`mean=True`), as is customary.
 
 # %%
 digits_wanted = np.repeat(np.arange(10), 6)
-V = db.generate(result.dbn, len(digits_wanted), sweeps=50 if FAST else 1000, labels=digits_wanted, seed=0)
+V = db.generate(result.dbn, len(digits_wanted), sweeps=50 if FAST else 1000, labels=digits_wanted, mean=True, seed=0)
 ax = gm.plots.tiles(np.asarray(V), (8, 8), ncols=6, title="generated, one row per label")
 show(ax, "09_generated_digits")
 
