@@ -437,6 +437,7 @@ def _split_validation(network, validation, where):
     patience=AnyOf(None, COUNT),
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
+    stop_when=AnyOf(None, Function()),
 )
 def fit(
     network,
@@ -455,6 +456,7 @@ def fit(
     seed=None,
     progress=None,
     callbacks=(),
+    stop_when=None,
 ):
     r"""Train ``network`` on ``(X, Y)``, updating ``network.params`` in place.
 
@@ -495,6 +497,10 @@ def fit(
     progress : bool, optional
         A progress bar (default: on a terminal, for 200 epochs or more).
     callbacks : functions ``(network, history)``, called after every epoch.
+    stop_when : function ``(network, history) -> bool``, optional
+        A stopping rule asked after every epoch (e.g. a time budget); when it says True
+        training ends, with the best parameters kept when there is validation data, and
+        ``history.stopped_epoch`` says when.
 
     Returns
     -------
@@ -593,6 +599,9 @@ def fit(
             for cb in callbacks:
                 cb(network, hist)
             if patience is not None and waited >= patience:
+                break
+            if stop_when is not None and stop_when(network, hist):
+                hist.stopped_epoch = epoch
                 break
     if best_params is not None:
         for key, v in params.items():

@@ -730,3 +730,131 @@ def _temperature(Y, index):
         return float(np.mean(m + np.log(np.exp(Z - m[:, None]).sum(axis=1)) - Z[rows, index]))
 
     return float(np.exp(minimize_scalar(nll, bounds=(-7.0, 7.0), method="bounded").x))
+
+
+# -- a DBN-DNN: greedy pre-training, then backpropagation ------------------------------------
+from . import deep_belief as _deep_belief  # noqa: E402
+
+__all__ += ["DBNClassifier"]
+
+
+class DBNClassifier(FeedForwardClassifier):
+    """A DBN-DNN classifier: a stack of RBMs pre-trained greedily
+    (:func:`graphmrf.deep_belief.greedy`), unrolled into sigmoid layers with a softmax output
+    (:func:`graphmrf.deep_belief.unroll`), then fine-tuned by backpropagation of the
+    cross-entropy exactly as :class:`FeedForwardClassifier` (scikit-learn API).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        The RBMs' hidden layers, bottom first.
+    pretrain_epochs : int
+        Epochs of :func:`graphmrf.fit` per layer (0: no pre-training, a plain network).
+    pretrain_learning_rate : float
+    pretrain_rule : {"cd", "pcd"}
+    pretrain_k : int
+        Gibbs sweeps per update.
+    pretrain_batch_size : int
+    pretrain_momentum : float
+    pretrain_inputs : {"probabilities", "samples"}
+        What each layer hands the next.
+    strict : bool
+        Raise instead of warn when the data leave [0, 1] (the binary visible units' range):
+        without it, pre-training reads them clipped to [0, 1], with a
+        :class:`DataRangeWarning`; fine-tuning and prediction always read ``X`` as given.
+    learning_rate, momentum, weight_decay, batch_size, max_iter, method, early_stopping,
+    validation_fraction, patience, verbose, random_state
+        Fine-tuning, as for :class:`FeedForwardClassifier`.
+
+    Attributes
+    ----------
+    classes_, network_, history_, n_iter_
+        As for :class:`FeedForwardClassifier`.
+    pretraining_ : list of dict
+        One record of the monitored quantities per pre-trained layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from graphmrf.datasets import digits
+    >>> X, y = digits()
+    >>> clf = DBNClassifier(hidden_layer_sizes=(40,), pretrain_epochs=2, max_iter=5, random_state=0)
+    >>> clf.fit(X[:300], y[:300]).predict(X[300:305]).shape
+    (5,)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        pretrain_epochs=10,
+        pretrain_learning_rate=0.1,
+        pretrain_rule="cd",
+        pretrain_k=1,
+        pretrain_batch_size=20,
+        pretrain_momentum=0.5,
+        pretrain_inputs="probabilities",
+        strict=False,
+        learning_rate=0.1,
+        momentum=0.9,
+        weight_decay=0.0,
+        batch_size=100,
+        max_iter=50,
+        method="sgd",
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        verbose=0,
+        random_state=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            learning_rate=learning_rate,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            method=method,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            verbose=verbose,
+            random_state=random_state,
+        )
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_rule = pretrain_rule
+        self.pretrain_k = pretrain_k
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_momentum = pretrain_momentum
+        self.pretrain_inputs = pretrain_inputs
+        self.strict = strict
+
+    def _network(self, X, n_classes, seed):
+        sizes = [X.shape[1], *[int(h) for h in self.hidden_layer_sizes]]
+        if not self.pretrain_epochs:
+            self.pretraining_ = []
+            return super()._network(X, n_classes, seed)
+        lo, hi = float(X.min()), float(X.max())
+        if lo < 0 or hi > 1:
+            msg = f"X: the RBMs' binary visible units take values in [0, 1]; got range [{lo}, {hi}]"
+            if self.strict:
+                raise ValueError(msg + " (scale the features first, e.g. with MinMaxScaler)")
+            warnings.warn(msg + "; pre-training reads them clipped to [0, 1]", DataRangeWarning, stacklevel=3)
+            X = np.clip(X, 0, 1)
+        result = _deep_belief.greedy(
+            X,
+            sizes,
+            inputs=self.pretrain_inputs,
+            epochs=self.pretrain_epochs,
+            lr=self.pretrain_learning_rate,
+            rule=self.pretrain_rule,
+            k=self.pretrain_k,
+            batch_size=min(self.pretrain_batch_size, X.shape[0]),
+            chains=min(self.pretrain_batch_size, X.shape[0]),
+            momentum=self.pretrain_momentum,
+            monitors=("reconstruction_error",),
+            seed=seed,
+            progress=bool(self.verbose),
+        )
+        self.pretraining_ = [{k: list(v) for k, v in h.items()} for h in result.histories]
+        return _deep_belief.unroll(result.dbn, n_classes, seed=seed)

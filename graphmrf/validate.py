@@ -4,8 +4,9 @@ The rules (each violation raises :class:`~graphmrf.errors.ModelError` naming the
 edge, the rule and the value):
 
 * the graph is an ``nx.Graph`` (undirected energy model) or an acyclic ``nx.DiGraph``
-  (sigmoid belief net); one edge of a DiGraph may carry ``undirected=True`` -- the top
-  pair of layers of a DBN -- and then neither endpoint may have directed parents;
+  (sigmoid belief net); the edges of a DiGraph's top RBM may carry ``undirected=True`` --
+  the top pair of layers of a DBN, and a label layer joined to its top layer: they all
+  meet one layer -- and then no endpoint may have directed parents;
 * every node has a registered ``kind``; ``size`` (optional, int >= 1) makes it a layer;
   softmax needs ``categories`` (int >= 2); ``visible`` is a bool (default True);
 * node parameters (``bias``; ``sigma`` > 0 for gaussian) are finite and broadcast to the
@@ -263,14 +264,17 @@ def _check_graph(graph):
 
 
 def _check_directed(graph, infos):
-    """The rules of a directed net: acyclic (recognition edges aside), at most one edge
-    marked undirected (a DBN's top pair), joining two layers without directed parents.
-    Returns the endpoints of that edge."""
+    """The rules of a directed net: acyclic (recognition edges aside), the edges marked
+    undirected (a DBN's top RBM) all meeting one layer and joining layers without directed
+    parents.
+    Returns the endpoints of those edges."""
     undirected_edges = [(u, v) for u, v, d in graph.edges(data=True) if d.get("undirected", False)]
-    if len(undirected_edges) > 1:
+    # several undirected edges are one top RBM when they all meet one layer (a label layer
+    # joined to a DBN's top layer, Hinton et al. 2006)
+    if len(undirected_edges) > 1 and not set.intersection(*(set(e) for e in undirected_edges)):
         raise ModelError(
-            f"edges {undirected_edges}: a directed net may mark one edge undirected (the top pair of a DBN); got "
-            f"{len(undirected_edges)}"
+            f"edges {undirected_edges}: a directed net may mark undirected only the edges of its top RBM "
+            "(the top pair of a DBN, and a label layer joined to the top layer), which all meet one layer; these do not"
         )
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes)

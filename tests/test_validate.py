@@ -107,9 +107,19 @@ def test_undirected_mark_below_the_top():
 
 def test_two_undirected_marks():
     g = gm.dbn([4, 3, 2], seed=0)
-    g.edges["h1", "v"]["undirected"] = True
-    with pytest.raises(ModelError, match=r"may mark one edge undirected"):
+    g.add_node("x", kind="binary", size=2, visible=False)
+    g.add_node("y", kind="binary", size=2, visible=False)
+    g.add_edge("x", "y", weight=np.zeros((2, 2)), undirected=True)
+    with pytest.raises(ModelError, match=r"may mark undirected only the edges of its top RBM .* which all meet one layer"):
         gm.validate(g)
+
+
+def test_a_label_layer_joins_the_top_rbm_of_a_dbn():
+    g = gm.dbn([4, 3, 2], seed=0)
+    g.add_node("labels", kind="softmax", size=1, categories=3)
+    g.add_edge("labels", "h2", weight=np.zeros((3, 2)), undirected=True)
+    spec = gm.validate(g)
+    assert sorted(L.name for L in spec.layers if not L.directed) == ["h1", "h2", "labels"]
 
 
 def test_lateral_in_a_directed_net():
