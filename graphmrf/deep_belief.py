@@ -442,7 +442,7 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
             f"{where}: rbms must be a non-empty list of compiled RBMs (bottom first); got {type(rbms).__name__}"
         )
     parts = [_rbm_layers(r, i, where) for i, r in enumerate(rbms)]
-    for i, (v, h, labels) in enumerate(parts):
+    for i, (v, _h, labels) in enumerate(parts):
         if labels is not None and i != len(rbms) - 1:
             raise ValueError(f"{where}: rbms[{i}] has a label layer; only the top RBM may have one")
         if i and (v.kind.name != "binary" or v.n != parts[i - 1][1].n):

@@ -110,7 +110,8 @@ def test_two_undirected_marks():
     g.add_node("x", kind="binary", size=2, visible=False)
     g.add_node("y", kind="binary", size=2, visible=False)
     g.add_edge("x", "y", weight=np.zeros((2, 2)), undirected=True)
-    with pytest.raises(ModelError, match=r"may mark undirected only the edges of its top RBM .* which all meet one layer"):
+    message = r"may mark undirected only the edges of its top RBM .* which all meet one layer"
+    with pytest.raises(ModelError, match=message):
         gm.validate(g)
 
 
