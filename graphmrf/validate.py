@@ -39,7 +39,7 @@ import numpy as np
 
 from .couplings import symmetric_matrix
 from .errors import ModelError
-from .kinds import get_kind
+from .kinds import KINDS, get_kind
 
 __all__ = ["validate", "LayerSpec", "CouplingSpec", "ModelSpec"]
 
@@ -128,6 +128,8 @@ def _attr_array(value, shape, where, what):
 
 
 _SCALAR = (int, float, np.floating, np.integer)
+# exact types of a plain number (bool, a subclass of int, is not one)
+_NUMBERS = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
 
 
 def _weight(value, where):
@@ -153,8 +155,6 @@ def _fast_unit_info(g, node):
     d = g.nodes[node]
     if "size" in d or "categories" in d:
         return None
-    from .kinds import KINDS
-
     kind = KINDS.get(d.get("kind")) if isinstance(d.get("kind"), str) else None
     vis = d.get("visible", True)
     if kind is None or kind.onehot or not isinstance(vis, (bool, np.bool_)):
@@ -172,8 +172,6 @@ def _node_info(g, node):
     where = f"node {_fmt(node)}"
     d = g.nodes[node]
     if "kind" not in d:
-        from .kinds import KINDS
-
         raise ModelError(f"{where}: missing attribute 'kind'; expected one of {', '.join(sorted(KINDS))}")
     kind = get_kind(d["kind"], where)
     size = d.get("size", None)
@@ -234,13 +232,15 @@ def validate(graph):
     infos = {node: _fast_unit_info(graph, node) or _node_info(graph, node) for node in graph.nodes}
     undirected_nodes = _check_directed(graph, infos) if directed else set()
     layers, unit_index = _layers(graph, infos, directed, undirected_nodes)
-    model_edges = [(u, v, d) for u, v, d in graph.edges(data=True) if not d.get("recognition", False)]
+    model_edges, recognition_edges = [], []  # one pass over the edges (a lattice of units has many)
+    for edge in graph.edges(data=True):
+        (recognition_edges if edge[2].get("recognition", False) else model_edges).append(edge)
     couplings = _couplings(graph, model_edges, layers, unit_index, directed)
     for c in couplings:
         if c.type == "lateral":
             layers[c.a].lateral = True
     _check_gaussian_precision(layers, couplings)
-    recognition = _recognition(graph, layers, unit_index)
+    recognition = _recognition(graph, recognition_edges, layers, unit_index)
     return ModelSpec(graph, directed, layers, couplings, unit_index, recognition)
 
 
@@ -390,13 +390,25 @@ def _couplings(graph, edges, layers, unit_index, directed):
     for u, v, d in edges:
         if not directed and position[v] < position[u]:
             u, v = v, u
+        lu, iu = unit_index[u]
+        lv, iv = unit_index[v]
+        w = d.get("weight")
+        if type(w) in _NUMBERS and u != v and layers[lu].width == 1 and layers[lv].width == 1:
+            if not (layers[lu].declared or layers[lv].declared):
+                # the common case, one number between two units: no message is built unless
+                # something is wrong (the values are checked together at the end)
+                ctype = (
+                    "directed"
+                    if directed and not d.get("undirected", False)
+                    else ("lateral" if lu == lv else "undirected")
+                )
+                _entries(sparse, layers, lu, lv, ctype).append(iu, iv, w, (u, v, 0, 0))
+                continue
         where = f"edge ({_fmt(u)}, {_fmt(v)})"
         if "weight" not in d:
             raise ModelError(f"{where}: missing attribute 'weight'")
-        lu, iu = unit_index[u]
-        lv, iv = unit_index[v]
-        Lu, Lv = layers[lu], layers[lv]
         w = d["weight"]
+        Lu, Lv = layers[lu], layers[lv]
         if Lu.declared != Lv.declared:
             raise ModelError(
                 f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer "
@@ -432,18 +444,11 @@ def _couplings(graph, edges, layers, unit_index, directed):
             W = np.broadcast_to(W, shape)
         if lu == lv and ctype != "directed":
             ctype = "lateral"
-        key = (lu, lv, ctype)
-        if key not in sparse:
-            sep = "->" if ctype == "directed" else "~"
-            sparse[key] = CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, rows=[], cols=[], values=[])
-        c = sparse[key]
+        entries = _entries(sparse, layers, lu, lv, ctype)
         for a in range(Lu.width):
             for b in range(Lv.width):
-                c.rows.append(iu * Lu.width + a)
-                c.cols.append(iv * Lv.width + b)
-                c.values.append(W[a, b])
-                c.edges.append((u, v, a, b))
-    for c in sparse.values():
+                entries.append(iu * Lu.width + a, iv * Lv.width + b, W[a, b], (u, v, a, b))
+    for c in (e.c for e in sparse.values()):
         c.rows = np.asarray(c.rows, dtype=np.int64)
         c.cols = np.asarray(c.cols, dtype=np.int64)
         c.values = np.asarray(c.values, dtype=np.float64)
@@ -452,6 +457,36 @@ def _couplings(graph, edges, layers, unit_index, directed):
             raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
         couplings.append(c)
     return couplings
+
+
+class _Entries:
+    """The entries of one sparse coupling as they are found: lists appended to, arrays at the end."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+    def append(self, row, col, value, edge):
+        c = self.c
+        c.rows.append(row)
+        c.cols.append(col)
+        c.values.append(value)
+        c.edges.append(edge)
+
+
+def _entries(sparse, layers, lu, lv, ctype):
+    """The entries of the sparse coupling of layers ``lu``, ``lv`` of type ``ctype`` (made
+    on first use)."""
+    key = (lu, lv, ctype)
+    found = sparse.get(key)
+    if found is None:
+        sep = "->" if ctype == "directed" else "~"
+        spec = CouplingSpec(
+            f"{layers[lu].name}{sep}{layers[lv].name}.weight", lu, lv, ctype, rows=[], cols=[], values=[]
+        )
+        found = sparse[key] = _Entries(spec)
+    return found
 
 
 def _stencil_coupling(where, L, index, w, d):
@@ -503,16 +538,14 @@ def _dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u):
     return CouplingSpec(f"{Lu.name}{sep}{Lv.name}.weight", lu, lv, ctype, weight=W)
 
 
-def _recognition(graph, layers, unit_index):
+def _recognition(graph, edges, layers, unit_index):
     """Recognition edges: ``(child, parent)`` edges marked ``recognition=True`` that point
     up a directed net, each the mirror of a generative edge ``parent -> child``, with a
     ``weight`` of shape (child columns, parent columns) and an optional ``bias`` of the
     parent's columns (the recognition model ``q(parent | child) = sigmoid(T(child) R + r)``
     of wake-sleep). Between layer nodes only."""
     out = []
-    for u, v, d in graph.edges(data=True):
-        if not d.get("recognition", False):
-            continue
+    for u, v, d in edges:
         where = f"edge ({_fmt(u)}, {_fmt(v)})"
         if not graph.is_directed():
             raise ModelError(
