@@ -137,7 +137,7 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
         return False
     bias = L.params["bias"]
     colour = _checkerboard_colour(workspace, part, L.shape)
-    if colour is not None and c.W.size == 1 and float(bias.min()) == float(bias.max()):
+    if colour is not None and c.W.size == 1 and bool((bias == bias[0]).all()):
         # one coupling, one bias: the probability is a function of the neighbours' count
         table = kernels.probability_table(float(c.W[0]), float(bias[0]), float(beta), (lo, hi), len(L.shape))
         kernels.checkerboard_table(sites_view, u, table, (lo, hi), L.shape, colour, c.periodic)

@@ -119,101 +119,143 @@ def _checker(S, sites, U, J, per_bond, bias, slope, lo, hi, shape, strides, peri
             S[c, i] = hi if U[c, k] < p else lo
 
 
-def _checker_2d(S, U, table, lo, hi, L0, L1, colour, row_offset, periodic):
+def _checker_2d(S, U, table, lo, hi, L0, L1, colour, periodic):
     """A checkerboard colour of a 2-D lattice with one coupling and one bias for every site:
     the probability of ``hi`` is ``table[deg, n]`` for a site with ``deg`` neighbours of
-    which ``n`` are at ``hi`` (counted from the sum of their values). Interior sites run
-    without boundary tests; the first and last column of each row take the general form."""
-    chains = S.shape[0]
-    scale = 1.0 / (hi - lo)
-    for c in range(chains):
+    which ``n`` are at ``hi``. Rows in order, so the colour's uniforms are read in order.
+    Interior sites run without boundary tests, the first and last column of each row take
+    the general form. Indices are unsigned: a signed index makes numba test it for a
+    negative value at every read (3.1 against 1.35 ns per site, measured)."""
+    one = np.uint64(1)
+    two = np.uint64(2)
+    rows = np.uint64(L0)
+    cols = np.uint64(L1)
+    t4 = table[4]
+    for c in range(S.shape[0]):
         s = S[c]
         u = U[c]
+        k = np.uint64(0)
         for r in range(L0):
+            r = np.uint64(r)
             has_up = periodic or r > 0
-            has_dn = periodic or r + 1 < L0
-            up = (r - 1 if r > 0 else L0 - 1) * L1
-            dn = (r + 1 if r + 1 < L0 else 0) * L1
-            row = r * L1
-            k = row_offset[r]
-            j = (r + colour) % 2
+            has_dn = periodic or r + one < rows
+            up = (r - one if r > 0 else rows - one) * cols
+            dn = (r + one if r + one < rows else np.uint64(0)) * cols
+            row = r * cols
+            j = (r + np.uint64(colour)) % two
             if has_up and has_dn:
-                if j == 0 and L1 > 1:
-                    k = _site_2d(s, u, table, lo, hi, scale, row, up, dn, True, True, 0, L1, periodic, k)
-                    j = 2
-                while j < L1 - 1:  # the interior: four neighbours
-                    total = s[up + j] + s[dn + j] + s[row + j - 1] + s[row + j + 1]
-                    n = int((total - 4 * lo) * scale + 0.5)
-                    s[row + j] = hi if u[k] < table[4, n] else lo
-                    k += 1
-                    j += 2
-            while j < L1:
-                k = _site_2d(s, u, table, lo, hi, scale, row, up, dn, has_up, has_dn, j, L1, periodic, k)
-                j += 2
+                if j == 0 and cols > one:
+                    _site_2d(s, u, k, table, lo, hi, row, up, dn, True, True, j, cols, periodic)
+                    k += one
+                    j = two
+                while j + one < cols:  # the interior: four neighbours
+                    n = (s[up + j] == hi) + (s[dn + j] == hi) + (s[row + j - one] == hi) + (s[row + j + one] == hi)
+                    s[row + j] = hi if u[k] < t4[n] else lo
+                    k += one
+                    j += two
+            while j < cols:
+                _site_2d(s, u, k, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic)
+                k += one
+                j += two
 
 
 @_jit_helper
-def _site_2d(s, u, table, lo, hi, scale, row, up, dn, has_up, has_dn, j, L1, periodic, k):
-    """One site of :func:`_checker_2d` in its general form (any boundary); returns k + 1."""
-    total = 0.0
+def _site_2d(s, u, k, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic):
+    """One site of :func:`_checker_2d` in its general form (any boundary)."""
+    one = np.uint64(1)
     deg = 0
+    n = 0
     if has_up:
-        total += s[up + j]
+        n += s[up + j] == hi
         deg += 1
     if has_dn:
-        total += s[dn + j]
+        n += s[dn + j] == hi
         deg += 1
     if j > 0:
-        total += s[row + j - 1]
+        n += s[row + j - one] == hi
         deg += 1
     elif periodic:
-        total += s[row + L1 - 1]
+        n += s[row + cols - one] == hi
         deg += 1
-    if j + 1 < L1:
-        total += s[row + j + 1]
+    if j + one < cols:
+        n += s[row + j + one] == hi
         deg += 1
     elif periodic:
-        total += s[row]
+        n += s[row] == hi
         deg += 1
-    n = int((total - deg * lo) * scale + 0.5)
     s[row + j] = hi if u[k] < table[deg, n] else lo
-    return k + 1
 
 
-def _checker_3d(S, U, table, lo, hi, L0, L1, L2, colour, row_offset, periodic):
-    """The 3-D form of :func:`_checker_2d` (rows of the last axis in parallel)."""
-    chains = S.shape[0]
-    plane = L1 * L2
-    for c in range(chains):
-        for rr in range(L0 * L1):
-            a = rr // L1
-            b = rr - a * L1
-            k = row_offset[rr]
-            for j in range((a + b + colour) % 2, L2, 2):
-                i = a * plane + b * L2 + j
-                deg = 0
-                n = 0
-                for axis in range(3):
-                    if axis == 0:
-                        coord, side, stride = a, L0, plane
-                    elif axis == 1:
-                        coord, side, stride = b, L1, L2
-                    else:
-                        coord, side, stride = j, L2, 1
-                    if coord > 0:
-                        deg += 1
-                        n += S[c, i - stride] == hi
-                    elif periodic:
-                        deg += 1
-                        n += S[c, i + (side - 1) * stride] == hi
-                    if coord + 1 < side:
-                        deg += 1
-                        n += S[c, i + stride] == hi
-                    elif periodic:
-                        deg += 1
-                        n += S[c, i - (side - 1) * stride] == hi
-                S[c, i] = hi if U[c, k] < table[deg, n] else lo
-                k += 1
+def _checker_3d(S, U, table, lo, hi, L0, L1, L2, colour, periodic):
+    """The 3-D form of :func:`_checker_2d`: rows of the last axis in order, each with its
+    four neighbouring rows (the planes before and after, the rows before and after);
+    interior runs of a row with all four take six neighbours without tests."""
+    one = np.uint64(1)
+    two = np.uint64(2)
+    p0, p1, n2 = np.uint64(L0), np.uint64(L1), np.uint64(L2)
+    plane = p1 * n2
+    t6 = table[6]
+    for c in range(S.shape[0]):
+        s = S[c]
+        u = U[c]
+        k = np.uint64(0)
+        for a in range(L0):
+            a = np.uint64(a)
+            has_a0 = periodic or a > 0
+            has_a1 = periodic or a + one < p0
+            a0 = (a - one if a > 0 else p0 - one) * plane
+            a1 = (a + one if a + one < p0 else np.uint64(0)) * plane
+            for b in range(L1):
+                b = np.uint64(b)
+                has_b0 = periodic or b > 0
+                has_b1 = periodic or b + one < p1
+                b0 = (b - one if b > 0 else p1 - one) * n2
+                b1 = (b + one if b + one < p1 else np.uint64(0)) * n2
+                here = a * plane + b * n2
+                rows = (a0 + b * n2, a1 + b * n2, a * plane + b0, a * plane + b1)
+                has = (has_a0, has_a1, has_b0, has_b1)
+                j = (a + b + np.uint64(colour)) % two
+                if has_a0 and has_a1 and has_b0 and has_b1:
+                    if j == 0 and n2 > one:
+                        _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic)
+                        k += one
+                        j = two
+                    r0, r1, r2, r3 = rows
+                    while j + one < n2:
+                        n = (s[r0 + j] == hi) + (s[r1 + j] == hi) + (s[r2 + j] == hi) + (s[r3 + j] == hi)
+                        n += (s[here + j - one] == hi) + (s[here + j + one] == hi)
+                        s[here + j] = hi if u[k] < t6[n] else lo
+                        k += one
+                        j += two
+                while j < n2:
+                    _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic)
+                    k += one
+                    j += two
+
+
+@_jit_helper
+def _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic):
+    """One site of :func:`_checker_3d` in its general form (any boundary)."""
+    one = np.uint64(1)
+    deg = 0
+    n = 0
+    for q in range(4):
+        if has[q]:
+            n += s[rows[q] + j] == hi
+            deg += 1
+    if j > 0:
+        n += s[here + j - one] == hi
+        deg += 1
+    elif periodic:
+        n += s[here + n2 - one] == hi
+        deg += 1
+    if j + one < n2:
+        n += s[here + j + one] == hi
+        deg += 1
+    elif periodic:
+        n += s[here] == hi
+        deg += 1
+    s[here + j] = hi if u[k] < table[deg, n] else lo
 
 
 _checker_jit = None
@@ -246,18 +288,6 @@ def probability_table(coupling, bias, beta, values, ndim):
     return 1.0 / (1.0 + np.exp(-beta * (hi - lo) * x))
 
 
-def _row_offsets(shape, colour):
-    """How many sites of ``colour`` precede each row of the last axis (row-major)."""
-    rows = int(np.prod(shape[:-1]))
-    L = shape[-1]
-    parity = np.zeros(shape[:-1], dtype=np.int64)
-    for axis, k in enumerate(shape[:-1]):
-        parity ^= (np.arange(k) % 2).reshape([k if a == axis else 1 for a in range(len(shape) - 1)])
-    first = (parity.reshape(-1) + colour) % 2  # the first column of the colour in each row
-    counts = (L - first + 1) // 2
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if rows else np.zeros(0, np.int64)
-
-
 def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     """Gibbs update of one colour of a 2-D or 3-D lattice with one coupling and one bias
     for every site: ``table[deg, n]`` is the probability of ``values[1]`` for a site with
@@ -274,26 +304,9 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     if nd not in _table_jit:
         _table_jit[nd] = _compile(_checker_2d if nd == 2 else _checker_3d)
     dt = state.dtype.type
-    offsets = _row_offsets(tuple(shape), colour)
     table = np.ascontiguousarray(table, dtype=state.dtype)
-    if nd == 2:
-        _table_jit[2](
-            state, uniforms, table, dt(values[0]), dt(values[1]), shape[0], shape[1], colour, offsets, bool(periodic)
-        )
-    else:
-        _table_jit[3](
-            state,
-            uniforms,
-            table,
-            dt(values[0]),
-            dt(values[1]),
-            shape[0],
-            shape[1],
-            shape[2],
-            colour,
-            offsets,
-            bool(periodic),
-        )
+    lo, hi = dt(values[0]), dt(values[1])
+    _table_jit[nd](state, uniforms, table, lo, hi, *shape, colour, bool(periodic))
 
 
 def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, periodic):
