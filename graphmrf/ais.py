@@ -38,7 +38,7 @@ import numpy as np
 
 from .arguments import AnyOf, Boolean, Constraint, Function, Integer, Seed, checked
 from .backend import as_generator, to_host
-from .builders import _visible_bias
+from .builders import marginal_bias
 from .compile import compile as _compile
 from .samplers.gibbs import block_gibbs
 from .samplers.progress import Progress
@@ -124,7 +124,7 @@ def base_parameters(program, data=None):
             if L.visible.all() and L.declared:
                 pos = np.searchsorted(program.visible_columns, np.arange(L.sl.start, L.sl.stop))
                 cats = L.width if L.kind.onehot else None
-                bias = _visible_bias(L.kind.name, data[:, pos], L.n, cats)
+                bias = marginal_bias(L.kind.name, data[:, pos], L.n, cats)
                 base[f"{L.name}.bias"][...] = program.xp.asarray(np.ravel(bias), dtype=program.dtype)
     return base
 

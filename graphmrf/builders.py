@@ -41,7 +41,37 @@ def _symmetric(n, scale, rng):
     return a + a.T
 
 
-def _visible_bias(kind, data, n, categories=None):
+def marginal_bias(kind, data, n, categories=None):
+    """Biases under which independent units of ``kind`` have the data's marginals: the
+    usual starting point for the visible biases of an RBM (Hinton's practical guide,
+    ``log p / (1 - p)``) and the base model of AIS.
+
+    Parameters
+    ----------
+    kind : {"binary", "spin", "gaussian", "softmax"}
+    data : array (examples, n) or (examples, n * categories), or None
+        None gives zero biases. Softmax ratings may hold NaN for a missing rating.
+    n : int
+        Units (softmax: units of ``categories`` columns each).
+    categories : int, optional
+        For softmax units.
+
+    Returns
+    -------
+    float or array
+        0.0 without data; else one bias per column (means clipped away from 0 and 1).
+
+    Raises
+    ------
+    ModelError
+        For any other kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(marginal_bias("binary", np.array([[1, 0], [1, 1], [0, 0], [1, 0]]), 2), 3)
+    array([ 1.099, -1.099])
+    """
     if data is None:
         return 0.0
     X = np.asarray(data, dtype=np.float64)
@@ -251,7 +281,7 @@ def rbm(
         width = int(categories)
     if visible == "gaussian":
         vattrs["sigma"] = sigma
-    bias = _visible_bias(visible, data, n_visible, categories)
+    bias = marginal_bias(visible, data, n_visible, categories)
     vattrs["bias"] = bias
     g.add_node("v", **vattrs)
     g.add_node("h", kind=hidden, size=int(n_hidden), visible=False, bias=0.0)

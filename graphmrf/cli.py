@@ -21,8 +21,12 @@ import time
 
 import numpy as np
 
-from . import __version__
-from .errors import GraphMRFError, ModelFileError
+from . import __version__, exact, models
+from .compile import compile as compile_
+from .errors import GraphMRFError, ModelError, ModelFileError
+from .io import load
+from .samplers import METHODS, sample
+from .verify import EXIT_STATUS, verify
 
 DEFAULT_MODEL = "lecture_bm.graphml"
 MODEL_EXTENSIONS = (".graphml", ".npz")
@@ -31,7 +35,6 @@ MODEL_EXTENSIONS = (".graphml", ".npz")
 def _resolve(name):
     """The path of model ``name``: an existing file, or a shipped model named with or
     without its extension ("explaining_away" finds "explaining_away.graphml")."""
-    from . import models
 
     if os.path.isfile(name):
         return name
@@ -54,8 +57,6 @@ def _describe(prog, path):
 
 def _open(args, quiet=False, **compile_options):
     """Load and compile the model named on the command line, and describe it (unless ``quiet``)."""
-    from .compile import compile as compile_
-    from .io import load
 
     path = _resolve(args.model)
     prog = compile_(load(path), **compile_options)
@@ -65,7 +66,6 @@ def _open(args, quiet=False, **compile_options):
 
 
 def cmd_exact(args):
-    from . import exact
 
     prog = _open(args, dtype=np.float64)
     t0 = time.perf_counter()
@@ -93,7 +93,6 @@ def cmd_exact(args):
 
 
 def cmd_sample(args):
-    from .samplers import sample
 
     prog = _open(args, seed=args.seed)
     t0 = time.perf_counter()
@@ -147,7 +146,6 @@ def _clamp_item(text):
 
 def _clamp_dict(items, prog):
     """``{node: value}`` from ``--clamp`` items, nodes matched by their printed name."""
-    from .errors import ModelError
 
     by_name = {str(n): n for L in prog.layers for n in L.nodes}
     out = {}
@@ -163,7 +161,6 @@ def _clamp_dict(items, prog):
 def _load_data(path):
     """A data file for the gradient mode: ``.npy`` (no pickles) or text (comma or
     whitespace separated), one visible vector per row."""
-    from .errors import GraphMRFError
 
     try:
         if path.endswith(".npy"):
@@ -181,8 +178,6 @@ def _load_data(path):
 
 
 def cmd_verify(args):
-    from .errors import GraphMRFError
-    from .verify import EXIT_STATUS, verify
 
     prog = _open(args, quiet=args.json, seed=args.seed)
     options = dict(
@@ -291,7 +286,6 @@ def _sampler_parser(
     sweeps_help=None,
 ):
     """A subcommand that runs chains on a model: the options ``sample`` and ``verify`` share."""
-    from .samplers import METHODS
 
     sp = sub.add_parser(name, help=help_)
     sp.add_argument(
@@ -320,7 +314,6 @@ def _sampler_parser(
 
 
 def _add_verify_parser(sub):
-    from .samplers import METHODS
 
     ve = _sampler_parser(
         sub,
@@ -395,7 +388,6 @@ def _add_verify_parser(sub):
 
 
 def cmd_models(args):
-    from . import models
 
     for name in models.names():
         print(f"{name}  {models.path(name)}")

@@ -23,9 +23,12 @@ import itertools
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from .arguments import AnyOf, InstanceOf, Options, Seed, checked
 from .backend import Backend, get_backend
+from .couplings import lattice_bonds
 from .errors import ModelError
 from .program import Part, Program
 from .validate import validate
@@ -54,8 +57,6 @@ def _two_colour(n, a, b):
 
     Returns an int array of colours 0/1, or None when the graph is not bipartite.
     """
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
 
     A = sp.csr_matrix(
         (np.ones(2 * a.size, dtype=np.int8), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n)
@@ -114,7 +115,6 @@ def _lattice_colours(layer, coupling):
             f"node {layer.name!r}: a periodic lattice with odd sides {shape} is not bipartite; up to 65536 sites are "
             f"coloured greedily, this one has {n} (use even sides)"
         )
-    from .couplings import lattice_bonds
 
     rows, cols = lattice_bonds(shape, True)
     g = nx.Graph()

@@ -43,8 +43,10 @@ import networkx as nx
 import numpy as np
 
 from . import exact
+from . import feedforward as ff
 from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Real, Seed, SequenceOf, checked
 from .backend import as_generator, get_backend, to_host
+from .builders import rbm as _rbm
 from .compile import compile as _compile
 from .errors import DivergenceError, EnumerationTooLargeError, ModelError
 from .layout import Part
@@ -492,7 +494,6 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
 def _layer_graph(k, n_in, n_out, X, visible, labels, n_labels, scale, rng):
     """The RBM of layer ``k``: ``v`` (n_in) and ``h`` (n_out), with a label layer on top;
     visible biases from the data (Hinton's guide), weights N(0, scale^2)."""
-    from .builders import rbm as _rbm
 
     g = _rbm(n_in, n_out, visible=visible, seed=rng, scale=scale, data=to_host(X))
     if labels is not None:
@@ -1322,7 +1323,6 @@ def unroll(model, n_classes=None, *, seed=None, backend=None, dtype=None):
     >>> unroll(s.dbn, n_classes=2)
     Network(9 -> h1: sigmoid 6 -> h2: sigmoid 4 -> out: softmax 2, loss='cross_entropy', backend='numpy', dtype=float32)
     """
-    from . import feedforward as ff
 
     if isinstance(model, (list, tuple)):
         return ff.from_rbms(list(model), n_classes, seed=seed, backend=backend, dtype=dtype)

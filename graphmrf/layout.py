@@ -19,6 +19,7 @@ block is a tuple of parts that are conditionally independent given the rest.
 import numpy as np
 
 from .errors import ModelError
+from .symbolic import derive
 
 __all__ = ["Part", "Layer", "Layout"]
 
@@ -119,7 +120,6 @@ class Layer:
     arrays on the Program's backend; the Program's ``params`` dict holds the same arrays)."""
 
     def __init__(self, spec, index, offset, backend, dtype, params=None):
-        from .symbolic import derive
 
         self.index = index
         self.name, self.nodes, self.declared = spec.name, list(spec.nodes), spec.declared

@@ -40,8 +40,10 @@ import numpy as np
 from .arguments import COUNT, PROBABILITY, AnyOf, Boolean, Integer, Options, Real, Seed, checked
 from .backend import as_generator, to_host
 from .builders import hopfield as _hopfield_graph
+from .compile import compile as _compile
 from .errors import ModelError
 from .program import Part
+from .samplers.dynamics import descend
 from .samplers.progress import Progress
 
 __all__ = [
@@ -201,7 +203,6 @@ def recall(program, probes, rng=None, max_sweeps=100):
 
     Returns ``(states, sweeps)``: the fixed points reached and the number of sweeps.
     """
-    from .samplers.dynamics import descend
 
     probes = program.xp.asarray(probes, dtype=program.dtype)
     states, sweeps = descend(program, probes, as_generator(rng, program.backend), max_sweeps=max_sweeps)
@@ -497,7 +498,6 @@ def capacity(n_units, loads, rule="hebb", *, corruption=0.1, trials=1, seed=None
     >>> res["stable"].tolist(), res["recalled"].tolist()
     ([1.0], [1.0])
     """
-    from .compile import compile as _compile
 
     loads = np.asarray(loads, dtype=np.float64).ravel()
     if loads.size == 0 or not np.all(np.isfinite(loads)) or np.any(loads <= 0):

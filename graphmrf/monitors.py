@@ -35,8 +35,10 @@ import warnings
 import numpy as np
 
 from . import exact
+from .ais import log_partition as ais_log_partition
 from .arguments import COUNT, Options, Real, checked
 from .backend import to_host
+from .learn import place_visible, summed_layers
 
 __all__ = [
     "MONITORS",
@@ -78,7 +80,6 @@ def weight_norm(arrays):
 def saturated_hidden(program, data, tol=0.01):
     """Fraction of hidden units whose probability of their upper value stays within
     ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units."""
-    from .learn import place_visible, summed_layers
 
     found = summed_layers(program)
     if found is None or not found[0]:
@@ -127,8 +128,6 @@ def _on(program, name, rows):
     if name == "log_likelihood":
         return {name: exact.log_likelihood(program, rows)}
     if name == "ais_log_likelihood":
-        from .ais import log_partition as ais_log_partition
-
         res = ais_log_partition(program, n_chains=100, betas=1000, data=to_host(rows), seed=0, progress=False)
         return {
             name: float(to_host(-program.free_energy(rows)).astype(np.float64).mean() - res.log_z),

@@ -720,7 +720,6 @@ class DSNClassifier(_Classifier):
 def _temperature(Y, index):
     """The temperature ``tau`` minimising the training cross-entropy of ``softmax(Y / tau)``
     (Guo et al. 2017), searched on ``log tau`` in [-7, 7]."""
-    from scipy.optimize import minimize_scalar
 
     rows = np.arange(Y.shape[0])
 
@@ -735,6 +734,7 @@ def _temperature(Y, index):
 # -- a DBN-DNN: greedy pre-training, then backpropagation ------------------------------------
 from . import deep_belief as _deep_belief  # noqa: E402
 
+from scipy.optimize import minimize_scalar
 __all__ += ["DBNClassifier"]
 
 

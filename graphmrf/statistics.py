@@ -19,6 +19,8 @@ which gives the same expectation with less variance.
 [[0.5, 0.0], [0.0, 0.0], [1.0, 0.5]]
 """
 
+from .errors import ModelError
+
 __all__ = ["sufficient_stats", "weighted_outer", "direct_statistics"]
 
 
@@ -118,8 +120,6 @@ def _sum_out(program, T, summed, fields):
     if summed is None or not summed.any():
         return T, summed_x, summed_es
     if not program.independent(summed):
-        from .errors import ModelError
-
         raise ModelError("sufficient_stats: the summed units must be conditionally independent given the rest")
     given = [L for L in program.layers if summed[L.sl].all() and fields and L.index in fields]
     if len(given) == sum(bool(summed[L.sl].any()) for L in program.layers):

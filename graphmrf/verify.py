@@ -44,13 +44,14 @@ bias) and their mean square near 1 (an honest error bar).
 'pass'
 """
 
+import warnings
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
-from . import exact, goodness, learn
+from . import ais, exact, goodness, learn
 from .arguments import BETA, COUNT, AnyOf, Constraint, Function, InstanceOf, Integer, Options, Real, Seed, checked
 from .backend import as_generator, to_host
 from .errors import ModelError
@@ -988,9 +989,6 @@ def _verify_gradient(
 
 
 def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, max_states, min_replicates=10):
-    import warnings
-
-    from . import ais
 
     if program.directed:
         raise ModelError("verify: AIS is for undirected models (a directed net is normalised: log Z = 0)")

@@ -18,7 +18,7 @@ True
 
 from ..arguments import COUNT, InstanceOf, checked
 from ..backend import as_generator
-from ..program import Program
+from ..program import Part, Program
 from ..support import check_state
 from .clamp import as_mask
 from .gibbs import sequential_gibbs
@@ -51,7 +51,6 @@ def synchronous_step(program, state, clamp=None):
     Not a sampler and not guaranteed to lower the energy (the lecture's warning about
     simultaneous updates): on a non-bipartite graph it can oscillate with period 2.
     """
-    from ..program import Part
 
     xp = program.xp
     state = xp.array(state, dtype=program.dtype, copy=True)
