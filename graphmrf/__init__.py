@@ -2,7 +2,10 @@
 
 from . import (
     ais,
+    autoencoder,
+    constraints,
     datasets,
+    deep_boltzmann,
     diagnostics,
     dsn,
     exact,
@@ -59,6 +62,9 @@ __all__ = [
     "workspace",
     "feedforward",
     "dsn",
+    "deep_boltzmann",
+    "autoencoder",
+    "constraints",
     "datasets",
     "plots",
     "verify",

@@ -21,7 +21,7 @@ RBM's can. This module supplies what makes a DBM learn:
   :func:`decaying_rate` as the learning-rate schedule stochastic approximation asks for;
 * :func:`pretrain` -- greedy layer-wise pre-training by RBMs trained with
   :func:`graphmrf.fit`: the bottom RBM with its visible layer doubled, the top one with its
-  hidden layer doubled (both tied), the middle ones plain with their weights halved when
+  hidden layer doubled (both tied, :func:`graphmrf.constraints.tied`), the middle ones plain with their weights halved when
   composed into the DBM (Salakhutdinov & Hinton 2009, section 3.1);
 * :func:`log_partition` -- annealed importance sampling of ``log Z`` with the odd layers
   (``h1, h3, ...``) summed out analytically given the even ones, with its standard error.
@@ -51,7 +51,8 @@ from .backend import as_generator, to_host
 from .builders import rbm as _rbm_graph
 from .compile import compile as _compile
 from .errors import ModelError
-from .learn import contrastive_divergence, place_visible
+from .constraints import tied
+from .learn import place_visible
 from .layout import Part
 from .program import Program
 from .samplers.gibbs import block_gibbs
@@ -65,7 +66,6 @@ __all__ = [
     "variational_bound",
     "mean_field_pcd",
     "decaying_rate",
-    "tied",
     "Pretraining",
     "pretrain",
     "AISEstimate",
@@ -158,28 +158,50 @@ class MeanField(NamedTuple):
 
 
 def _upward(program, q, structure):
-    """The bottom-up start: each hidden layer (in declared order) from the layers below it,
-    its input doubled when it also has a layer above (standing in for the missing top-down
-    input, as in Salakhutdinov & Hinton's code)."""
+    """The bottom-up start: each hidden layer (in declared order) from the layers set
+    before it, its input doubled when it also has a layer after it (standing in for the
+    missing top-down input, as in Salakhutdinov & Hinton's code)."""
     for L in structure.hidden:
         q[:, L.sl] = 0
     T = program.statistic(q)
+    done = {L.index for L in structure.visible}
     for L in structure.hidden:
-        x = program.field(T, L)
+        x = _input_from(program, T, L, done)
         if structure.has_later[L.index]:
             x *= 2
         q[:, L.sl] = L.ops.expected_state(x, L.params, 1.0, L.width, consume=True)
         if T is not q:
             T[:, L.sl] = L.ops.statistic(q[:, L.sl], L.params)
+        done.add(L.index)
+
+
+def _input_from(program, T, L, done):
+    """``x = sum_j W_ij T(s_j)`` of layer ``L`` over the couplings to the layers in
+    ``done`` only (the upward pass skips the products with layers still at zero)."""
+    x = None
+    for c in program.couplings:
+        if c.a is L and c.b.index in done:
+            term = T[:, c.b.sl] @ c.dense().T
+        elif c.b is L and c.a.index in done:
+            term = T[:, c.a.sl] @ c.dense()
+        else:
+            continue
+        if x is None:
+            x = term
+        else:
+            x += term
+    return program.xp.zeros((T.shape[0], L.cols), dtype=T.dtype) if x is None else x
 
 
 def _fixed_point(program, q, structure, tol, max_iter, damping):
     """Iterate ``mu_l <- E[h_l | x_l(mu)]`` in place over the hidden columns of ``q`` (layer
-    by layer, in block order); returns ``(iterations, largest change of the last one)``."""
+    by layer, in block order); returns ``(iterations, largest change of the last one)``.
+    With ``tol = 0`` the change is measured in the last iteration only."""
     xp = program.xp
     T = program.statistic(q)  # q itself for 0/1 and spin units
     change, it = np.inf, 0
     for it in range(1, max_iter + 1):
+        measure = tol > 0 or it == max_iter
         change = 0.0
         for L in structure.sweep:
             mu = L.ops.expected_state(program.field(T, L), L.params, 1.0, L.width, consume=True)
@@ -187,12 +209,13 @@ def _fixed_point(program, q, structure, tol, max_iter, damping):
             if damping:
                 mu *= 1 - damping
                 mu += damping * old
-            diff = mu - old
-            change = max(change, float(xp.max(xp.abs(diff)))) if diff.size else change
+            if measure and mu.size:
+                diff = xp.subtract(mu, old, out=xp.empty_like(mu))
+                change = max(change, float(xp.max(xp.abs(diff, out=diff))))
             old[...] = mu
             if T is not q:
                 T[:, L.sl] = L.ops.statistic(mu, L.params)
-        if change <= tol:
+        if measure and change <= tol:
             break
     return it, change
 
@@ -480,67 +503,6 @@ def decaying_rate(initial, tau, *, floor=0.0):
 
 
 # --------------------------------------------------------------------------- greedy pre-training
-@checked(layer=Options("v", "h"), copies=Integer(2))
-def tied(rule, layer, copies=2):
-    r"""A gradient estimator for an RBM whose layer ``layer`` holds ``copies`` tied copies of
-    one layer: the gradients of the copies' parameters (biases, weight rows or columns)
-    are replaced by their mean, so copies that start equal stay equal.
-
-    This is how a layer is *doubled* in the pre-training of a DBM (:func:`pretrain`): an
-    RBM with the visible layer twice, ``[v, v]``, has ``p(h | v) = sigmoid(2 v W + c)``.
-    ``rule`` is ``"cd"``, ``"pcd"`` or an estimator with the signature of
-    :func:`graphmrf.learn.contrastive_divergence`.
-
-    >>> import numpy as np, graphmrf as gm
-    >>> g = gm.rbm(6, 2, seed=0)
-    >>> g.edges["v", "h"]["weight"][3:] = g.edges["v", "h"]["weight"][:3]
-    >>> prog = gm.compile(g, seed=0)
-    >>> X = np.random.default_rng(0).integers(0, 2, (10, 3))
-    >>> _ = gm.fit(prog, np.hstack([X, X]), rule=tied("cd", "v"), epochs=3, monitors=())
-    >>> W = prog.params["v~h.weight"]
-    >>> bool(np.array_equal(W[:3], W[3:]))
-    True
-    """
-    if rule not in ("cd", "pcd") and not callable(rule):
-        raise ValueError(f"tied: rule must be 'cd', 'pcd' or a function; got {rule!r}")
-
-    def tied_rule(program, data, rng, *, chains=None, **options):
-        if rule == "cd":
-            grad, _ = contrastive_divergence(program, data, rng, chains=None, **options)
-            result = grad, chains
-        else:
-            estimator = contrastive_divergence if rule == "pcd" else rule
-            result = estimator(program, data, rng, chains=chains, **options)
-        _mean_of_copies(program, result[0], layer, copies)
-        return result
-
-    tied_rule.__name__ = f"tied({getattr(rule, '__name__', rule)}, {layer!r})"
-    return tied_rule
-
-
-def _mean_of_copies(program, grad, layer, copies):
-    """Average, in place, the gradients of the ``copies`` blocks of ``layer``'s units."""
-    L = program.layer_of(layer)
-    if L.n % copies:
-        raise ModelError(f"tied: layer {layer!r} has {L.n} units, not a multiple of {copies} copies")
-    for key, g in grad.items():
-        if key.startswith(f"{layer}.") and g.ndim == 1 and g.shape[0] == L.cols:
-            axis = 0
-        elif "~" in key:
-            c = next(c for c in program.couplings if c.key == key)
-            if c.a is L:
-                axis = 0
-            elif c.b is L:
-                axis = 1
-            else:
-                continue
-        else:
-            continue
-        blocks = g.reshape(g.shape[:axis] + (copies, -1) + g.shape[axis + 1 :])
-        mean = blocks.mean(axis=axis, keepdims=True)
-        g[...] = program.xp.broadcast_to(mean, blocks.shape).reshape(g.shape)
-
-
 class Pretraining(NamedTuple):
     """What :func:`pretrain` trained: the ``rbms`` (compiled, bottom first; the bottom one
     with a doubled visible layer, the top one with a doubled hidden layer) and each one's
@@ -602,7 +564,7 @@ def pretrain(program, data, *, epochs=10, lr=0.05, rule="cd", k=1, batch_size=10
     input once:
 
     * the bottom RBM has its visible layer *doubled* (``[v, v]`` with tied weights and
-      biases, :func:`tied`): its ``p(h1 | v) = sigmoid(2 v W1 + c1)`` stands for the DBM's
+      biases, :func:`graphmrf.constraints.tied`): its ``p(h1 | v) = sigmoid(2 v W1 + c1)`` stands for the DBM's
       ``sigmoid(v W1 + W2 h2 + b1)``;
     * the top RBM has its hidden layer doubled: ``p(h_{L-1} | h_L) = sigmoid(2 W_L h_L + a)``;
     * middle RBMs are plain, and their weights are *halved* in the DBM.

@@ -437,6 +437,8 @@ def _split_validation(network, validation, where):
     patience=AnyOf(None, COUNT),
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
+    masking=Real(0.0, 1.0, closed="left"),
+    stop_when=AnyOf(None, Function()),
 )
 def fit(
     network,
@@ -455,6 +457,8 @@ def fit(
     seed=None,
     progress=None,
     callbacks=(),
+    masking=0.0,
+    stop_when=None,
 ):
     r"""Train ``network`` on ``(X, Y)``, updating ``network.params`` in place.
 
@@ -468,6 +472,11 @@ def fit(
       their deep autoencoders: on each group of ``batch_size`` rows (they used 1000),
       ``scipy.optimize.minimize(method="CG")`` runs ``line_searches`` iterations (they
       used 3) from the current parameters. ``lr`` and ``momentum`` do not apply.
+
+    With ``masking > 0`` the inputs are corrupted by *masking noise* while the targets
+    stay clean: each step (each group, for ``cg``) sets every input value to 0 with
+    probability ``masking``, drawn afresh -- a *denoising* autoencoder (Vincent et al.
+    2008) when ``Y`` is ``X``.
 
     Parameters
     ----------
@@ -495,6 +504,11 @@ def fit(
     progress : bool, optional
         A progress bar (default: on a terminal, for 200 epochs or more).
     callbacks : functions ``(network, history)``, called after every epoch.
+    masking : float in [0, 1)
+        Masking noise on the inputs (see above); 0 leaves them as they are.
+    stop_when : function ``(network, history) -> bool``, optional
+        A stopping rule asked after every epoch (a time budget, a loss reached);
+        ``history.stopped_epoch`` says when it stopped.
 
     Returns
     -------
@@ -561,6 +575,8 @@ def fit(
                     for b0 in range(0, n, bs):
                         rows = xp.asarray(order[b0 : b0 + bs])
                         Xb, Tb = (X, T) if bs == n else (X[rows], T[rows])
+                        if masking:
+                            Xb = _masked(xp, Xb, masking, rng)
                         if method == "sgd":
                             losses.append(_sgd_step(network, Xb, Tb, lr_now, momentum, weight_decay, velocity, weights))
                         else:
@@ -594,6 +610,9 @@ def fit(
                 cb(network, hist)
             if patience is not None and waited >= patience:
                 break
+            if stop_when is not None and stop_when(network, hist):
+                hist.stopped_epoch = epoch
+                break
     if best_params is not None:
         for key, v in params.items():
             v[...] = best_params[key]
@@ -609,6 +628,13 @@ def _quiet(network):
     import contextlib
 
     return np.errstate(over="ignore", invalid="ignore") if network.backend.name == "numpy" else contextlib.nullcontext()
+
+
+def _masked(xp, X, fraction, rng):
+    """A copy of ``X`` with each value set to 0 with probability ``fraction`` (the mask
+    drawn on the host from ``rng``, so every backend sees the same noise)."""
+    keep = rng.random(X.shape, dtype=np.float32) >= fraction
+    return X * xp.asarray(keep, dtype=X.dtype)
 
 
 def _sgd_step(network, X, T, lr, momentum, weight_decay, velocity, weights):
