@@ -95,9 +95,25 @@ def _rows(X, width, where, what="X"):
     progress=AnyOf(None, Boolean()),
     stop_when=AnyOf(None, Function()),
 )
-def pretrain(X, sizes, *, visible="binary", code="linear", epochs=10, lr=0.1, code_lr=0.001, k=1, batch_size=100,
-             momentum=0.5, weight_decay=2e-4, seed=None, progress=None, stop_when=None, backend="numpy",
-             dtype=np.float32):
+def pretrain(
+    X,
+    sizes,
+    *,
+    visible="binary",
+    code="linear",
+    epochs=10,
+    lr=0.1,
+    code_lr=0.001,
+    k=1,
+    batch_size=100,
+    momentum=0.5,
+    weight_decay=2e-4,
+    seed=None,
+    progress=None,
+    stop_when=None,
+    backend="numpy",
+    dtype=np.float32,
+):
     r"""Greedy layer-wise pre-training of the RBM stack of a deep autoencoder.
 
     RBM ``i`` (``sizes[i]`` visible, ``sizes[i + 1]`` hidden units) is trained by CD-``k``
@@ -139,22 +155,42 @@ def pretrain(X, sizes, *, visible="binary", code="linear", epochs=10, lr=0.1, co
     sizes = [int(s) for s in sizes]
     X = _rows(X, sizes[0], "pretrain")
     if visible == "binary" and (X.min() < 0 or X.max() > 1):
-        raise ValueError(f"pretrain: binary visible units take values in [0, 1]; X has values in [{X.min()}, {X.max()}] "
-                         "(scale the data, or use visible='gaussian' for standardised real data)")
+        raise ValueError(
+            f"pretrain: binary visible units take values in [0, 1]; X has values in [{X.min()}, {X.max()}] "
+            "(scale the data, or use visible='gaussian' for standardised real data)"
+        )
     rng = as_generator(seed)
     rbms, data = [], X
     for i in range(len(sizes) - 1):
         top = i == len(sizes) - 2
         v_kind = visible if i == 0 else "binary"
         h_kind = "gaussian" if top and code == "linear" else "binary"
-        g = _rbm_graph(sizes[i], sizes[i + 1], visible=v_kind, hidden=h_kind, seed=int(rng.integers(2**31)),
-                       data=data if v_kind == "binary" else None)
+        g = _rbm_graph(
+            sizes[i],
+            sizes[i + 1],
+            visible=v_kind,
+            hidden=h_kind,
+            seed=int(rng.integers(2**31)),
+            data=data if v_kind == "binary" else None,
+        )
         prog = _compile(g, backend=backend, dtype=dtype)
         fixed = [f"{name}.log_sigma" for name, kind in (("v", v_kind), ("h", h_kind)) if kind == "gaussian"]
         rule = frozen("cd", fixed) if fixed else "cd"
-        fit(prog, data, rule=rule, epochs=epochs, lr=code_lr if h_kind == "gaussian" else lr, k=k, batch_size=batch_size,
-            momentum=momentum, weight_decay=weight_decay, monitors=(), seed=int(rng.integers(2**31)), progress=progress,
-            stop_when=stop_when)
+        fit(
+            prog,
+            data,
+            rule=rule,
+            epochs=epochs,
+            lr=code_lr if h_kind == "gaussian" else lr,
+            k=k,
+            batch_size=batch_size,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            monitors=(),
+            seed=int(rng.integers(2**31)),
+            progress=progress,
+            stop_when=stop_when,
+        )
         rbms.append(prog)
         if not top:
             data = to_host(from_rbms([prog]).forward(data))
@@ -165,8 +201,10 @@ def _check_autoencoder(network, where):
     if not isinstance(network, Network):
         raise TypeError(f"{where}: network must be a graphmrf.feedforward.Network; got {type(network).__name__}")
     if network.n_in != network.n_out:
-        raise ValueError(f"{where}: network maps {network.n_in} inputs to {network.n_out} outputs; an autoencoder "
-                         "reconstructs its input (graphmrf.feedforward.autoencoder)")
+        raise ValueError(
+            f"{where}: network maps {network.n_in} inputs to {network.n_out} outputs; an autoencoder "
+            "reconstructs its input (graphmrf.feedforward.autoencoder)"
+        )
 
 
 @checked(
@@ -182,8 +220,24 @@ def _check_autoencoder(network, where):
     progress=AnyOf(None, Boolean()),
     stop_when=AnyOf(None, Function()),
 )
-def fine_tune(network, X, *, method="cg", epochs=10, batch_size=1000, line_searches=3, lr=0.1, momentum=0.9,
-              weight_decay=0.0, masking=0.0, validation=None, seed=None, progress=None, stop_when=None, callbacks=()):
+def fine_tune(
+    network,
+    X,
+    *,
+    method="cg",
+    epochs=10,
+    batch_size=1000,
+    line_searches=3,
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=0.0,
+    masking=0.0,
+    validation=None,
+    seed=None,
+    progress=None,
+    stop_when=None,
+    callbacks=(),
+):
     r"""Fine-tune an unrolled autoencoder on its reconstruction error by backpropagation.
 
     The loss is that of the network's output layer: cross-entropy
@@ -230,9 +284,24 @@ def fine_tune(network, X, *, method="cg", epochs=10, batch_size=1000, line_searc
     if validation is not None:
         Xv = _rows(validation, network.n_in, "fine_tune", "validation")
         val = (Xv, Xv)
-    return _fit_network(network, X, X, method=method, epochs=epochs, batch_size=batch_size, line_searches=line_searches,
-                        lr=lr, momentum=momentum if method == "sgd" else 0.0, weight_decay=weight_decay, masking=masking,
-                        validation=val, seed=seed, progress=progress, stop_when=stop_when, callbacks=callbacks)
+    return _fit_network(
+        network,
+        X,
+        X,
+        method=method,
+        epochs=epochs,
+        batch_size=batch_size,
+        line_searches=line_searches,
+        lr=lr,
+        momentum=momentum if method == "sgd" else 0.0,
+        weight_decay=weight_decay,
+        masking=masking,
+        validation=val,
+        seed=seed,
+        progress=progress,
+        stop_when=stop_when,
+        callbacks=callbacks,
+    )
 
 
 def _code_layer(network):

@@ -142,7 +142,9 @@ def frozen(rule, keys):
     def frozen_rule(program, data, rng, **options):
         unknown = [k for k in keys if k not in program.params]
         if unknown:
-            raise ValueError(f"frozen: keys {unknown} are not parameters of the model; expected names from {sorted(program.params)}")
+            raise ValueError(
+                f"frozen: keys {unknown} are not parameters of the model; expected names from {sorted(program.params)}"
+            )
         grad, chains = estimator(program, data, rng, **options)
         for k in keys:
             grad[k][...] = 0

@@ -21,8 +21,8 @@ RBM's can. This module supplies what makes a DBM learn:
   :func:`decaying_rate` as the learning-rate schedule stochastic approximation asks for;
 * :func:`pretrain` -- greedy layer-wise pre-training by RBMs trained with
   :func:`graphmrf.fit`: the bottom RBM with its visible layer doubled, the top one with its
-  hidden layer doubled (both tied, :func:`graphmrf.constraints.tied`), the middle ones plain with their weights halved when
-  composed into the DBM (Salakhutdinov & Hinton 2009, section 3.1);
+  hidden layer doubled (both tied, :func:`graphmrf.constraints.tied`), the middle ones plain
+  with their weights halved when composed into the DBM (Salakhutdinov & Hinton 2009, section 3.1);
 * :func:`log_partition` -- annealed importance sampling of ``log Z`` with the odd layers
   (``h1, h3, ...``) summed out analytically given the even ones, with its standard error.
 
@@ -65,6 +65,7 @@ __all__ = [
     "mean_field",
     "variational_bound",
     "mean_field_pcd",
+    "chains_at_data",
     "decaying_rate",
     "Pretraining",
     "pretrain",
@@ -88,7 +89,9 @@ class _Structure:
             elif not L.visible.any():
                 self.hidden.append(L)
             else:
-                raise ModelError(f"{where}: layer {L.name!r} mixes visible and hidden units; mean field updates whole hidden layers")
+                raise ModelError(
+                    f"{where}: layer {L.name!r} mixes visible and hidden units; mean field updates whole hidden layers"
+                )
         if not self.hidden:
             raise ModelError(f"{where}: the model has no hidden layer")
         for L in self.hidden:
@@ -98,7 +101,9 @@ class _Structure:
                     "energy is affine in their state ('binary', 'spin' or 'softmax')"
                 )
             if L.lateral:
-                raise ModelError(f"{where}: hidden layer {L.name!r} has lateral couplings; a layer-wise mean field needs none")
+                raise ModelError(
+                    f"{where}: hidden layer {L.name!r} has lateral couplings; a layer-wise mean field needs none"
+                )
         order = {L.index: i for i, L in enumerate(self.hidden)}
         in_blocks = [p.layer for b in program.blocks for p in b if p.layer.index in order and p.whole]
         # a layer split across blocks (a user's blocks) is updated once, whole, at its first part
@@ -116,6 +121,21 @@ class _Structure:
             if b in later and a > b:
                 later[b] = True
         self.has_later = later
+        # hidden layers whose bottom-up start the first iteration recomputes from the same
+        # inputs: no layer after them (so their start is not doubled, and no later start
+        # reads them) and in the first block (updated before any of their neighbours change)
+        first = {p.layer.index for p in program.blocks[0] if p.whole} if program.blocks else set()
+        self.recomputed = {L.index for L in self.hidden if not later[L.index] and L.index in first}
+        # the fast paths' plan: each layer's dense couplings, ``(coupling, other layer, whether
+        # the layer is the coupling's a side)``, when every coupling is dense and between two
+        # layers and every statistic is the state (0/1 and spin units); else None
+        if program.identity_statistic and all(not c.sparse and c.type == "undirected" for c in program.couplings):
+            self.feeds = {
+                L.index: [(c, c.b if c.a is L else c.a, c.a is L) for c in program.couplings if L in (c.a, c.b)]
+                for L in program.layers
+            }
+        else:
+            self.feeds = None
 
     @classmethod
     def of(cls, program, where, workspace=None):
@@ -137,7 +157,9 @@ def _check_rows(program, data, where, what="data"):
         data = np.asarray(data)
     nv = program.visible_columns.size
     if data.ndim != 2 or data.shape[1] != nv:
-        raise ValueError(f"{where}: {what} must have shape (examples, {nv}) (the visible columns); got {tuple(data.shape)}")
+        raise ValueError(
+            f"{where}: {what} must have shape (examples, {nv}) (the visible columns); got {tuple(data.shape)}"
+        )
     data = xp.asarray(data, dtype=program.dtype)
     flat = data.reshape(-1)
     if not np.isfinite(float(xp.dot(flat, flat))) and not bool(xp.all(xp.isfinite(data))):
@@ -220,6 +242,128 @@ def _fixed_point(program, q, structure, tol, max_iter, damping):
     return it, change
 
 
+def _infer(program, q, structure, tol, max_iter, damping, upward, products=None, report=True):
+    """The mean field of the rows of ``q`` (visible columns set), in place: from the
+    bottom-up start (``upward``) or from the hidden columns of ``q``; the fast path where it
+    applies (``report=False``: no change measured when ``tol = 0``). Returns
+    ``(iterations, change)``."""
+    if structure.feeds is not None:
+        return _dense_mean_field(program, q, structure, tol, max_iter, damping, upward, products, report)
+    if upward:
+        _upward(program, q, structure)
+    return _fixed_point(program, q, structure, tol, max_iter, damping)
+
+
+class _Products:
+    """The coupling inputs ``x_i = sum_j W_ij s_j`` of whole layers for the fast paths, from
+    dense weights: ``s_b W^T`` through a row-major copy of ``W^T`` made when the object is
+    (once per mini-batch; OpenBLAS multiplies by a row-major matrix about a fifth faster
+    than by a transposed view), ``s_a W`` through ``W`` itself."""
+
+    def __init__(self, program, structure, workspace=None):
+        xp = program.xp
+        ws = Workspace() if workspace is None else workspace
+        self.feeds = structure.feeds
+        self.transposed = {}
+        for c in program.couplings:
+            buf = ws.array(("W^T", c.key), (c.b.cols, c.a.cols), c.W.dtype, xp)
+            buf[...] = c.W.T
+            self.transposed[c.key] = buf
+
+    def input(self, L, source, among=None):
+        """``x`` of layer ``L`` from the layers in ``among`` (all when None), reading each
+        one's state from ``source(layer)``; None when no coupling is counted."""
+        x = None
+        for c, other, on_a in self.feeds[L.index]:
+            if among is not None and other.index not in among:
+                continue
+            term = source(other) @ (self.transposed[c.key] if on_a else c.W)
+            if x is None:
+                x = term
+            else:
+                x += term
+        return x
+
+
+def _dense_mean_field(program, q, structure, tol, max_iter, damping, upward, products=None, report=True):
+    """:func:`_upward` and :func:`_fixed_point` for dense couplings and statistics that are
+    the state: the same updates in the same order, with three savings -- the clamped
+    layers' input to each hidden layer is computed once, not once per iteration; the means
+    live in arrays of their own (contiguous; a new mean replaces the old by reference, no
+    copy) until they are written into ``q`` at the end; the products go through
+    :class:`_Products`. With ``tol = 0`` the change is measured in the last iteration only
+    (``report``), or not at all."""
+    xp = program.xp
+    hidden = {L.index for L in structure.hidden}
+    P = _Products(program, structure) if products is None else products
+    mu = {}
+
+    def state(layer):
+        return mu[layer.index] if layer.index in hidden else q[:, layer.sl]
+
+    def with_clamped(x, L):
+        c0 = clamped[L.index]
+        if c0 is None:
+            return x if x is not None else xp.zeros((q.shape[0], L.cols), dtype=q.dtype)
+        if x is None:
+            return c0.copy()
+        x += c0
+        return x
+
+    outside = {L.index for L in program.layers} - hidden
+    clamped = {L.index: P.input(L, state, outside) for L in structure.hidden}  # fixed through the iteration
+    skipped = set()
+    if upward:
+        for L in structure.hidden:
+            if L.index in structure.recomputed:  # the first update gives it the same value: skip it here
+                skipped.add(L.index)
+                continue
+            x = with_clamped(P.input(L, state, set(mu)), L)
+            if structure.has_later[L.index]:
+                x *= 2
+            mu[L.index] = L.ops.expected_state(x, L.params, 1.0, L.width, consume=True)
+    else:
+        mu = {L.index: xp.ascontiguousarray(q[:, L.sl]) for L in structure.hidden}
+    change, it = np.inf, 0
+    for it in range(1, max_iter + 1):
+        measure = tol > 0 or (report and it == max_iter)
+        change = 0.0
+        for L in structure.sweep:
+            x = with_clamped(P.input(L, state, hidden), L)
+            new = L.ops.expected_state(x, L.params, 1.0, L.width, consume=True)
+            if L.index in skipped:  # its start value is this one: no change, nothing to damp
+                skipped.discard(L.index)
+                mu[L.index] = new
+                continue
+            old = mu[L.index]
+            if damping:
+                new *= 1 - damping
+                new += damping * old
+            if measure and new.size:
+                change = max(change, float(xp.max(xp.abs(new - old))))
+            mu[L.index] = new
+        if measure and change <= tol:
+            break
+    for L in structure.hidden:
+        q[:, L.sl] = mu[L.index]
+    return it, change
+
+
+def _dense_sweep(program, state, rng, structure, products, ws):
+    """One sweep of block Gibbs sampling of ``state`` in place, as
+    :func:`graphmrf.samplers.block_gibbs` does it (the same blocks, draws and order), with
+    the inputs of whole layers from :class:`_Products`."""
+    for block in program.blocks:
+        for part in block:
+            x = products.input(part.layer, lambda layer: state[:, layer.sl]) if part.whole else None
+            program.update_part(state, state, part, rng, x=x, workspace=ws)
+
+
+def _add(x, y):
+    x += y
+    return x
+
+
 @checked(program=InstanceOf(Program), tol=Real(0.0), max_iter=COUNT, damping=Real(0.0, 1.0, closed="left"))
 def mean_field(program, data, *, tol=1e-6, max_iter=100, damping=0.0, init=None):
     r"""Mean-field posterior of the hidden layers given visible rows: the fixed point of
@@ -276,15 +420,13 @@ def mean_field(program, data, *, tol=1e-6, max_iter=100, damping=0.0, init=None)
     xp = program.xp
     q = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
     place_visible(program, q, data)
-    if init is None:
-        _upward(program, q, structure)
-    else:
+    if init is not None:
         init = program.check_shape(init, "init")
         if init.shape[0] != data.shape[0]:
             raise ValueError(f"mean_field: init has {init.shape[0]} rows; data has {data.shape[0]}")
         for L in structure.hidden:
             q[:, L.sl] = init[:, L.sl]
-    iterations, change = _fixed_point(program, q, structure, tol, max_iter, damping)
+    iterations, change = _infer(program, q, structure, tol, max_iter, damping, upward=init is None)
     return MeanField(q, iterations, change, change <= tol)
 
 
@@ -307,8 +449,14 @@ def _entropy(program, means, structure):
     return total
 
 
-@checked(program=InstanceOf(Program), log_z=Real(), reduce=Options("mean", "none"), tol=Real(0.0), max_iter=COUNT,
-         damping=Real(0.0, 1.0, closed="left"))
+@checked(
+    program=InstanceOf(Program),
+    log_z=Real(),
+    reduce=Options("mean", "none"),
+    tol=Real(0.0),
+    max_iter=COUNT,
+    damping=Real(0.0, 1.0, closed="left"),
+)
 def variational_bound(program, data, log_z, *, reduce="mean", tol=1e-6, max_iter=100, damping=0.0):
     r"""The variational lower bound on ``log p(v)`` given by the mean-field posterior ``q``:
 
@@ -356,10 +504,29 @@ def variational_bound(program, data, log_z, *, reduce="mean", tol=1e-6, max_iter
 
 
 # --------------------------------------------------------------------------- the learning rule
-@checked(program=InstanceOf(Program), k=COUNT, mean_field=AnyOf(None, Boolean()), positive_sweeps=Integer(1),
-         tol=Real(0.0), damping=Real(0.0, 1.0, closed="left"))
-def mean_field_pcd(program, data, rng, *, k=1, chains=None, mean_field=None, positive_sweeps=10, workspace=None, out=None,
-                   scale=1.0, tol=1e-5, damping=0.0):
+@checked(
+    program=InstanceOf(Program),
+    k=COUNT,
+    mean_field=AnyOf(None, Boolean()),
+    positive_sweeps=Integer(1),
+    tol=Real(0.0),
+    damping=Real(0.0, 1.0, closed="left"),
+)
+def mean_field_pcd(
+    program,
+    data,
+    rng,
+    *,
+    k=1,
+    chains=None,
+    mean_field=None,
+    positive_sweeps=10,
+    workspace=None,
+    out=None,
+    scale=1.0,
+    tol=1e-5,
+    damping=0.0,
+):
     r"""The DBM gradient of one mini-batch: a mean-field positive phase and a persistent
     negative phase (Salakhutdinov & Hinton 2009, algorithm 1).
 
@@ -422,28 +589,42 @@ def mean_field_pcd(program, data, rng, *, k=1, chains=None, mean_field=None, pos
     (3, (10, 13))
     """
     if chains is None:
-        raise ValueError("mean_field_pcd: chains must be the persistent chains, an array (chains, columns); got None "
-                         "(graphmrf.fit passes them: rule=mean_field_pcd)")
+        raise ValueError(
+            "mean_field_pcd: chains must be the persistent chains, an array (chains, columns); got None "
+            "(graphmrf.fit passes them: rule=mean_field_pcd)"
+        )
     rng = as_generator(rng, program.backend)
     chains = program.check_shape(chains, "chains")
     ws = Workspace() if workspace is None else workspace
     structure = _Structure.of(program, "mean_field_pcd", ws)
     data = _check_rows(program, data, "mean_field_pcd")
     clamped, free, both = _rows(program, ws, data.shape[0], chains)
+    # dense couplings: the products of this step through row-major copies of W^T
+    products = _Products(program, structure, ws) if structure.feeds is not None else None
     # 1. positive phase: the data and the mean-field means of the hidden layers
     place_visible(program, clamped, data)
-    _upward(program, clamped, structure)
-    _fixed_point(program, clamped, structure, tol, positive_sweeps, damping)
-    # 2. negative phase: k sweeps of the persistent chains
+    _infer(program, clamped, structure, tol, positive_sweeps, damping, upward=True, products=products, report=False)
+    # 2. negative phase: k sweeps of block Gibbs sampling of the persistent chains
     for _ in range(k):
-        block_gibbs(program, free, rng, inplace=True, workspace=ws)
+        _sweep_chains(program, free, rng, structure, products, ws)
     # 3. <.>_data - <.>_chains in one weighted pass over both
     drawn = _rao_blackwell(program, free, structure) if mean_field else []
-    grad = program.sufficient_stats(both, weights=_weights(program, ws, clamped.shape[0], free.shape[0], scale), out=out)
+    grad = program.sufficient_stats(
+        both, weights=_weights(program, ws, clamped.shape[0], free.shape[0], scale), out=out
+    )
     for sl, units in drawn:  # the chains keep their sampled units
         free[:, sl] = units
     chains[...] = free
     return grad, chains
+
+
+def _sweep_chains(program, free, rng, structure, products, ws):
+    """One sweep of block Gibbs sampling of the chains (:func:`_dense_sweep` when the
+    products are at hand)."""
+    if products is None:
+        block_gibbs(program, free, rng, inplace=True, workspace=ws)
+    else:
+        _dense_sweep(program, free, rng, structure, products, ws)
 
 
 def _rows(program, ws, n0, chains):
@@ -479,6 +660,55 @@ def _rao_blackwell(program, free, structure):
             drawn.append((L.sl, free[:, L.sl].copy()))
             free[:, L.sl] = L.ops.expected_state(x, L.params, 1.0, L.width, consume=True)
     return drawn
+
+
+@checked(program=InstanceOf(Program), seed=Seed())
+def chains_at_data(program, data, *, seed=None):
+    r"""Persistent chains that start at data rows: the visible units at the rows, each hidden
+    unit drawn from its mean-field posterior ``q(h_j) `` (:func:`mean_field`).
+
+    Chains started at random states spend the first updates far from the model, and the
+    negative phase then pulls the parameters toward undoing noise; started at the data they
+    begin near the pre-trained model's equilibrium. Pass them to :func:`graphmrf.fit` as
+    ``persistent=``.
+
+    Parameters
+    ----------
+    program : Program
+        As for :func:`mean_field`.
+    data : array (chains, visible columns)
+        One row per chain.
+    seed : int or Generator, optional
+
+    Returns
+    -------
+    array (chains, columns)
+        In the Program's dtype, every unit in its support.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.dbm([6, 4, 3], seed=0))
+    >>> s = chains_at_data(prog, np.eye(6)[:5], seed=0)
+    >>> s.shape, bool(np.array_equal(s[:, :6], np.eye(6)[:5])), set(np.unique(s)) <= {0.0, 1.0}
+    ((5, 13), True, True)
+    """
+    structure = _Structure(program, "chains_at_data")
+    q = mean_field(program, data).means
+    rng = as_generator(seed, program.backend)
+    xp = program.xp
+    for L in structure.hidden:
+        mu = q[:, L.sl]
+        if L.kind.onehot:  # a category per unit, drawn by Gumbel-max from the means
+            g = -xp.log(-xp.log(xp.clip(rng.random(mu.shape, dtype=q.dtype), 1e-12, 1 - 1e-7)))
+            logp = xp.log(xp.clip(mu, 1e-30, None)) + g
+            idx = xp.argmax(logp.reshape(q.shape[0], L.n, L.width), axis=2)
+            q[:, L.sl] = (xp.arange(L.width)[None, None, :] == idx[..., None]).reshape(q.shape[0], -1)
+        else:
+            lo, hi = L.ops.d.values
+            u = rng.random(mu.shape, dtype=q.dtype)
+            q[:, L.sl] = lo + (hi - lo) * (u < (mu - lo) / (hi - lo))
+    return q
 
 
 @checked(initial=Real(0.0, closed="neither"), tau=Real(0.0, closed="neither"), floor=Real(0.0))
@@ -523,16 +753,23 @@ def _chain(program, where):
     for i in range(len(layers) - 1):
         found = [c for c in program.couplings if {c.a.index, c.b.index} == {i, i + 1} and c.type == "undirected"]
         if len(found) != 1 or found[0].sparse:
-            raise ModelError(f"{where}: expected one dense coupling between layers {layers[i].name!r} and {layers[i + 1].name!r}")
+            raise ModelError(
+                f"{where}: expected one dense coupling between layers {layers[i].name!r} and {layers[i + 1].name!r}"
+            )
         links.append((found[0].key, found[0].a.index == i))
     if len(program.couplings) != len(links):
         extra = [c.key for c in program.couplings if c.key not in {k for k, _ in links}]
         raise ModelError(f"{where}: expected couplings between consecutive layers only (a DBM); got also {extra}")
     for L in layers[1:]:
         if L.kind.name != "binary":
-            raise ModelError(f"{where}: hidden layer {L.name!r} has {L.kind.name!r} units; pre-training builds binary RBMs")
+            raise ModelError(
+                f"{where}: hidden layer {L.name!r} has {L.kind.name!r} units; pre-training builds binary RBMs"
+            )
     if layers[0].kind.name not in ("binary", "gaussian"):
-        raise ModelError(f"{where}: visible layer {layers[0].name!r} has {layers[0].kind.name!r} units; expected 'binary' or 'gaussian'")
+        raise ModelError(
+            f"{where}: visible layer {layers[0].name!r} has {layers[0].kind.name!r} units; "
+            "expected 'binary' or 'gaussian'"
+        )
     return layers, links
 
 
@@ -550,11 +787,35 @@ def _hidden_means(program, data, chunk=10000):
     return out
 
 
-@checked(program=InstanceOf(Program), epochs=COUNT, lr=AnyOf(Real(0.0, closed="neither"), Function()), rule=Options("cd", "pcd"),
-         k=COUNT, batch_size=COUNT, momentum=Real(0.0, 1.0, closed="left"), weight_decay=Real(0.0), seed=Seed(),
-         progress=AnyOf(None, Boolean()), stop_when=AnyOf(None, Function()))
-def pretrain(program, data, *, epochs=10, lr=0.05, rule="cd", k=1, batch_size=100, momentum=0.5, weight_decay=0.0,
-             monitors=("weight_norm",), seed=None, progress=None, stop_when=None):
+@checked(
+    program=InstanceOf(Program),
+    epochs=COUNT,
+    lr=AnyOf(Real(0.0, closed="neither"), Function()),
+    rule=Options("cd", "pcd"),
+    k=COUNT,
+    batch_size=COUNT,
+    momentum=Real(0.0, 1.0, closed="left"),
+    weight_decay=Real(0.0),
+    seed=Seed(),
+    progress=AnyOf(None, Boolean()),
+    stop_when=AnyOf(None, Function()),
+)
+def pretrain(
+    program,
+    data,
+    *,
+    epochs=10,
+    lr=0.05,
+    rule="cd",
+    k=1,
+    batch_size=100,
+    momentum=0.5,
+    weight_decay=0.0,
+    monitors=("weight_norm",),
+    seed=None,
+    progress=None,
+    stop_when=None,
+):
     r"""Greedy layer-wise pre-training of a DBM (Salakhutdinov & Hinton 2009, section 3.1),
     composed into ``program.params`` in place.
 
@@ -602,8 +863,8 @@ def pretrain(program, data, *, epochs=10, lr=0.05, rule="cd", k=1, batch_size=10
     >>> X = gm.datasets.bars_and_stripes(3)
     >>> prog = gm.compile(gm.dbm([9, 6, 4], seed=0), dtype=np.float64)
     >>> pre = pretrain(prog, X, epochs=20, lr=0.1, seed=0)
-    >>> [str(r) for r in pre.rbms]
-    ["Program([v:binaryx18, h:binaryx6], blocks=2, backend='numpy', dtype=float64)", "Program([v:binaryx6, h:binaryx8], blocks=2, backend='numpy', dtype=float64)"]
+    >>> [[(L.name, L.n) for L in r.layers] for r in pre.rbms]    # doubled v, then doubled h
+    [[('v', 18), ('h', 6)], [('v', 6), ('h', 8)]]
     >>> W2 = pre.rbms[1].params["v~h.weight"]
     >>> bool(np.array_equal(prog.params["h1~h2.weight"], W2[:, :4]))
     True
@@ -612,8 +873,17 @@ def pretrain(program, data, *, epochs=10, lr=0.05, rule="cd", k=1, batch_size=10
     data = to_host(_check_rows(program, data, "pretrain"))
     rng = as_generator(seed)
     L = len(layers) - 1
-    options = dict(epochs=epochs, lr=lr, k=k, batch_size=batch_size, momentum=momentum, weight_decay=weight_decay,
-                   monitors=monitors, progress=progress, stop_when=stop_when)
+    options = dict(
+        epochs=epochs,
+        lr=lr,
+        k=k,
+        batch_size=batch_size,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        monitors=monitors,
+        progress=progress,
+        stop_when=stop_when,
+    )
     vis = layers[0]
     sigma = to_host(program.get(vis.name, "sigma")) if vis.kind.name == "gaussian" else 1.0
     rbms, histories, below = [], [], data
@@ -622,9 +892,14 @@ def pretrain(program, data, *, epochs=10, lr=0.05, rule="cd", k=1, batch_size=10
         double_v, double_h = i == 1 and L > 1, i == L and L > 1
         v_kind = vis.kind.name if i == 1 else "binary"
         rows = np.hstack([below, below]) if double_v else below
-        g = _rbm_graph(n_in * (2 if double_v else 1), n_out * (2 if double_h else 1), visible=v_kind,
-                       sigma=np.tile(np.ravel(sigma), 2) if (double_v and v_kind == "gaussian") else sigma,
-                       seed=int(rng.integers(2**31)), data=rows if v_kind == "binary" else None)
+        g = _rbm_graph(
+            n_in * (2 if double_v else 1),
+            n_out * (2 if double_h else 1),
+            visible=v_kind,
+            sigma=np.tile(np.ravel(sigma), 2) if (double_v and v_kind == "gaussian") else sigma,
+            seed=int(rng.integers(2**31)),
+            data=rows if v_kind == "binary" else None,
+        )
         W = g.edges["v", "h"]["weight"]
         if double_v:  # the copies start equal and stay tied
             W[n_in:] = W[:n_in]
@@ -693,8 +968,10 @@ def _summed_block(program, where):
     inside = {p.layer.index for p in summed}
     for c in program.couplings:
         if (c.a.index in inside) == (c.b.index in inside):
-            raise ModelError(f"{where}: coupling {c.key} does not join the summed layers to the others; expected a bipartite "
-                             "model of layers (a DBM)")
+            raise ModelError(
+                f"{where}: coupling {c.key} does not join the summed layers to the others; expected a bipartite "
+                "model of layers (a DBM)"
+            )
     return summed, [b for b in program.blocks if b is not summed]
 
 
@@ -827,8 +1104,14 @@ def log_partition(program, *, n_chains=100, betas=10000, data=None, seed=None, p
     w = np.exp(log_w - m)
     mean = w.mean()
     se = float(w.std(ddof=1) / (mean * np.sqrt(n_chains)))
-    return AISEstimate(log_z_base + m + float(np.log(mean)), se, float(w.sum() ** 2 / (w**2).sum()), log_w, log_z_base,
-                       time.perf_counter() - started)
+    return AISEstimate(
+        log_z_base + m + float(np.log(mean)),
+        se,
+        float(w.sum() ** 2 / (w**2).sum()),
+        log_w,
+        log_z_base,
+        time.perf_counter() - started,
+    )
 
 
 def _sweep_even(work, s, others, rng, ws):
@@ -862,10 +1145,14 @@ def _schedule(betas):
     """``betas`` as an increasing float64 array from 0 to 1 (an int K: K even steps)."""
     if isinstance(betas, (int, np.integer)) and not isinstance(betas, bool):
         if betas < 1:
-            raise ValueError(f"log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got {betas}")
+            raise ValueError(
+                f"log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got {betas}"
+            )
         return np.linspace(0.0, 1.0, int(betas) + 1)
     arr = np.asarray(betas, dtype=np.float64)
     if arr.ndim != 1 or arr.size < 2 or arr[0] != 0 or arr[-1] != 1 or np.any(np.diff(arr) <= 0):
-        raise ValueError("log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got "
-                         f"an array of shape {arr.shape}")
+        raise ValueError(
+            "log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got "
+            f"an array of shape {arr.shape}"
+        )
     return arr

@@ -75,7 +75,9 @@ def test_pca_reconstruction_equals_scikit_learns():
     X = gm.datasets.digits()[0]
     train, test = X[:1000], X[1000:]
     p = sklearn.PCA(n_components=10).fit(train)
-    np.testing.assert_allclose(ae.pca_reconstruction(train, test, 10), p.inverse_transform(p.transform(test)), atol=1e-9)
+    np.testing.assert_allclose(
+        ae.pca_reconstruction(train, test, 10), p.inverse_transform(p.transform(test)), atol=1e-9
+    )
     np.testing.assert_allclose(ae.pca_reconstruction(train, test, 64), test, atol=1e-9)
 
 
@@ -87,7 +89,9 @@ def test_bad_input_is_refused_by_name(digits, stack):
         ae.pretrain(X, [64, 10], code="softmax")
     with pytest.raises(ValueError, match=r"pretrain: sizes must be a sequence of at least 2 items"):
         ae.pretrain(X, [64])
-    with pytest.raises(ValueError, match=r"pretrain: binary visible units take values in \[0, 1\]; X has values in \[0.0, 16.0\]"):
+    with pytest.raises(
+        ValueError, match=r"pretrain: binary visible units take values in \[0, 1\]; X has values in \[0.0, 16.0\]"
+    ):
         ae.pretrain(16 * X, [64, 10])
     with pytest.raises(ValueError, match=r"fine_tune: network maps 64 inputs to 10 outputs; an autoencoder"):
         ae.fine_tune(ff.from_rbms(stack[:1], n_classes=10), X)
@@ -107,8 +111,16 @@ def test_a_diverging_fine_tuning_keeps_the_last_good_parameters(digits, stack):
     ae.fine_tune(net, X, method="sgd", epochs=1, batch_size=20, lr=0.1, seed=0)
     good = {k: v.copy() for k, v in net.params.items()}
     with pytest.raises(gm.DivergenceError, match=r"fine_tune|fit: epoch 2: .* non-finite; the parameters of epoch 1"):
-        ae.fine_tune(net, X, method="sgd", epochs=3, batch_size=20, lr=lambda e: 0.1 if e < 2 else 1e38, seed=0,
-                     callbacks=[lambda n, h: good.update({k: v.copy() for k, v in n.params.items()})])
+        ae.fine_tune(
+            net,
+            X,
+            method="sgd",
+            epochs=3,
+            batch_size=20,
+            lr=lambda e: 0.1 if e < 2 else 1e38,
+            seed=0,
+            callbacks=[lambda n, h: good.update({k: v.copy() for k, v in n.params.items()})],
+        )
     for key, v in net.params.items():
         np.testing.assert_array_equal(v, good[key])
 
@@ -120,8 +132,12 @@ def test_the_figures_draw(digits, stack, tmp_path):
     matplotlib.use("Agg")
     X, y = digits
     net = ff.autoencoder(stack)
-    fig = ae.plot_reconstructions(X[:6], {"autoencoder": ae.reconstruct(net, X[:6]), "PCA": ae.pca_reconstruction(X, X[:6], 8)},
-                                  (8, 8), labels=y[:6])
+    fig = ae.plot_reconstructions(
+        X[:6],
+        {"autoencoder": ae.reconstruct(net, X[:6]), "PCA": ae.pca_reconstruction(X, X[:6], 8)},
+        (8, 8),
+        labels=y[:6],
+    )
     assert len(fig.axes) == 18
     ax = ae.plot_code_map(ae.encode(net, X)[:, :2], y)
     assert len(ax.collections) == 10

@@ -26,8 +26,18 @@ def test_the_tied_gradient_is_the_mean_of_the_copies_gradients(layer):
         X[:, 4:] = X[:, :4]
     plain, _ = gm.learn.contrastive_divergence(prog, X, np.random.default_rng(1))
     chains = prog.random_state(5, seed=2)
-    grad, out = tied("cd", layer)(prog, X, np.random.default_rng(1), chains=chains, k=1, mean_field=None,
-                                   positive_sweeps=1, workspace=None, out=None, scale=1.0)
+    grad, out = tied("cd", layer)(
+        prog,
+        X,
+        np.random.default_rng(1),
+        chains=chains,
+        k=1,
+        mean_field=None,
+        positive_sweeps=1,
+        workspace=None,
+        out=None,
+        scale=1.0,
+    )
     assert out is chains  # CD leaves the chains fit hands it untouched
     W, Wt = plain["v~h.weight"], grad["v~h.weight"]
     if layer == "v":
@@ -46,8 +56,19 @@ def test_the_tied_gradient_is_the_mean_of_the_copies_gradients(layer):
 def test_tied_copies_stay_equal_through_fit_with_momentum_and_decay(rule):
     prog = _doubled(layer="h")
     X = gm.datasets.bars_and_stripes(2)
-    gm.fit(prog, X, rule=tied(rule, "h"), epochs=20, lr=0.2, momentum=0.5, weight_decay=0.01, batch_size=3,
-           chains=7, monitors=(), seed=0)
+    gm.fit(
+        prog,
+        X,
+        rule=tied(rule, "h"),
+        epochs=20,
+        lr=0.2,
+        momentum=0.5,
+        weight_decay=0.01,
+        batch_size=3,
+        chains=7,
+        monitors=(),
+        seed=0,
+    )
     W = prog.params["v~h.weight"]
     np.testing.assert_array_equal(W[:, :3], W[:, 3:])
     np.testing.assert_array_equal(prog.params["h.bias"][:3], prog.params["h.bias"][3:])
@@ -59,8 +80,9 @@ def test_frozen_parameters_keep_their_values_and_the_rest_learn():
     prog = gm.compile(g, seed=0)
     before = {k: v.copy() for k, v in prog.params.items()}
     X = np.random.default_rng(0).normal(size=(30, 4))
-    gm.fit(prog, X, rule=frozen("cd", ("v.log_sigma", "h.log_sigma")), epochs=5, lr=0.01, momentum=0.5,
-           monitors=(), seed=0)
+    gm.fit(
+        prog, X, rule=frozen("cd", ("v.log_sigma", "h.log_sigma")), epochs=5, lr=0.01, momentum=0.5, monitors=(), seed=0
+    )
     for key in ("v.log_sigma", "h.log_sigma"):
         np.testing.assert_array_equal(prog.params[key], before[key])
     assert not np.array_equal(prog.params["v~h.weight"], before["v~h.weight"])

@@ -137,8 +137,9 @@ def test_mean_field_pcd_estimates_the_exact_gradient_where_the_posterior_factori
     v = _all_visible(5)[[1, 6, 13, 22, 27, 31]]
     n = 20000
     chains = prog.random_state(n, seed=1)
-    grad, out = db.mean_field_pcd(prog, v, np.random.default_rng(2), chains=chains, k=30, mean_field=mean_field,
-                                  positive_sweeps=100, tol=1e-12)
+    grad, out = db.mean_field_pcd(
+        prog, v, np.random.default_rng(2), chains=chains, k=30, mean_field=mean_field, positive_sweeps=100, tol=1e-12
+    )
     assert out is chains
     exact = gm.learn.exact_gradient(prog, v)
     # per-chain statistics' spread: each chain's own statistics (weights put all mass on it)
@@ -157,8 +158,18 @@ def test_fit_with_the_dbm_rule_after_pretraining_raises_the_exact_likelihood():
     start = gm.exact.log_likelihood(prog, X)
     db.pretrain(prog, X, epochs=100, lr=0.1, batch_size=10, seed=0)
     pre = gm.exact.log_likelihood(prog, X)
-    hist = gm.fit(prog, X, rule=db.mean_field_pcd, epochs=150, lr=db.decaying_rate(0.05, 100), batch_size=10, k=5,
-                  seed=0, monitors=("log_likelihood",), monitor_every=150)
+    hist = gm.fit(
+        prog,
+        X,
+        rule=db.mean_field_pcd,
+        epochs=150,
+        lr=db.decaying_rate(0.05, 100),
+        batch_size=10,
+        k=5,
+        seed=0,
+        monitors=("log_likelihood",),
+        monitor_every=150,
+    )
     assert pre > start + 1.0  # about -11.1 -> -9.5
     assert hist["log_likelihood"][-1] > pre + 0.5  # about -9.5 -> -8.7
     bound = db.variational_bound(prog, X, gm.exact.log_partition(prog))
@@ -272,7 +283,9 @@ def test_a_one_hidden_layer_dbm_is_pretrained_as_a_plain_rbm():
 # --------------------------------------------------------------------------- bad input
 def test_bad_input_is_refused_by_name():
     prog = _dbm([6, 4, 3])
-    with pytest.raises(ValueError, match=r"mean_field: data must have shape \(examples, 6\) \(the visible columns\); got \(2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"mean_field: data must have shape \(examples, 6\) \(the visible columns\); got \(2, 5\)"
+    ):
         db.mean_field(prog, np.zeros((2, 5)))
     with pytest.raises(ValueError, match=r"mean_field: data has NaN or infinite entries"):
         db.mean_field(prog, np.full((2, 6), np.nan))
@@ -312,3 +325,56 @@ def test_a_diverging_dbm_run_stops_with_the_last_good_parameters():
     with pytest.raises(gm.DivergenceError, match=r"fit: epoch \d+: parameter .* became non-finite; the last good"):
         gm.fit(prog, X, rule=db.mean_field_pcd, epochs=50, lr=3e38, monitors=())
     assert all(np.all(np.isfinite(v)) for v in prog.params.values())
+
+
+@pytest.mark.parametrize("upward", [True, False])
+def test_the_fast_mean_field_agrees_with_the_reference(upward):
+    """The dense path (clamped input computed once, means in arrays of their own) against
+    the reference iteration on the state array through Program.field, step for step."""
+    prog = _with_biases(_dbm([7, 5, 4, 3], scale=1.5))
+    st = db._Structure(prog, "test")
+    assert st.feeds is not None
+    v = _all_visible(7)[::11]
+    q0 = np.zeros((v.shape[0], prog.n_columns))
+    q0[:, :7] = v
+    q0[:, 7:] = np.random.default_rng(0).random((v.shape[0], prog.n_columns - 7))
+    for iters, damping in ((1, 0.0), (7, 0.0), (7, 0.4)):
+        fast, ref = q0.copy(), q0.copy()
+        a = db._dense_mean_field(prog, fast, st, 0.0, iters, damping, upward)
+        if upward:
+            db._upward(prog, ref, st)
+        b = db._fixed_point(prog, ref, st, 0.0, iters, damping)
+        np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-13)
+        assert a[0] == b[0] and a[1] == pytest.approx(b[1], abs=1e-13)
+
+
+def test_the_fast_sweep_is_block_gibbs():
+    """The chains' sweep through row-major copies of W^T draws what block_gibbs draws: the
+    same blocks, uniforms and order (float64: the inputs agree to rounding, far from any
+    draw's threshold)."""
+    prog = _with_biases(_dbm([7, 5, 4, 3], scale=1.5))
+    st = db._Structure(prog, "test")
+    s0 = prog.random_state(50, seed=0)
+    fast, ref = s0.copy(), s0.copy()
+    products = db._Products(prog, st)
+    ws_a, ws_b = gm.workspace.Workspace(), gm.workspace.Workspace()
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    for _ in range(5):
+        db._dense_sweep(prog, fast, rng_a, st, products, ws_a)
+        gm.samplers.block_gibbs(prog, ref, rng_b, inplace=True, workspace=ws_b)
+    np.testing.assert_array_equal(fast, ref)
+    assert not np.array_equal(fast, s0)
+
+
+def test_chains_at_data_draw_the_hidden_units_from_the_mean_field_posterior():
+    """The visible units are the rows; over 20,000 copies of one row each hidden unit is on
+    with its mean-field probability, within 5 binomial standard errors (25 units at
+    p = 6e-7 each)."""
+    prog = _with_biases(_dbm([6, 5, 4], scale=1.0))
+    v = np.repeat(_all_visible(6)[[37]], 20000, axis=0)
+    s = db.chains_at_data(prog, v, seed=0)
+    np.testing.assert_array_equal(s[:, :6], v)
+    mu = db.mean_field(prog, v[:1]).means[0, 6:]
+    freq = s[:, 6:].mean(axis=0)
+    assert set(np.unique(s[:, 6:])) == {0.0, 1.0}
+    np.testing.assert_array_less(np.abs(freq - mu), 5 * np.sqrt(mu * (1 - mu) / 20000) + 1e-9)
