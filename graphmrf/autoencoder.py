@@ -38,7 +38,7 @@ Network(64 -> h1: sigmoid 32 -> h2: linear 8 -> d2: sigmoid 32 -> d1: sigmoid 64
 
 import numpy as np
 
-from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Options, Real, Seed, SequenceOf, checked
+from .arguments import COUNT, AnyOf, Boolean, Function, Integer, Options, Real, Seed, SequenceOf, checked
 from .backend import as_generator, to_host
 from .builders import rbm as _rbm_graph
 from .compile import compile as _compile

@@ -18,7 +18,8 @@ RBM's can. This module supplies what makes a DBM learn:
   ``log p(v)`` when the posterior factorises (an RBM);
 * :func:`mean_field_pcd` -- the gradient estimator for :func:`graphmrf.fit`: the
   mean-field positive phase, the negative phase from persistent Gibbs chains (PCD), with
-  :func:`decaying_rate` as the learning-rate schedule stochastic approximation asks for;
+  :func:`decaying_rate` as the learning-rate schedule stochastic approximation asks for,
+  and :func:`chains_at_data` to start the persistent chains at training rows;
 * :func:`pretrain` -- greedy layer-wise pre-training by RBMs trained with
   :func:`graphmrf.fit`: the bottom RBM with its visible layer doubled, the top one with its
   hidden layer doubled (both tied, :func:`graphmrf.constraints.tied`), the middle ones plain
@@ -53,7 +54,6 @@ from .compile import compile as _compile
 from .errors import ModelError
 from .constraints import tied
 from .learn import place_visible
-from .layout import Part
 from .program import Program
 from .samplers.gibbs import block_gibbs
 from .samplers.progress import Progress
@@ -1054,7 +1054,6 @@ def log_partition(program, *, n_chains=100, betas=10000, data=None, seed=None, p
     couplings = {c.key for c in work.couplings}
     odd = [p.layer for p in summed_w]
     odd_ids = {L.index for L in odd}
-    even = [L for L in work.layers if L.index not in odd_ids]
 
     def set_beta(b):
         for key, v in work.params.items():
