@@ -2,9 +2,12 @@
 
 from . import (
     ais,
+    autoencoder,
     belief,
+    constraints,
     datasets,
     deep_belief,
+    deep_boltzmann,
     diagnostics,
     dsn,
     exact,
@@ -62,6 +65,9 @@ __all__ = [
     "workspace",
     "feedforward",
     "dsn",
+    "deep_boltzmann",
+    "autoencoder",
+    "constraints",
     "datasets",
     "deep_belief",
     "plots",

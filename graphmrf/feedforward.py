@@ -437,6 +437,7 @@ def _split_validation(network, validation, where):
     patience=AnyOf(None, COUNT),
     seed=Seed(),
     progress=AnyOf(None, Boolean()),
+    masking=Real(0.0, 1.0, closed="left"),
     stop_when=AnyOf(None, Function()),
 )
 def fit(
@@ -456,6 +457,7 @@ def fit(
     seed=None,
     progress=None,
     callbacks=(),
+    masking=0.0,
     stop_when=None,
 ):
     r"""Train ``network`` on ``(X, Y)``, updating ``network.params`` in place.
@@ -470,6 +472,11 @@ def fit(
       their deep autoencoders: on each group of ``batch_size`` rows (they used 1000),
       ``scipy.optimize.minimize(method="CG")`` runs ``line_searches`` iterations (they
       used 3) from the current parameters. ``lr`` and ``momentum`` do not apply.
+
+    With ``masking > 0`` the inputs are corrupted by *masking noise* while the targets
+    stay clean: each step (each group, for ``cg``) sets every input value to 0 with
+    probability ``masking``, drawn afresh -- a *denoising* autoencoder (Vincent et al.
+    2008) when ``Y`` is ``X``.
 
     Parameters
     ----------
@@ -497,6 +504,8 @@ def fit(
     progress : bool, optional
         A progress bar (default: on a terminal, for 200 epochs or more).
     callbacks : functions ``(network, history)``, called after every epoch.
+    masking : float in [0, 1)
+        Masking noise on the inputs (see above); 0 leaves them as they are.
     stop_when : function ``(network, history) -> bool``, optional
         A stopping rule asked after every epoch (e.g. a time budget); when it says True
         training ends, with the best parameters kept when there is validation data, and
@@ -567,6 +576,8 @@ def fit(
                     for b0 in range(0, n, bs):
                         rows = xp.asarray(order[b0 : b0 + bs])
                         Xb, Tb = (X, T) if bs == n else (X[rows], T[rows])
+                        if masking:
+                            Xb = _masked(xp, Xb, masking, rng)
                         if method == "sgd":
                             losses.append(_sgd_step(network, Xb, Tb, lr_now, momentum, weight_decay, velocity, weights))
                         else:
@@ -618,6 +629,13 @@ def _quiet(network):
     import contextlib
 
     return np.errstate(over="ignore", invalid="ignore") if network.backend.name == "numpy" else contextlib.nullcontext()
+
+
+def _masked(xp, X, fraction, rng):
+    """A copy of ``X`` with each value set to 0 with probability ``fraction`` (the mask
+    drawn on the host from ``rng``, so every backend sees the same noise)."""
+    keep = rng.random(X.shape, dtype=np.float32) >= fraction
+    return X * xp.asarray(keep, dtype=X.dtype)
 
 
 def _sgd_step(network, X, T, lr, momentum, weight_decay, velocity, weights):

@@ -151,6 +151,39 @@ def test_a_schedule_gives_each_epoch_its_rate():
         np.testing.assert_array_equal(a.params[key], b.params[key])
 
 
+def test_masking_noise_corrupts_each_steps_inputs_and_keeps_the_targets():
+    """Denoising: one full-batch step of a linear autoencoder with masking 0.4 equals the
+    step written out with the mask drawn from the same generator (the inputs X * mask, the
+    targets the clean X); without masking no mask is drawn."""
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 3))
+    w, b = rng.normal(size=(3, 3)), rng.normal(size=3)
+    net = ff.Network([3, 3], ["linear"], dtype=np.float64, params={"h1.weight": w, "h1.bias": b})
+    ff.fit(net, X, X, epochs=1, lr=0.1, masking=0.4, seed=5)
+    keep = np.random.default_rng(5).random(X.shape, dtype=np.float32) >= 0.4
+    assert 0 < keep.mean() < 1
+    Xm = X * keep
+    r = Xm @ w + b - X
+    np.testing.assert_allclose(net.params["h1.weight"], w - 0.1 * Xm.T @ r / 6, rtol=1e-13)
+    np.testing.assert_allclose(net.params["h1.bias"], b - 0.1 * r.mean(axis=0), rtol=1e-13)
+    plain = ff.Network([3, 3], ["linear"], dtype=np.float64, params={"h1.weight": w, "h1.bias": b})
+    ff.fit(plain, X, X, epochs=1, lr=0.1, seed=5)
+    r = X @ w + b - X
+    np.testing.assert_allclose(plain.params["h1.weight"], w - 0.1 * X.T @ r / 6, rtol=1e-13)
+    with pytest.raises(ValueError, match=r"fit: masking must be a real in \[0.0, 1.0\); got 1.0"):
+        ff.fit(net, X, X, masking=1.0)
+
+
+def test_a_stopping_rule_ends_training_after_the_epoch_it_says():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 3, 30)
+    net = ff.Network([4, 5, 3], ["sigmoid", "softmax"], seed=1)
+    hist = ff.fit(net, X, y, epochs=50, lr=0.1, stop_when=lambda network, h: len(h["loss"]) == 4)
+    assert hist.stopped_epoch == 4 and hist["epoch"] == [1, 2, 3, 4]
+    with pytest.raises(TypeError, match=r"fit: stop_when must be None or a function; got 3"):
+        ff.fit(net, X, y, stop_when=3)
+
+
 def _overfitting_problem():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 10))
