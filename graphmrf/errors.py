@@ -61,7 +61,7 @@ class ModelError(GraphMRFError, ValueError):
     >>> gm.validate(g)
     Traceback (most recent call last):
     ...
-    graphmrf.errors.ModelError: node 'a': unknown kind 'bianry'; expected one of binary, gaussian, softmax, spin
+    graphmrf.errors.ModelError: node 'a': unknown kind 'bianry'; expected one of binary, gaussian, ...
     """
 
 
