@@ -228,8 +228,11 @@ def _constraints(obj):
 
 def raises_problems(obj, doc):
     """What the Raises section of ``obj``'s docstring ``doc`` leaves out."""
-    documented = [_exception(p.type.strip() or p.name.strip(), obj) for p in doc["Raises"]]
-    documented = [d for d in documented if d is not None]
+    # an entry may name several errors ("TypeError, ValueError"), a dotted name, or "ValueError (or ...)"
+    names = [
+        n.strip().split()[0].split(".")[-1] for p in doc["Raises"] for n in (p.type or p.name).split(",") if n.strip()
+    ]
+    documented = [d for d in (_exception(n, obj) for n in names) if d is not None]
 
     def covered(exc):
         return any(issubclass(exc, d) for d in documented)
