@@ -256,7 +256,9 @@ def problems(qualname, obj):
     codes = {code for code, _ in result["errors"]}
     if "GL08" in codes:
         return ["GL08 no docstring"]
-    doc = get_doc_object(obj)
+    # only the sections the author wrote: numpydoc would otherwise list a class's public
+    # attributes (a dataclass field defaulting to None) under Attributes by itself
+    doc = get_doc_object(obj, config={"show_class_members": False})
     found = []
     if "SS01" in codes:
         found.append("SS01 no summary")
