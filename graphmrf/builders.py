@@ -102,7 +102,7 @@ def lattice(shape, kind="spin", periodic=True, coupling=1.0, field=0.0, categori
         The sites' unit kind.
     periodic : bool
         Whether the lattice wraps around (a torus).
-    coupling : float or array (ndim, *shape)
+    coupling : float or array ``(ndim, *shape)``
         ``J`` for every bond, or per bond (the bond from each site to its next neighbour
         along each axis).
     field : float or array

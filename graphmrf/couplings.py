@@ -118,7 +118,7 @@ def neighbour_sum(xp, T, shape, periodic, W, width):
         The lattice's sides.
     periodic : bool
         Whether it wraps around.
-    W : array (1,) or (ndim, *shape)
+    W : array ``(1,)`` or ``(ndim, *shape)``
         The coupling(s).
     width : int
         Columns per site (category k of a site reads category k of its neighbours).
