@@ -103,7 +103,7 @@ def exact_gradient(program, data):
     TypeError
         If an argument is of the wrong type (``program`` not a Program).
     ValueError
-        If an argument breaks its rule (a count below its minimum).
+        If ``data`` has the wrong shape or a value outside its unit's support.
     EnumerationTooLargeError
         If the model is too large to enumerate.
 
