@@ -673,8 +673,8 @@ def capacity(n_units, loads, rule="hebb", *, corruption=0.1, trials=1, seed=None
 def critical_load(result, key="recalled", level=0.5):
     """The load at which ``result[key]`` first falls below ``level`` (linear interpolation).
 
-    For Hebbian storage and recall from 10 % corruption this is near the classic
-    ``0.138 N`` patterns [Amit, Gutfreund & Sompolinsky 1985].
+    For Hebbian storage the classic value for large nets is a load of about 0.138
+    [Amit, Gutfreund & Sompolinsky 1985]; small nets and corrupted probes measure below it.
 
     Parameters
     ----------

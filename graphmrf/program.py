@@ -786,7 +786,7 @@ class Program:
         ``visible`` is a full state (hidden columns ignored) or just the visible columns.
         Hidden units are summed analytically, which needs them to be conditionally
         independent given the visible ones (an RBM, a BM without hidden-hidden couplings).
-        For binary hidden units ``F(v) = -b^T v - sum_j softplus(c_j + v^T W_j)``.
+        For an RBM of binary units ``F(v) = -b^T v - sum_j softplus(c_j + v^T W_j)``.
 
         Parameters
         ----------
