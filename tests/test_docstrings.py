@@ -10,6 +10,23 @@ docstrings are parsed by numpydoc itself (:func:`numpydoc.validate.validate` and
 SS01 no summary, PR01 an argument not documented, PR02 a documented argument that does not
 exist, RT01 no Returns, YD01 no Yields, EX01 no Examples). The examples themselves run as
 doctests in the suite (``--doctest-modules``).
+
+Raises is checked two ways: a function decorated with ``@checked`` (or a class whose
+``__init__`` is) names ``TypeError`` and ``ValueError`` (or the ``ValueError`` subclass it
+raises, ``ModelError`` for the builders); and every error of the library's convention
+(a GraphMRFError, ValueError or TypeError) that the body raises by name is named there
+(or a base class of it). Errors raised inside private helpers are not traced.
+
+What is exempt, and why (nothing else is):
+
+* a method without a docstring of its own that overrides a documented graphmrf method of
+  the same signature (``Integer.admits`` overriding ``Constraint.admits``): Sphinx shows
+  the inherited docstring, which is checked where it is written;
+* the fields of a NamedTuple or dataclass may be documented under Attributes instead of
+  Parameters: the constructor is generated, and readers read them as attributes;
+* a private function bound to a public class attribute (``Gibbs.layout =
+  staticmethod(_sparse_layout)``): private by its own name, not API;
+* :data:`EXAMPLE_FROM_CLASS`: methods that rely on their class's example (empty today).
 """
 
 import ast
