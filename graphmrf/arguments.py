@@ -54,14 +54,62 @@ __all__ = [
 
 class Constraint(abc.ABC):
     """A rule one argument must follow: :meth:`admits` says whether ``value`` does,
-    ``str(constraint)`` says what is expected ("an integer >= 1")."""
+    ``str(constraint)`` says what is expected ("an integer >= 1").
+
+    A subclass defines :meth:`admits` and ``__str__``, and :meth:`kind_ok` when some
+    values are of a type the rule can never admit (those raise ``TypeError``).
+
+    Examples
+    --------
+    >>> class Even(Constraint):
+    ...     def admits(self, value):
+    ...         return isinstance(value, int) and value % 2 == 0
+    ...     def __str__(self):
+    ...         return "an even integer"
+    >>> check("tile", "width", 3, Even())
+    Traceback (most recent call last):
+    ...
+    ValueError: tile: width must be an even integer; got 3
+    """
 
     @abc.abstractmethod
     def admits(self, value):
-        """Whether ``value`` follows the rule."""
+        """Whether ``value`` follows the rule.
+
+        Parameters
+        ----------
+        value : object
+            An argument's value.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> Integer(1).admits(3), Integer(1).admits(0), Integer(1).admits(2.0)
+        (True, False, False)
+        """
 
     def kind_ok(self, value):
-        """Whether ``value`` is of a type this rule can admit (decides TypeError vs ValueError)."""
+        """Whether ``value`` is of a type this rule can admit (decides TypeError vs ValueError).
+
+        Parameters
+        ----------
+        value : object
+            An argument's value.
+
+        Returns
+        -------
+        bool
+            False when no value of this type could follow the rule (a ``TypeError``);
+            True when it is the value that is wrong (a ``ValueError``).
+
+        Examples
+        --------
+        >>> Integer(1).kind_ok(0), Integer(1).kind_ok(2.0)
+        (True, False)
+        """
         return True
 
 
@@ -74,7 +122,22 @@ def _is_real(v):
 
 
 class Integer(Constraint):
-    """An integer (not a bool, not a float) in ``[low, high]``; ``None`` leaves a side open."""
+    """An integer (not a bool, not a float) in ``[low, high]``; ``None`` leaves a side open.
+
+    NumPy integers are integers; ``True`` and ``3.0`` are not (a ``TypeError``).
+
+    Parameters
+    ----------
+    low, high : int, optional
+        The bounds, both included.
+
+    Examples
+    --------
+    >>> str(Integer(1)), str(Integer(0, 9))
+    ('an integer >= 1', 'an integer in [0, 9]')
+    >>> Integer(1).admits(np.int64(5)), Integer(1).admits(True)
+    (True, False)
+    """
 
     def __init__(self, low=None, high=None):
         self.low, self.high = low, high
@@ -102,6 +165,26 @@ class Real(Constraint):
 
     ``closed`` is "both", "left", "right" or "neither"; a side given as ``None`` is open
     (but infinity is never admitted).
+
+    Parameters
+    ----------
+    low, high : float, optional
+        The bounds; ``None`` leaves that side open.
+    closed : {"both", "left", "right", "neither"}
+        Which bounds are included.
+
+    Raises
+    ------
+    ValueError
+        If ``closed`` is none of the four.
+
+    Examples
+    --------
+    >>> rate = Real(0.0, closed="neither")
+    >>> str(rate), rate.admits(0.0), rate.admits(1e-3), rate.admits(float("inf"))
+    ('a finite real > 0.0', False, True, False)
+    >>> str(Real(0.0, 1.0, closed="left"))
+    'a real in [0.0, 1.0)'
     """
 
     def __init__(self, low=None, high=None, closed="both"):
@@ -139,7 +222,19 @@ class Real(Constraint):
 
 
 class Options(Constraint):
-    """One of a fixed set of strings."""
+    """One of a fixed set of strings.
+
+    Parameters
+    ----------
+    *values : str
+        The strings admitted.
+
+    Examples
+    --------
+    >>> rule = Options("cd", "pcd")
+    >>> str(rule), rule.admits("pcd"), rule.kind_ok(1)
+    ("one of 'cd', 'pcd'", True, False)
+    """
 
     def __init__(self, *values):
         self.values = tuple(values)
@@ -156,7 +251,21 @@ class Options(Constraint):
 
 class Names(Constraint):
     """A sequence (list or tuple, never a bare string) whose items are names from
-    ``values`` or, when ``functions`` is True, callables."""
+    ``values`` or, when ``functions`` is True, callables.
+
+    Parameters
+    ----------
+    *values : str
+        The names admitted.
+    functions : bool
+        Whether callables are admitted as items too.
+
+    Examples
+    --------
+    >>> rule = Names("weight_norm", "log_likelihood", functions=True)
+    >>> rule.admits(["weight_norm", len]), rule.admits(["norm"]), rule.kind_ok("weight_norm")
+    (True, False, False)
+    """
 
     def __init__(self, *values, functions=False):
         self.values, self.functions = tuple(values), functions
@@ -175,7 +284,25 @@ class Names(Constraint):
 
 
 class SequenceOf(Constraint):
-    """A list or tuple (or 1-d array) of at least ``min_length`` items, each following ``item``."""
+    """A list or tuple (or 1-d array) of at least ``min_length`` items, each following ``item``.
+
+    Parameters
+    ----------
+    item : Constraint
+        The rule every item follows.
+    min_length : int
+        The fewest items admitted.
+    max_length : int, optional
+        The most items admitted (no limit by default).
+
+    Examples
+    --------
+    >>> sizes = SequenceOf(Integer(1), min_length=2)
+    >>> str(sizes)
+    'a sequence of at least 2 items, each an integer >= 1'
+    >>> sizes.admits([784, 500]), sizes.admits([784]), sizes.admits((784, 0))
+    (True, False, False)
+    """
 
     def __init__(self, item, min_length=0, max_length=None):
         self.item, self.min_length, self.max_length = item, min_length, max_length
@@ -199,7 +326,20 @@ class SequenceOf(Constraint):
 
 
 class InstanceOf(Constraint):
-    """An instance of one of ``types``; ``name`` describes them in messages."""
+    """An instance of one of ``types``; ``name`` describes them in messages.
+
+    Parameters
+    ----------
+    *types : type
+        The classes admitted (subclasses included).
+    name : str, optional
+        How messages call them; by default the class names joined by "or".
+
+    Examples
+    --------
+    >>> str(InstanceOf(list, tuple)), str(InstanceOf(list, tuple, name="list of functions"))
+    ('a list or tuple', 'a list of functions')
+    """
 
     def __init__(self, *types, name=None):
         self.types = types
@@ -216,7 +356,13 @@ class InstanceOf(Constraint):
 
 
 class Function(Constraint):
-    """A callable."""
+    """A callable.
+
+    Examples
+    --------
+    >>> Function().admits(len), Function().admits(0.1)
+    (True, False)
+    """
 
     def kind_ok(self, value):
         return callable(value)
@@ -229,7 +375,13 @@ class Function(Constraint):
 
 
 class Boolean(Constraint):
-    """``True`` or ``False`` (NumPy booleans too)."""
+    """``True`` or ``False`` (NumPy booleans too).
+
+    Examples
+    --------
+    >>> Boolean().admits(np.True_), Boolean().admits(1)
+    (True, False)
+    """
 
     def kind_ok(self, value):
         return isinstance(value, (bool, np.bool_))
@@ -242,7 +394,13 @@ class Boolean(Constraint):
 
 
 class Seed(Constraint):
-    """``None``, an integer >= 0, or a random Generator (NumPy's or CuPy's)."""
+    """``None``, an integer >= 0, or a random Generator (NumPy's or CuPy's).
+
+    Examples
+    --------
+    >>> Seed().admits(None), Seed().admits(np.random.default_rng(0)), Seed().admits(-1)
+    (True, True, False)
+    """
 
     def kind_ok(self, value):
         return value is None or _is_int(value) or _is_generator(value)
@@ -265,7 +423,19 @@ def _is_generator(value):
 
 
 class AnyOf(Constraint):
-    """Any one of several rules; ``None`` among them admits ``None``."""
+    """Any one of several rules; ``None`` among them admits ``None``.
+
+    Parameters
+    ----------
+    *rules : Constraint or None
+        The alternatives.
+
+    Examples
+    --------
+    >>> batch_size = AnyOf(None, Integer(1))
+    >>> str(batch_size), batch_size.admits(None), batch_size.admits(0)
+    ('None or an integer >= 1', True, False)
+    """
 
     def __init__(self, *rules):
         self.rules = rules
@@ -304,6 +474,36 @@ def check(where, name, value, rule, value_error=ValueError):
     otherwise; the message names ``where`` (the function), the argument, the rule and
     the value.
 
+    Parameters
+    ----------
+    where : str
+        What is checking, for the message (a function's name, ``"fit: epoch 3"``).
+    name : str
+        The argument's name.
+    value : object
+        Its value.
+    rule : Constraint
+        The rule it must follow.
+    value_error : type
+        The exception for a value of the right type that breaks the rule: ``ValueError``
+        or a subclass of it.
+
+    Returns
+    -------
+    object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If no value of this type could follow the rule.
+    ValueError
+        (``value_error``) if the value breaks the rule.
+
+    Examples
+    --------
+    >>> check("fit", "epochs", 10, COUNT)
+    10
     >>> check("fit", "epochs", -1, COUNT)
     Traceback (most recent call last):
     ...
@@ -330,6 +530,40 @@ def checked(raises=ValueError, **table):
     The table is kept on the function as ``__constraints__`` (the property-based contract
     test reads it). A default value is not checked (it is the author's, and may be a
     sentinel like ``None`` that the body resolves).
+
+    Parameters
+    ----------
+    raises : type
+        The exception for a value of the right type that breaks its rule: ``ValueError``
+        or a subclass of it.
+    **table : Constraint
+        One rule per argument name; arguments left out are not checked.
+
+    Returns
+    -------
+    function
+        A decorator; the function it returns checks, then calls, the decorated one (with
+        the same name, docstring and signature).
+
+    Raises
+    ------
+    TypeError
+        At decoration, if ``table`` names an argument the function does not have; at a
+        call, if a value's type can never follow its rule.
+    ValueError
+        At a call (``raises``), if a value of the right type breaks its rule.
+
+    Examples
+    --------
+    >>> @checked(n_chains=COUNT)
+    ... def chains(n_chains):
+    ...     return n_chains
+    >>> chains(4), str(chains.__constraints__["n_chains"])
+    (4, 'an integer >= 1')
+    >>> chains(n_chains=2.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: chains: n_chains must be an integer >= 1; got 2.5
     """
 
     def wrap(fn):

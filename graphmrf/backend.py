@@ -14,7 +14,25 @@ __all__ = ["Backend", "get_backend", "as_generator", "to_host", "uniform_into", 
 
 
 class Backend:
-    """An array backend: ``name``, ``xp`` (array module), ``sparse`` (scipy-like)."""
+    """An array backend: ``name``, ``xp`` (array module), ``sparse`` (scipy-like).
+
+    Made by :func:`get_backend`, which keeps one per name; a Program's is ``program.backend``.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy"}
+        The backend's name.
+    xp : module
+        The array namespace (``numpy`` or ``cupy``).
+    sparse : module
+        The sparse-matrix module (``scipy.sparse`` or ``cupyx.scipy.sparse``).
+
+    Examples
+    --------
+    >>> b = get_backend("numpy")
+    >>> b, b.xp.__name__, b.device
+    (Backend('numpy'), 'numpy', 'cpu')
+    """
 
     def __init__(self, name, xp, sparse):
         self.name, self.xp, self.sparse = name, xp, sparse
@@ -32,10 +50,50 @@ class Backend:
         return f"cuda:{dev.id} ({props['name'].decode()})"
 
     def asarray(self, a, dtype=None):
+        """``a`` as an array of this backend (no copy when it is one already of ``dtype``).
+
+        Parameters
+        ----------
+        a : array-like
+            Numbers, a NumPy array, or (on CuPy) a CuPy array.
+        dtype : dtype, optional
+            The element type; by default ``a``'s.
+
+        Returns
+        -------
+        array
+
+        Examples
+        --------
+        >>> get_backend("numpy").asarray([1, 2], dtype="float32")
+        array([1., 2.], dtype=float32)
+        """
         return self.xp.asarray(a, dtype=dtype)
 
     def generator(self, seed=None):
-        """A random generator of this backend from ``seed`` (int, None or a Generator)."""
+        """A random generator of this backend from ``seed`` (int, None or a Generator).
+
+        Parameters
+        ----------
+        seed : None, int or Generator
+            See :func:`as_generator`.
+
+        Returns
+        -------
+        Generator
+            ``numpy.random.Generator`` or CuPy's.
+
+        Raises
+        ------
+        TypeError
+            If ``seed`` is none of these.
+
+        Examples
+        --------
+        >>> rng = get_backend("numpy").generator(0)
+        >>> float(rng.random()) == float(np.random.default_rng(0).random())
+        True
+        """
         return as_generator(seed, self)
 
 
@@ -46,10 +104,32 @@ _CACHE = {"numpy": _NUMPY}
 def get_backend(name="numpy"):
     """Return the backend called ``name`` ("numpy" or "cupy").
 
+    CuPy is imported at the first request for it, and the backend kept.
+
+    Parameters
+    ----------
+    name : {"numpy", "cupy"} or Backend
+        The backend's name; a Backend is returned as it is.
+
+    Returns
+    -------
+    Backend
+
     Raises
     ------
+    ValueError
+        If ``name`` is neither "numpy" nor "cupy".
     BackendUnavailableError
         If CuPy is not installed or no GPU is visible; the message says which.
+
+    Examples
+    --------
+    >>> get_backend(), get_backend("numpy") is get_backend()
+    (Backend('numpy'), True)
+    >>> get_backend("jax")
+    Traceback (most recent call last):
+    ...
+    ValueError: backend: unknown backend 'jax'; expected 'numpy' or 'cupy'
     """
     if isinstance(name, Backend):
         return name
@@ -80,6 +160,25 @@ def as_generator(seed, backend=_NUMPY):
     The global random state is never touched. An existing Generator is returned as is,
     so two calls that share it draw different numbers.
 
+    Parameters
+    ----------
+    seed : None, int or Generator
+        ``None`` seeds from the operating system, an int reproducibly; a Generator of the
+        backend is used as it is.
+    backend : str or Backend
+        Whose generator to make.
+
+    Returns
+    -------
+    Generator
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is none of these (a float, a legacy ``RandomState``).
+
+    Examples
+    --------
     >>> g = as_generator(3)
     >>> float(g.random()) == float(as_generator(3).random())
     True
@@ -111,6 +210,20 @@ def uniform_into(rng, out):
     Every other case (float64, CuPy, a generator with 32-bit raw output, fewer than
     4096 values) is ``rng.random(out=out)``.
 
+    Parameters
+    ----------
+    rng : Generator
+        NumPy's or CuPy's.
+    out : array
+        The array to fill (any shape, C or Fortran order).
+
+    Returns
+    -------
+    array
+        ``out``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> u = uniform_into(np.random.default_rng(0), np.empty(100_000, np.float32))
     >>> bool(u.min() >= 0 and u.max() < 1), round(float(u.mean()), 2)
@@ -142,7 +255,23 @@ def uniform_into(rng, out):
 
 
 def to_host(a):
-    """Return ``a`` as a NumPy array (copying from the GPU when needed)."""
+    """Return ``a`` as a NumPy array (copying from the GPU when needed).
+
+    Parameters
+    ----------
+    a : array-like
+        A NumPy or CuPy array, a number, or anything ``numpy.asarray`` reads.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` itself when it is one already.
+
+    Examples
+    --------
+    >>> to_host([1, 2]), to_host(3.0)
+    (array([1, 2]), array(3.))
+    """
     if isinstance(a, np.ndarray) or np.isscalar(a):
         return np.asarray(a)
     get = getattr(a, "get", None)
@@ -156,6 +285,22 @@ def logsumexp(a, axis=-1, xp=np):
     (an all ``-inf`` slice gives ``-inf``); the one log-sum-exp of the library, for NumPy
     and CuPy arrays alike.
 
+    Parameters
+    ----------
+    a : array
+        The values, on NumPy or CuPy.
+    axis : int
+        The axis summed over.
+    xp : module
+        ``a``'s array namespace (``numpy`` or ``cupy``).
+
+    Returns
+    -------
+    array
+        ``a``'s shape without ``axis``.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> round(float(logsumexp(np.array([1000.0, 1000.0]))), 6), float(logsumexp(np.array([-np.inf, -np.inf])))
     (1000.693147, -inf)

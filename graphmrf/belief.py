@@ -91,18 +91,30 @@ def posterior_sample(program, data, *, sweeps=20, init=None, seed=None, workspac
     Parameters
     ----------
     program : Program
+        The compiled model (a belief net, or any model with hidden units).
     data : array (examples, visible columns)
+        The observed visible vectors.
     sweeps : int
         Gibbs sweeps (each chain starts at ``init``'s hidden units, or at random).
     init : array (examples, columns), optional
         Start states (their visible columns are overwritten by ``data``).
     seed : int or Generator, optional
+        Random generator (default: the Program's).
     workspace : Workspace, optional
         Reused buffers of a caller's loop.
 
     Returns
     -------
     array (examples, columns)
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+        Also if ``init`` has another number of rows or a value outside its unit's support.
 
     Examples
     --------
@@ -174,6 +186,32 @@ def exact_posterior(program, data, max_states=2**16):
     ``program.hidden_columns``, the first hidden unit the most significant digit) and
     ``probs[n, k] = p(h_k | v_n)``. Tiny models only (``max_states`` configurations).
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a DBN's undirected top pair is normalised by enumeration).
+    data : array (examples, visible columns)
+        Visible vectors, every value exactly in its unit's support.
+    max_states : int
+        The most hidden configurations allowed.
+
+    Returns
+    -------
+    hidden : numpy.ndarray (configurations, hidden columns)
+    probs : numpy.ndarray (examples, configurations)
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If the hidden units have more than ``max_states`` configurations.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+
+    Examples
+    --------
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.sbn([2, 1], seed=0, scale=1.0))
     >>> hidden, probs = exact_posterior(prog, np.array([[1, 0], [0, 1]]))
@@ -222,7 +260,9 @@ def neal(
     program : Program
         A directed net (sigmoid belief net, or a DBN).
     data : array (examples, visible columns)
+        The mini-batch.
     rng : Generator or seed
+        Random generator of the chains.
     k : int
         Sweeps of the free chains per call (an undirected top only).
     chains : array (chains, columns), optional
@@ -244,6 +284,17 @@ def neal(
     -------
     (dict, array)
         The gradient (keys of ``program.params``) and the free chains.
+
+    Raises
+    ------
+    ModelError
+        If the model is not a directed net.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+        Also if ``mean_field=True``.
 
     Examples
     --------
@@ -350,6 +401,33 @@ def recognize(program, data, *, sample=True, seed=None):
     probabilities up instead (a deterministic mean-field pass). Returns states (examples,
     columns) with the visible units at ``data``.
 
+    Parameters
+    ----------
+    program : Program
+        A belief net whose recognition edges mirror its generative ones.
+    data : array (examples, visible columns)
+        The visible vectors.
+    sample : bool
+        Draw each layer, or pass its probabilities up.
+    seed : int or Generator, optional
+        Random generator of the draws (default: the Program's).
+
+    Returns
+    -------
+    array (examples, columns)
+
+    Raises
+    ------
+    ModelError
+        If the recognition net does not mirror the generative one.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+
+    Examples
+    --------
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.sbn([3, 2], seed=0, scale=1.0, recognition=True))
     >>> s = recognize(prog, np.array([[1, 0, 1]]), sample=False)
@@ -380,7 +458,39 @@ def recognize(program, data, *, sample=True, seed=None):
 @checked(program=InstanceOf(Program), n=COUNT, seed=Seed())
 def dream(program, n, *, seed=None):
     """``n`` fantasies ``(h, v)`` of the generative model: one ancestral pass, parents
-    before children (wake-sleep's sleep phase)."""
+    before children (wake-sleep's sleep phase).
+
+    Parameters
+    ----------
+    program : Program
+        A sigmoid belief net (no undirected top pair).
+    n : int
+        How many fantasies.
+    seed : int or Generator, optional
+        Random generator (default: the Program's).
+
+    Returns
+    -------
+    array (n, columns)
+        Exact draws of the joint ``p(h, v)``.
+
+    Raises
+    ------
+    ModelError
+        If the net has an undirected top pair (a DBN: sample it with
+        :func:`graphmrf.sample`, ``method="ancestral"``).
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If ``n < 1``.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.sbn([3, 2], seed=0, scale=1.0))
+    >>> dream(prog, 3, seed=0).shape
+    (3, 5)
+    """
     if not program.directed or any(not L.directed for L in program.layers):
         raise ModelError("dream: a fantasy in one top-down pass needs a sigmoid belief net (no undirected top pair)")
     rng = program.generator(seed)
@@ -397,6 +507,33 @@ def variational_bound(program, data, max_states=2**16):
     (tiny models). As a monitor of :func:`wake_sleep` or :func:`graphmrf.fit`, pass the
     function itself (``monitors=("log_likelihood", variational_bound)``).
 
+    Parameters
+    ----------
+    program : Program
+        A belief net whose recognition edges mirror its generative ones.
+    data : array (examples, visible columns)
+        Visible vectors, every value exactly in its unit's support.
+    max_states : int
+        The most hidden configurations allowed.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ModelError
+        If the recognition net does not mirror the generative one.
+    EnumerationTooLargeError
+        If the hidden units have more than ``max_states`` configurations.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+
+    Examples
+    --------
     A single hidden unit's posterior is a logistic function of ``v``, so a recognition
     edge can hold it exactly and the bound is then the log-likelihood:
 
@@ -512,7 +649,9 @@ def wake_sleep(
         A sigmoid belief net whose recognition edges mirror its generative ones (e.g.
         ``gm.sbn(sizes, recognition=True)``).
     data : array (examples, visible columns)
+        The training vectors.
     epochs : int
+        Passes over the data.
     lr, recognition_lr : float
         Learning rates of the wake (generative) and sleep (recognition) updates; the
         second defaults to the first.
@@ -521,10 +660,15 @@ def wake_sleep(
     monitors : list
         As in :func:`graphmrf.fit`; :func:`variational_bound` is a useful function monitor.
     monitor_every : int
+        Monitors run before training, every ``monitor_every`` epochs and after the last.
     seed : int or Generator, optional
+        Random generator (default: the Program's).
     progress : bool, optional
-    callbacks : functions ``(program, history)`` called after every epoch.
+        Show a progress bar (default: for long runs on a terminal).
+    callbacks : list of functions
+        ``(program, history)``, called after every epoch.
     stop_when : function ``(program, history) -> bool``, optional
+        A stopping rule (see :class:`graphmrf.monitors.Threshold`).
 
     Returns
     -------
@@ -538,6 +682,12 @@ def wake_sleep(
     DivergenceError
         If a step would make a parameter non-finite; the parameters of the last good
         step (generative and recognition) are kept.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule, or ``data`` has the wrong shape (the message
+        names the visible nodes) or a value outside its unit's support.
+        Also if ``data`` has no rows.
 
     Examples
     --------

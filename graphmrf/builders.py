@@ -124,6 +124,39 @@ def lattice(shape, kind="spin", periodic=True, coupling=1.0, field=0.0, categori
     nodes or edges. ``kind="softmax"`` with ``categories=q`` is the q-state Potts model
     (``T_i . T_j`` is 1 when the two sites agree).
 
+    Parameters
+    ----------
+    shape : sequence of int
+        The sites along each axis, e.g. ``(64, 64)``.
+    kind : {"spin", "binary", "softmax"}
+        The sites' unit kind.
+    periodic : bool
+        Whether the lattice wraps around (a torus).
+    coupling : float or array ``(ndim, *shape)``
+        ``J`` for every bond, or per bond (the bond from each site to its next neighbour
+        along each axis).
+    field : float or array
+        The bias ``b`` of every site (per site, or per site and category for softmax sites).
+    categories : int, optional
+        q, for softmax (Potts) sites.
+    name : str
+        The node's name.
+
+    Returns
+    -------
+    networkx.Graph
+        One node and one self-loop.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
     >>> g = lattice((3, 4), periodic=False, coupling=0.5)
     >>> g.nodes["s"]["size"], g.nodes["s"]["shape"], g.edges["s", "s"]["weight"]
     (12, (3, 4), 0.5)
@@ -154,6 +187,38 @@ def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin", dims=2, units=
     ``units=True`` declares one node per site ``(row, col)`` instead (2-D only), edges
     between neighbours: editable site by site, slower to declare and to sample.
 
+    Parameters
+    ----------
+    L : int
+        The side of the lattice.
+    periodic : bool
+        Whether it wraps around (only when ``L >= 3``).
+    coupling : float or array
+        ``J``: a number for every bond, or an array of bonds (``units=False`` only).
+    field : float
+        ``h``, the bias of every site.
+    kind : {"spin", "binary"}
+        Spins {-1, +1} (the physicists' model) or binary units {0, 1}.
+    dims : {1, 2, 3}
+        The lattice's dimension.
+    units : bool
+        One node per site (2-D only) instead of one lattice node.
+
+    Returns
+    -------
+    networkx.Graph
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+        ``units=True`` with ``dims != 2`` or with per-bond couplings also raises it.
+
+    Examples
+    --------
     >>> g = ising(3, periodic=True, coupling=0.5)
     >>> g.nodes["s"]["shape"], g.edges["s", "s"]["periodic"]
     ((3, 3), True)
@@ -188,6 +253,35 @@ def potts(L, q, periodic=True, coupling=1.0, field=0.0, dims=2):
     ``E = -sum_<ij> J delta(s_i, s_j) - sum_i b_(s_i)``: a lattice of softmax units
     (:func:`lattice` with ``kind="softmax"``); ``field`` is a number or q numbers.
 
+    Parameters
+    ----------
+    L : int
+        The side of the lattice.
+    q : int
+        The number of states of a site.
+    periodic : bool
+        Whether it wraps around (only when ``L >= 3``).
+    coupling : float or array
+        ``J``, for every bond or per bond (see :func:`lattice`).
+    field : float or array (q,)
+        The bias of each state, the same at every site.
+    dims : {1, 2, 3}
+        The lattice's dimension.
+
+    Returns
+    -------
+    networkx.Graph
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
     >>> g = potts(4, 3)
     >>> g.nodes["s"]["categories"], g.nodes["s"]["shape"]
     (3, (4, 4))
@@ -203,8 +297,34 @@ def hopfield(n, weights=None, bias=0.0, kind="spin"):
     """A Hopfield network of ``n`` units: one layer with a lateral coupling matrix.
 
     ``E = -1/2 s^T W s - b^T s`` with ``W`` symmetric and zero on the diagonal (zeros
-    when not given; storage rules fill it in).
+    when not given; storage rules fill it in, see :func:`graphmrf.memory.store`).
 
+    Parameters
+    ----------
+    n : int
+        The number of units.
+    weights : array (n, n), optional
+        ``W``: symmetric with a zero diagonal (checked when compiled); zeros by default.
+    bias : float or array (n,)
+        ``b``.
+    kind : {"spin", "binary"}
+        The units' kind: spins {-1, +1} (Hopfield's +-1 neurons) or binary {0, 1}.
+
+    Returns
+    -------
+    networkx.Graph
+        One node ``"units"`` with a self-loop holding ``W``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
     >>> g = hopfield(4)
     >>> g.edges["units", "units"]["weight"].shape
     (4, 4)
@@ -228,8 +348,43 @@ def hopfield(n, weights=None, bias=0.0, kind="spin"):
 def boltzmann(n_visible, n_hidden=0, lateral=True, kind="binary", seed=None, scale=0.01):
     """A Boltzmann machine with layers ``v`` and ``h`` (when ``n_hidden > 0``).
 
-    ``lateral=True`` connects every pair of units (visible-visible and hidden-hidden
-    self-loops plus the visible-hidden edge); ``lateral=False`` leaves only v-h, an RBM.
+    ``E(s) = -1/2 s^T W s - b^T s`` over all units: ``lateral=True`` connects every pair
+    of units (visible-visible and hidden-hidden self-loops plus the visible-hidden edge);
+    ``lateral=False`` leaves only v-h, an RBM. Weights are drawn from ``N(0, scale^2)``
+    (symmetric, zero diagonal within a layer); biases start at zero.
+
+    Parameters
+    ----------
+    n_visible : int
+        Visible units.
+    n_hidden : int
+        Hidden units; 0 for a fully visible machine.
+    lateral : bool
+        Whether units within a layer are coupled.
+    kind : {"binary", "spin"}
+        The units' kind.
+    seed : int or Generator, optional
+        Random generator of the weights.
+    scale : float
+        Standard deviation of the initial weights.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes ``"v"`` (and ``"h"``).
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
+    >>> sorted(boltzmann(3, 2, seed=0).edges()), sorted(boltzmann(3, 2, lateral=False, seed=0).edges())
+    ([('h', 'h'), ('v', 'h'), ('v', 'v')], [('v', 'h')])
     """
     rng = _rng(seed)
     g = nx.Graph(name="boltzmann")
@@ -259,16 +414,52 @@ def rbm(
 ):
     """A restricted Boltzmann machine: layers ``v`` and ``h`` joined by one edge.
 
+    ``E(v, h) = -v^T W h - b^T v - c^T h`` for binary units (a Gaussian visible unit adds
+    ``(v_i - b_i)^2 / (2 sigma_i^2)`` and reads ``v_i / sigma_i``); no coupling within a
+    layer, so each layer is one Gibbs block and ``h`` sums out of ``p(v)`` analytically.
+    Weights are drawn from ``N(0, scale^2)`` (Hinton's guide: 0.01).
+
     Parameters
     ----------
+    n_visible, n_hidden : int
+        Units in each layer.
     visible, hidden : str
         Unit kinds ("binary", "spin", "gaussian", "softmax").
     categories : int
         K, for softmax visible units (the weight then has ``n_visible * K`` rows).
     sigma : float or array
         Scale of gaussian visible units.
+    seed : int or Generator, optional
+        Random generator of the weights.
+    scale : float
+        Standard deviation of the initial weights.
     data : array, optional
-        Training data; sets the visible biases as the field recommends.
+        Training data; sets the visible biases as the field recommends (``log(p / (1 - p))``
+        of each unit's mean for binary units, the mean for Gaussian ones, log frequencies
+        for softmax units).
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes ``"v"`` and ``"h"``; the edge's weight is (visible columns, hidden units).
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+        Softmax visible units without ``categories`` also raise it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = rbm(3, 2, data=np.array([[1, 0, 1], [1, 0, 0]]), seed=0)
+    >>> g.edges["v", "h"]["weight"].shape, np.round(g.nodes["v"]["bias"], 2).tolist()
+    ((3, 2), [6.91, -6.91, 0.0])
+    >>> rbm(3, 2, visible="softmax", categories=4, seed=0).edges["v", "h"]["weight"].shape
+    (12, 2)
     """
     rng = _rng(seed)
     g = nx.Graph(name="rbm")
@@ -292,7 +483,41 @@ def rbm(
 @checked(raises=ModelError, sizes=_SIZES, visible=_KINDS, seed=Seed(), scale=_SCALE)
 def dbm(sizes, visible="binary", seed=None, scale=0.01):
     """A deep Boltzmann machine: layers ``v, h1, ..., hL`` with undirected edges between
-    consecutive layers (``sizes`` bottom-up, visible first)."""
+    consecutive layers (``sizes`` bottom-up, visible first).
+
+    ``E = -sum_k h_{k-1}^T W_k h_k - sum_k b_k^T h_k`` (with ``h_0 = v``); the odd and the
+    even layers are the two Gibbs blocks (Salakhutdinov & Hinton 2009).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, visible first (at least two layers).
+    visible : str
+        The visible units' kind; hidden units are binary.
+    seed : int or Generator, optional
+        Random generator of the weights.
+    scale : float
+        Standard deviation of the initial weights.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes ``"v", "h1", ...``; edge ``(h_{k-1}, h_k)`` has weight (size k-1, size k).
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
+    >>> g = dbm([4, 3, 2], seed=0)
+    >>> [(u, v, g.edges[u, v]["weight"].shape) for u, v in sorted(g.edges())]
+    [('h1', 'h2', (3, 2)), ('v', 'h1', (4, 3))]
+    """
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]
     g = nx.Graph(name="dbm")
@@ -321,6 +546,32 @@ def sbn(sizes, seed=None, scale=0.01, recognition=False):
     bottom-up edges ``h_{k-1} -> h_k`` of a recognition model (wake-sleep), tied to the
     generative weights at the start.
 
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, visible first (at least two layers); all binary.
+    seed : int or Generator, optional
+        Random generator of the weights.
+    scale : float
+        Standard deviation of the initial weights.
+    recognition : bool
+        Whether to add the recognition edges.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Nodes ``"v", "h1", ...``; generative edges ``h_k -> h_{k-1}``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
     >>> g = sbn([4, 3, 2], recognition=True, seed=0)
     >>> sorted((u, v) for u, v, r in g.edges(data="recognition") if r)
     [('h1', 'h2'), ('v', 'h1')]
@@ -345,7 +596,40 @@ def dbn(sizes, visible="binary", seed=None, scale=0.01, recognition=False):
     ``undirected=True`` and a weight of shape (size of h_{L-1}, size of h_L); the
     directed edges point down, ``h_k -> h_{k-1}``. ``recognition=True`` adds untied
     recognition edges ``h_{k-1} -> h_k`` below the top pair (the up-down algorithm's),
-    equal to the transposed generative weights at the start.
+    equal to the transposed generative weights at the start (Hinton, Osindero & Teh 2006).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, visible first (at least two layers).
+    visible : str
+        The visible units' kind; hidden units are binary.
+    seed : int or Generator, optional
+        Random generator of the weights.
+    scale : float
+        Standard deviation of the initial weights.
+    recognition : bool
+        Whether to add the recognition edges.
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``n_hidden=2.0``).
+    ModelError
+        (a ``ValueError``) if an argument's value breaks its rule (a size of 0, an unknown
+        kind); the message names the argument, the rule and the value.
+
+    Examples
+    --------
+    >>> g = dbn([4, 3, 2], recognition=True, seed=0)
+    >>> sorted((u, v) for u, v, top in g.edges(data="undirected") if top)
+    [('h1', 'h2')]
+    >>> sorted((u, v) for u, v, r in g.edges(data="recognition") if r)
+    [('v', 'h1')]
     """
     rng = _rng(seed)
     names = ["v"] + [f"h{i}" for i in range(1, len(sizes))]

@@ -407,6 +407,27 @@ def main(argv=None):
     Library errors (:class:`~graphmrf.errors.GraphMRFError`, and the ``ValueError`` and
     ``TypeError`` of argument checks) become one line on stderr and exit status 2, with no
     traceback; a closed stdout ends the run quietly with status 141.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program's name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done (``verify``: passed), 1 ``verify`` failed, 2 a bad
+        argument, file or model, 3 ``verify`` inconclusive, 141 stdout closed.
+
+    Examples
+    --------
+    >>> main(["models"])
+    explaining_away.graphml  .../explaining_away.graphml
+    ising3_periodic.graphml  .../ising3_periodic.graphml
+    lecture_bm.graphml  .../lecture_bm.graphml
+    0
+    >>> main(["exact", "no_such_model"])  # the reason goes to stderr, in one line
+    2
     """
     parser = argparse.ArgumentParser(
         prog="graphmrf", description="Graphical models of stochastic neurons: declare, compile, enumerate."

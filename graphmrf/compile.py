@@ -162,7 +162,27 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     Raises
     ------
     ModelError
-        If the graph breaks a declaration rule.
+        If the graph breaks a declaration rule, or ``dtype`` is a float type other than
+        float32 and float64.
+    TypeError
+        If ``dtype`` is not a dtype, or ``backend`` or ``seed`` is of the wrong type.
+    ValueError
+        If ``backend`` is neither "numpy" nor "cupy".
+    BackendUnavailableError
+        If ``backend="cupy"`` and CuPy or a GPU is missing.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64, seed=1)
+    >>> prog
+    Program([v:binaryx3, h:binaryx2], blocks=2, backend='numpy', dtype=float64)
+    >>> prog.blocks
+    [(Part('v', 0, 3),), (Part('h', 0, 2),)]
+    >>> gm.compile(gm.rbm(3, 2), dtype=np.float16)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelError: compile: dtype must be float32 or float64; got float16
     """
     spec = validate(graph)
     be = get_backend(backend)

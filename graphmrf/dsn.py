@@ -139,6 +139,8 @@ def output_weights(H, T, lam=0.0, *, intercept=True):
         Targets.
     lam : float
         Ridge penalty ``lambda >= 0`` on ``U`` (not on ``c``).
+    intercept : bool
+        Fit the output bias ``c`` (else ``c = 0`` and nothing is centred).
 
     Returns
     -------
@@ -150,6 +152,8 @@ def output_weights(H, T, lam=0.0, *, intercept=True):
     ValueError
         ``lam = 0`` with a rank-deficient ``Hc^T Hc`` (the message gives the rank), or
         mismatched rows, or NaN.
+    TypeError
+        If ``lam`` is not a number or ``intercept`` not a bool.
 
     Examples
     --------
@@ -198,10 +202,15 @@ def objective(Z, T, W, b=None, lam=0.0, *, intercept=True):
     Parameters
     ----------
     Z : array (n, n_in)
+        The module's input.
     T : array (n, C)
+        Targets.
     W : array (n_in, L)
-    b : array (L,), optional (zeros)
+        Input-to-hidden weights.
+    b : array (L,), optional
+        Hidden biases (zeros by default).
     lam : float
+        Ridge penalty on ``U``.
     intercept : bool
         Fit the output bias ``c`` (else ``c = 0``).
 
@@ -209,6 +218,14 @@ def objective(Z, T, W, b=None, lam=0.0, *, intercept=True):
     -------
     E : float
     dW : array (n_in, L), db : array (L,)
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree (naming the argument), an entry is NaN or infinite, or
+        ``lam = 0`` with rank-deficient hidden activations.
+    TypeError
+        If ``lam`` is not a number or ``intercept`` not a bool.
 
     Examples
     --------
@@ -242,6 +259,38 @@ class DSN:
     Built and grown by :func:`fit`. ``params`` holds, for module ``k``, ``"m{k}.weight"``
     (``W``), ``"m{k}.bias"`` (``b``), ``"m{k}.output_weight"`` (``U``) and
     ``"m{k}.output_bias"`` (``c``). ``history`` has one row per module trained.
+
+    Parameters
+    ----------
+    n_in : int
+        Input columns.
+    n_out : int
+        Output columns (targets).
+    backend : {"numpy", "cupy"}
+        Where the arrays live.
+    dtype : dtype
+        Their float type.
+
+    Raises
+    ------
+    TypeError
+        If ``n_in`` or ``n_out`` is not an integer.
+    ValueError
+        If ``n_in`` or ``n_out`` is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> T = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]  # XOR of two signs
+    >>> net = fit(X, T, n_modules=2, n_hidden=20, iterations=20, lam=0.1, seed=0)
+    >>> net
+    DSN(4 -> 2, modules=2, hidden=[20, 20], backend='numpy', dtype=float32)
+    >>> sorted(net.params)[:4]
+    ['m1.bias', 'm1.output_bias', 'm1.output_weight', 'm1.weight']
+    >>> bool(net.history["objective"][1] < net.history["objective"][0])
+    True
     """
 
     @checked(n_in=COUNT, n_out=COUNT)
@@ -288,13 +337,65 @@ class DSN:
         return outs, Z
 
     def outputs(self, X):
-        """Every module's prediction ``[Y_1, ..., Y_K]`` for the rows of ``X``."""
+        """Every module's prediction ``[Y_1, ..., Y_K]`` for the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array (n, n_in)
+            Inputs.
+
+        Returns
+        -------
+        list of arrays (n, n_out)
+
+        Raises
+        ------
+        ValueError
+            If the DSN has no modules yet, or ``X`` has the wrong width or NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(50, 3))
+        >>> net = fit(X, X[:, :1] ** 2, n_modules=2, n_hidden=10, iterations=5, seed=0)
+        >>> [Y.shape for Y in net.outputs(X[:4])]
+        [(4, 1), (4, 1)]
+        >>> DSN(3, 1).outputs(X)
+        Traceback (most recent call last):
+        ...
+        ValueError: outputs: this DSN has no modules yet (train it with graphmrf.dsn.fit)
+        """
         if not self.n_modules:
             raise ValueError("outputs: this DSN has no modules yet (train it with graphmrf.dsn.fit)")
         return self._outputs(self._inputs(X, "outputs"))[0]
 
     def predict(self, X):
-        """The top module's prediction ``Y_K`` (n, n_out)."""
+        """The top module's prediction ``Y_K`` (n, n_out).
+
+        Parameters
+        ----------
+        X : array (n, n_in)
+            Inputs.
+
+        Returns
+        -------
+        array (n, n_out)
+
+        Raises
+        ------
+        ValueError
+            If the DSN has no modules yet, or ``X`` has the wrong width or NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(200, 4))
+        >>> T = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+        >>> net = fit(X, T, n_modules=2, n_hidden=20, iterations=20, lam=0.1, seed=0)
+        >>> float((net.predict(X).argmax(axis=1) == T.argmax(axis=1)).mean())
+        1.0
+        """
         return self.outputs(X)[-1]
 
 
@@ -335,6 +436,7 @@ def fit(
     Parameters
     ----------
     X : array (n, n_in)
+        Inputs, rows are examples.
     T : array (n, C)
         Targets (one-hot rows for classification: ``np.eye(C)[labels]``).
     n_modules : int
@@ -347,13 +449,18 @@ def fit(
         Optimiser iterations per module: few, as in Deng & Yu; on digits 10 generalise
         better than 30 (the iteration count regularises).
     method : {"L-BFGS-B", "CG"}
+        The batch optimiser of ``W``.
     time_budget : float, optional
         Seconds: past it, the module being trained stops at its best ``W`` so far and no
         further module starts (at least one module is always trained).
-    seed : for the first module's weights
+    seed : int or Generator, optional
+        Random generator of the first module's weights.
+    progress : bool, optional
+        Show a progress bar over modules (default: for long runs on a terminal).
     network : DSN, optional
         Continue stacking on this DSN (its input and output widths must match).
-    backend, dtype : for a new DSN (NumPy, float32 by default)
+    backend, dtype : str, dtype
+        Backend and float type of a new DSN (NumPy, float32 by default).
 
     Returns
     -------
@@ -366,7 +473,20 @@ def fit(
     ------
     ValueError
         ``lam = 0`` with rank-deficient hidden activations, bad shapes or NaN (naming the
-        argument).
+        argument), or an argument that breaks its rule.
+    TypeError
+        If ``network`` is not a DSN, or an argument is of the wrong type.
+
+    Examples
+    --------
+    Two modules, then a third stacked on later:
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> net = fit(X, X[:, :1] * X[:, 1:2], n_modules=2, n_hidden=10, iterations=5, seed=0)
+    >>> net = fit(X, X[:, :1] * X[:, 1:2], n_modules=1, n_hidden=10, iterations=5, network=net)
+    >>> net.n_modules, net.history["module"]
+    (3, [1, 2, 3])
     """
     started = time.perf_counter()
     if network is None:

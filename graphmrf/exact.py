@@ -113,6 +113,8 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES, 
 
     Parameters
     ----------
+    program : Program
+        The compiled model.
     fixed : bool array over columns, optional
         Columns given from outside (data), neither enumerated nor summed.
     hidden_only : bool
@@ -132,6 +134,24 @@ def plan(program, fixed=None, hidden_only=False, max_states=DEFAULT_MAX_STATES, 
     EnumerationTooLargeError
         When every plan enumerates more than ``max_states`` states; the message gives the
         count, the estimated time and the memory per chunk.
+    ModelError
+        If real-valued units cannot all be summed in one block.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    For an RBM the larger layer is summed and the smaller one enumerated:
+
+    >>> import graphmrf as gm
+    >>> plan(gm.compile(gm.rbm(10, 3, seed=0))).describe()
+    '8 enumerated states (3 units), 10 columns summed analytically'
+    >>> plan(gm.compile(gm.rbm(30, 30, seed=0)), max_states=1000, estimate=False)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.EnumerationTooLargeError: exact: enumerating 30 units means 1.074e+09 states (2^30.0); ...
     """
     fixed = np.zeros(program.n_columns, bool) if fixed is None else fixed
     real = np.zeros(program.n_columns, bool)
@@ -360,6 +380,33 @@ def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
 
     Cost: O(S (c + k)) for S enumerated states, c enumerated columns and k summed ones.
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    beta : float
+        Inverse temperature, >= 0 (0: every state equally likely).
+    max_states : int
+        The most enumerated states allowed.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    Four uncoupled spins: ``Z = 2^4``.
+
     >>> import graphmrf as gm
     >>> prog = gm.compile(gm.ising(2, periodic=False, coupling=0.0))
     >>> bool(abs(log_partition(prog) - 4 * np.log(2)) < 1e-12)
@@ -379,6 +426,44 @@ def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_parti
 
     Returns a dict: node -> array (layers: shape (n,) or (n, K)) or float (single units);
     with ``return_log_partition=True`` the pair ``(marginals, log Z)`` from the same pass.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    beta : float
+        Inverse temperature, >= 0 (0: every state equally likely).
+    max_states : int
+        The most enumerated states allowed.
+    return_log_partition : bool
+        Whether to return ``log Z`` too.
+
+    Returns
+    -------
+    dict or (dict, float)
+        Means of binary units are ``p(s = 1)``; of spins ``E[s]`` in [-1, 1].
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    ModelError
+        If summed units belong to a directed net.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    The lecture's machine (:mod:`graphmrf.models`):
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> means, log_z = marginals(prog, return_log_partition=True)
+    >>> {node: round(m, 4) for node, m in means.items()}, round(log_z, 4)
+    ({'v1': 0.7711, 'v2': 0.6101, 'h1': 0.7119, 'h2': 0.4765}, 3.6811)
     """
     program = _host64(program)
     p = plan(program, max_states=max_states)
@@ -441,6 +526,41 @@ def distribution(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     Returns ``(states, probs)``: every visible configuration (rows, in the column order
     of ``program.visible_columns``, enumerated with the first visible unit as the most
     significant digit) and its probability ``p(v)``.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    beta : float
+        Inverse temperature, >= 0 (0: every state equally likely).
+    max_states : int
+        The most (visible states x enumerated hidden states) allowed.
+
+    Returns
+    -------
+    states : numpy.ndarray (visible states, visible columns)
+    probs : numpy.ndarray (visible states,)
+        Summing to 1.
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    ModelError
+        If visible units are real-valued.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> states, probs = distribution(prog)
+    >>> states.tolist(), np.round(probs, 4).tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0849, 0.1441, 0.305, 0.466])
     """
     program = _host64(program)
     vis = _visible_units(program)
@@ -510,7 +630,46 @@ def table(program, beta=1.0, max_states=2**16):
     """Enumerate every joint state of a tiny discrete model (no analytic sums).
 
     States are listed with the first unit as the most significant digit; ``p_visible``
-    is the marginal probability of each row's visible configuration.
+    is the marginal probability of each row's visible configuration. The lecture's
+    table, printed.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    beta : float
+        Inverse temperature, >= 0 (0: every state equally likely).
+    max_states : int
+        The most joint states allowed.
+
+    Returns
+    -------
+    Table
+        ``columns`` (unit names), ``states``, ``neg_energy`` (``-E``), ``weight``
+        (``exp(-E)``), ``p_joint``, ``p_visible`` and ``log_z``; ``str`` of it is the table.
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    ModelError
+        If a unit is real-valued.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> for line in str(table(prog)).splitlines()[-4:]:
+    ...     print(line)
+       1    1    0    1 |   1.000     2.718   0.068   0.466
+       1    1    1    0 |   2.000     7.389   0.186   0.466
+       1    1    1    1 |   2.000     7.389   0.186   0.466
+    Z = 39.69  (log Z = 3.6811)
     """
     program = _host64(program)
     units = _units_in_node_order(program)
@@ -545,6 +704,42 @@ def joint(program, beta=1.0, max_states=2**20):
     like :func:`table` (graph node order, first unit most significant), their
     probabilities, and the program columns the states refer to. For a model without
     real-valued units this is the full joint distribution.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    beta : float
+        Inverse temperature, >= 0 (0: every state equally likely).
+    max_states : int
+        The most discrete states allowed.
+
+    Returns
+    -------
+    states : numpy.ndarray (states, discrete columns)
+    probs : numpy.ndarray (states,)
+    columns : int array
+        The Program columns of ``states``' columns.
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    ModelError
+        If real-valued units are not conditionally independent given the discrete ones.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> states, probs, columns = joint(prog)
+    >>> states.shape, round(float(probs[-1]), 3), columns.tolist()  # p(1111)
+    ((16, 4), 0.186, [0, 1, 2, 3])
     """
     program = _host64(program)
     units = [(L, u) for L, u in _units_in_node_order(program) if L.kind.discrete]
@@ -581,6 +776,40 @@ def log_likelihood(program, data, reduce="mean", max_states=DEFAULT_MAX_STATES):
     """Exact log-likelihood ``log p(v) = -F(v) - log Z`` of each row of ``data``.
 
     ``reduce="mean"`` (default) returns the average, ``"none"`` one value per row.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    data : array (rows, visible columns)
+        Visible vectors, every value in its unit's support (0 or 1 for binary units: no
+        fractions, nothing missing).
+    reduce : {"mean", "none"}
+        Average over rows, or one value per row.
+    max_states : int
+        The most enumerated states allowed.
+
+    Returns
+    -------
+    float or numpy.ndarray (rows,)
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+        Also if ``data`` has the wrong shape or a value outside its unit's support.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> round(log_likelihood(prog, [[1, 1], [0, 0]]), 4), np.round(log_likelihood(prog, [[1, 1]], reduce="none"), 4)
+    (-1.6152, array([-0.7635]))
     """
     program = _host64(program)
     data = _data_rows(program, data)
@@ -613,6 +842,40 @@ def log_likelihood_grad(program, data, max_states=DEFAULT_MAX_STATES):
 
     Returns a dict with the keys of ``program.params`` (arrays in float64). For a
     directed net the model term vanishes (Z = 1) and is computed all the same.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    data : array (rows, visible columns)
+        Visible vectors, every value in its unit's support.
+    max_states : int
+        The most enumerated states allowed.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+
+    Raises
+    ------
+    EnumerationTooLargeError
+        If more than ``max_states`` states would be enumerated; the message states the
+        count and the estimated time and memory.
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (``beta < 0``, ``max_states < 1``).
+        Also if ``data`` has the wrong shape or a value outside its unit's support.
+
+    Examples
+    --------
+    The lecture's clamped phase with ``v = 11`` raises every coupling:
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> g = log_likelihood_grad(prog, [[1, 1]])
+    >>> np.round(g["units[binary]~units[binary].weight"], 3).tolist()
+    [0.172, 0.198, 0.11]
     """
     program = _host64(program)
     data = _data_rows(program, data)
@@ -650,6 +913,39 @@ def pseudo_log_likelihood(program, data, reduce="mean"):
     ``"total"`` (the sum over visible units, averaged over rows) and ``"per_variable"``
     (the total divided by the number of visible units); ``reduce="none"`` gives the
     per-row totals instead.
+
+    Cost: ``1 + sum_i |support_i|`` free energies per row (Besag 1975).
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a float64 NumPy copy of it does the sums).
+    data : array (rows, visible columns)
+        Visible vectors, every value in its unit's support.
+    reduce : {"mean", "none"}
+        A dict of averages, or the per-row totals.
+
+    Returns
+    -------
+    dict or numpy.ndarray (rows,)
+
+    Raises
+    ------
+    ModelError
+        If the hidden units cannot be summed analytically (see :meth:`Program.free_energy`).
+    TypeError
+        If ``program`` is not a Program or ``data`` not an array of numbers.
+    ValueError
+        If ``reduce`` is neither, or ``data`` has the wrong shape or a value outside its
+        unit's support.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=1.0))
+    >>> pll = pseudo_log_likelihood(prog, [[1, 0, 1], [0, 0, 1]])
+    >>> round(pll["total"], 4), round(pll["per_variable"], 4)
+    (-2.2993, -0.7664)
     """
     program = _host64(program)
     data = _data_rows(program, data)

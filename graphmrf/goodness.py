@@ -67,6 +67,31 @@ def bin_states(probs, n, min_expected=5.0, rare=None):
     ``rare`` (a boolean mask) given, only those states are binned (by the rule above, with
     expected counts ``n p_s``) and every other state of positive probability forms one
     bin, labelled ``n_bins - 1``.
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    n : int
+        Draws.
+    min_expected : float
+        The smallest expected count of a bin.
+    rare : bool array (states,), optional
+        Bin only these states (the rare-states test).
+
+    Returns
+    -------
+    labels : int array (states,)
+    n_bins : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> bin_states(p, 10000)  # every state expects 50 draws or more: a bin each
+    (array([0, 1, 2, 3, 4]), 5)
+    >>> bin_states(p, 100)  # the two rare states expect one draw together: they join the last bin
+    (array([0, 1, 2, 2, 2]), 3)
     """
     probs = np.asarray(probs, dtype=np.float64)
     labels = np.full(probs.size, -1, dtype=np.int64)
@@ -133,6 +158,33 @@ def chi_square(counts, probs, min_expected=5.0, labels=None):
     probability zero that was drawn gives ``(inf, dof, 0.0)``; a test left with one bin
     has no degrees of freedom and returns ``(0.0, 0, 1.0)`` -- it cannot fail, and callers
     must report it as inconclusive.
+
+    Parameters
+    ----------
+    counts : array (states,)
+        How often each state was drawn.
+    probs : array (states,)
+        The exact probability of each state.
+    min_expected : float
+        The smallest expected count of a bin.
+    labels : int array (states,), optional
+        The bins (from :func:`bin_states`).
+
+    Returns
+    -------
+    statistic : float
+    dof : int
+    p_value : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> rng = np.random.default_rng(0)
+    >>> right = np.bincount(rng.choice(5, 1000, p=p), minlength=5)
+    >>> hot = np.bincount(rng.choice(5, 1000, p=tempered(p, 0.5)), minlength=5)  # twice the temperature
+    >>> bool(chi_square(right, p)[2] > 0.01), bool(chi_square(hot, p)[2] < 1e-10)
+    (True, True)
     """
     counts = np.asarray(counts, dtype=np.float64)
     probs = np.asarray(probs, dtype=np.float64)
@@ -160,7 +212,29 @@ def _moments(probs, energies):
 
 def energy_testable(probs, energies, n):
     """Whether ``n`` draws are enough for the mean-energy z-test: at least
-    ``MIN_OFF_MODE`` of them expected off the most probable energy value."""
+    ``MIN_OFF_MODE`` of them expected off the most probable energy value.
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    energies : array (states,)
+        The energy of each state.
+    n : int
+        Draws.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> E = -np.log(p)
+    >>> energy_testable(p, E, 100), energy_testable(p, E, 1000)
+    (False, True)
+    """
     probs = np.asarray(probs, dtype=np.float64)
     e = np.asarray(energies, dtype=np.float64)
     scale = max(float(np.max(np.abs(e[probs > 0]))), 1.0) if np.any(probs > 0) else 1.0
@@ -170,7 +244,34 @@ def energy_testable(probs, energies, n):
 
 
 def energy_test(energies_drawn, probs, energies):
-    """z-test of the mean energy of the draws against the exact ``<E>``; returns ``(|z|, p)``."""
+    """z-test of the mean energy of the draws against the exact ``<E>``; returns ``(|z|, p)``.
+
+    ``z = (mean E - <E>_p) / (sd_p(E) / sqrt(n))``, two-sided; a distribution of one energy
+    gives ``(0, 1)`` when every draw has it and ``(inf, 0)`` otherwise.
+
+    Parameters
+    ----------
+    energies_drawn : array (n,)
+        The energy of each draw.
+    probs : array (states,)
+        The exact probability of each state.
+    energies : array (states,)
+        The energy of each state.
+
+    Returns
+    -------
+    abs_z : float
+    p_value : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> E = -np.log(p)
+    >>> drawn = E[np.random.default_rng(0).choice(5, 1000, p=p)]
+    >>> bool(energy_test(drawn, p, E)[1] > 0.01)
+    True
+    """
     mu, sd = _moments(np.asarray(probs, dtype=np.float64), np.asarray(energies, dtype=np.float64))
     x = np.asarray(energies_drawn, dtype=np.float64)
     if sd == 0:
@@ -183,6 +284,22 @@ def noncentrality(dof, level, power=0.95):
     """The non-centrality ``lambda*`` at which a chi-square test with ``dof`` degrees of
     freedom at false-positive rate ``level`` rejects with probability ``power``.
 
+    Parameters
+    ----------
+    dof : int
+        Degrees of freedom.
+    level : float
+        False-positive rate of each test.
+    power : float
+        The detection probability asked for.
+
+    Returns
+    -------
+    float
+        ``inf`` when ``dof < 1``.
+
+    Examples
+    --------
     >>> round(noncentrality(1, 0.05), 1)  # about (1.96 + 1.645)^2
     13.0
     """
@@ -199,7 +316,35 @@ def noncentrality(dof, level, power=0.95):
 def detectable_tv(probs, n, level, power=0.95, min_expected=5.0):
     """The smallest total variation distance between binned distributions that a
     chi-square test of ``n`` draws at ``level`` detects with probability ``power``
-    (``inf`` when the test has no degrees of freedom)."""
+    (``inf`` when the test has no degrees of freedom).
+
+    ``sqrt(lambda* / 4n)``, from ``sum_b (q_b - p_b)^2 / p_b >= 4 TV^2``: it shrinks like
+    ``1 / sqrt(n)``.
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    n : int
+        Draws.
+    level : float
+        False-positive rate of each test.
+    power : float
+        The detection probability asked for.
+    min_expected : float
+        The smallest expected count of a bin.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> round(detectable_tv(p, 10000, level=1e-3), 4), round(detectable_tv(p, 40000, level=1e-3), 4)
+    (0.0282, 0.0141)
+    """
     _, n_bins = bin_states(probs, n, min_expected)
     lam = noncentrality(n_bins - 1, level, power)
     return float(np.sqrt(lam / (4.0 * n))) if np.isfinite(lam) else np.inf
@@ -207,7 +352,26 @@ def detectable_tv(probs, n, level, power=0.95, min_expected=5.0):
 
 def tempered(probs, factor):
     """``p^f`` renormalised: the distribution of a sampler that draws at ``beta * f``
-    when ``probs`` is the exact distribution at ``beta`` (every unit discrete)."""
+    when ``probs`` is the exact distribution at ``beta`` (every unit discrete).
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    factor : float
+        ``f``: below 1 a hotter sampler (flatter), above 1 a colder one.
+
+    Returns
+    -------
+    numpy.ndarray (states,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> np.round(tempered(p, 2.0), 4).tolist()
+    [0.6646, 0.2393, 0.096, 0.0001, 0.0001]
+    """
     probs = np.asarray(probs, dtype=np.float64)
     out = np.zeros_like(probs)
     pos = probs > 0
@@ -265,7 +429,36 @@ def detection_power(probs, alternative, n, level, min_expected=5.0, with_rare=Tr
     """Probability that one of the tests of ``n`` draws at ``level`` each rejects
     ``alternative``: the largest of the joint chi-square's, the rare-states chi-square's
     and (with ``energies``, the energy of each state) the mean-energy test's powers -- a
-    lower bound on the power of the tests together."""
+    lower bound on the power of the tests together.
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    alternative : array (states,)
+        The distribution the draws come from.
+    n : int
+        Draws.
+    level : float
+        False-positive rate of each test.
+    min_expected : float
+        The smallest expected count of a bin.
+    with_rare : bool
+        Include the rare-states chi-square test.
+    energies : array (states,), optional
+        The energy of each state (adds the mean-energy test).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> round(detection_power(p, tempered(p, 0.8), 1000, 1e-3, energies=-np.log(p)), 2)
+    0.86
+    """
     probs = np.asarray(probs, dtype=np.float64)
     return _Battery(probs, n, level, min_expected, with_rare, energies).power(alternative)
 
@@ -278,6 +471,39 @@ def detectable_beta(
     for a side where no factor within ``1 -/+ largest`` is detected (to 0.1 %).
 
     ``family(f)`` gives the distribution at ``beta * f`` (default :func:`tempered`).
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    n : int
+        Draws.
+    level : float
+        False-positive rate of each test.
+    power : float
+        The detection probability asked for.
+    min_expected : float
+        The smallest expected count of a bin.
+    family : callable, optional
+        ``f -> q``: the distribution of a sampler at ``beta * f``.
+    with_rare : bool
+        Include the rare-states chi-square test.
+    largest : float
+        The largest relative change searched.
+    energies : array (states,), optional
+        The energy of each state (adds the mean-energy test).
+
+    Returns
+    -------
+    (float or None, float or None)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> low, high = detectable_beta(p, 10000, 1e-3, energies=-np.log(p))
+    >>> round(float(low), 2), round(float(high), 2)
+    (0.92, 1.09)
     """
     probs = np.asarray(probs, dtype=np.float64)
     family = family or (lambda f: tempered(probs, f))
@@ -319,6 +545,51 @@ def chains_to_detect(
     >= ``tv``, or the distribution ``alternative``.
 
     Raises ``ValueError`` when more than ``max_chains`` draws would be needed.
+
+    Parameters
+    ----------
+    probs : array (states,)
+        The exact probability of each state.
+    level : float
+        False-positive rate of each test.
+    beta_factor : float, optional
+        Detect a sampler at ``beta * beta_factor``.
+    tv : float, optional
+        Detect every binned distribution this far in total variation.
+    alternative : array (states,), optional
+        Detect this distribution.
+    power : float
+        The detection probability asked for.
+    min_expected : float
+        The smallest expected count of a bin.
+    family : callable, optional
+        ``f -> q`` for ``beta_factor`` (default :func:`tempered`).
+    energies : array (states,), optional
+        The energy of each state (adds the mean-energy test).
+    max_chains : int
+        The most draws proposed.
+
+    Returns
+    -------
+    int
+        Within 0.5 % of the fewest.
+
+    Raises
+    ------
+    ValueError
+        Unless exactly one target is given, or when more than ``max_chains`` draws would
+        be needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0.5, 0.3, 0.19, 0.005, 0.005])
+    >>> chains_to_detect(p, 1e-3, tv=0.05)
+    3184
+    >>> chains_to_detect(p, 1e-3, tv=1e-6, max_chains=1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: chains_to_detect: detecting a total variation distance of 1e-06 with probability 0.95 ...
     """
     if sum(x is not None for x in (beta_factor, tv, alternative)) != 1:
         raise ValueError("chains_to_detect: give exactly one of beta_factor, tv and alternative")

@@ -37,9 +37,12 @@ __all__ = ["impute", "predict_absent"]
 def impute(program, X, *, n_sweeps=500, burn_in=100, chains_per_row=10, seed=None, return_samples=False):
     """Posterior means of the missing (NaN) visible entries of ``X`` given the observed ones.
 
+    Cost: ``n_sweeps`` block-Gibbs sweeps of ``n * chains_per_row`` chains, batched.
+
     Parameters
     ----------
     program : Program
+        The trained model.
     X : array (n, visible columns) with NaN for missing entries
         Observed entries must lie exactly in their units' supports (they are clamped).
     n_sweeps, burn_in : int
@@ -61,6 +64,22 @@ def impute(program, X, *, n_sweeps=500, burn_in=100, chains_per_row=10, seed=Non
     ------
     ValueError
         If an observed entry lies outside its unit's support, or ``burn_in >= n_sweeps``.
+    TypeError
+        If ``program`` is not a Program, or a count is not an integer.
+
+    Examples
+    --------
+    Two visible units that agree (a strong positive coupling through the hidden unit):
+    the missing one follows the observed one.
+
+    >>> import numpy as np, graphmrf as gm
+    >>> g = gm.rbm(2, 1, seed=0)
+    >>> g.edges["v", "h"]["weight"] = np.array([[4.0], [4.0]])
+    >>> g.nodes["v"]["bias"], g.nodes["h"]["bias"] = -2.0, -4.0
+    >>> prog = gm.compile(g, seed=0)
+    >>> filled = impute(prog, np.array([[1.0, np.nan], [0.0, np.nan]]), n_sweeps=300, burn_in=50, seed=0)
+    >>> bool(filled[0, 1] > 0.5 > filled[1, 1])
+    True
     """
     xp = program.xp
     X = to_host(check_data(program, X, "X", missing=True, means=False)).astype(np.float64)
@@ -109,17 +128,37 @@ def predict_absent(program, X, rows, units):
     unit's own entry in ``X`` is never read (observed or not): it cannot leak into its own
     prediction.
 
+    Cost: per pair, one product of the unit's weights with each candidate value.
+
     Parameters
     ----------
-    program : Program with one visible layer of discrete units (softmax, binary, ...),
-        coupled only to hidden units that can be summed (an RBM).
-    X : array (n, visible columns), NaN for missing entries
-    rows, units : int arrays of one length (unit index within the visible layer)
+    program : Program
+        One visible layer of discrete units (softmax, binary, ...), coupled only to
+        hidden units that can be summed (an RBM).
+    X : array (n, visible columns)
+        NaN for missing entries.
+    rows, units : int arrays of one length
+        The pairs asked about (``units`` index the visible layer's units).
 
     Returns
     -------
-    array (pairs, K): the probability of each value (softmax: category 1..K in order; a
-    two-valued unit: its support in order).
+    numpy.ndarray (pairs, K)
+        The probability of each value (softmax: category 1..K in order; a two-valued
+        unit: its support in order).
+
+    Raises
+    ------
+    ModelError
+        If the model is not an RBM of one discrete visible layer.
+    ValueError
+        If an observed entry lies outside its unit's support, ``rows`` and ``units``
+        differ in shape, or an index is out of range.
+    TypeError
+        If ``program`` is not a Program.
+
+    Examples
+    --------
+    A user who rated items 0 and 2; the distribution of their rating of item 1:
 
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(3, 2, visible="softmax", categories=4, seed=0, scale=1.0), dtype=np.float64)

@@ -48,13 +48,41 @@ def _jit_helper(fn):
 
 
 def enabled():
-    """True when the fused kernels are used (numba installed, and not :func:`disabled`)."""
+    """True when the fused kernels are used (numba installed, and not :func:`disabled`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> enabled() == AVAILABLE
+    True
+    >>> with disabled():
+    ...     enabled()
+    False
+    """
     return _state["on"]
 
 
 @contextlib.contextmanager
 def disabled():
-    """Within this block every sweep takes the NumPy reference path (for comparisons)."""
+    """Within this block every sweep takes the NumPy reference path (for comparisons).
+
+    Yields
+    ------
+    None
+        The previous setting comes back when the block ends, even on an error.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.ising(6, coupling=0.3), seed=0)
+    >>> with disabled():
+    ...     run = gm.sample(prog, 3, chains=2, seed=1)
+    >>> run.state.shape, enabled() == AVAILABLE
+    ((2, 36), True)
+    """
     before = _state["on"]
     _state["on"] = False
     try:
@@ -293,10 +321,49 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     for every site: ``table[deg, n]`` is the probability of ``values[1]`` for a site with
     ``deg`` neighbours of which ``n`` hold ``values[1]``.
 
+    The probability is then a lookup: no exponential per site. Sites of the colour are
+    updated in row-major order, site ``k`` of the colour reading ``uniforms[:, k]``.
+
+    Parameters
+    ----------
+    state : array (chains, sites), float32 or float64, row-major
+        The lattice's sites, updated in place.
+    uniforms : array (chains, sites of the colour)
+        One uniform per updated site.
+    table : array (2 ndim + 1, 2 ndim + 1)
+        See :func:`probability_table`.
+    values : (lo, hi)
+        The two values of a site.
+    shape : tuple of int
+        The lattice's sides (2 or 3 of them).
+    colour : {0, 1}
+        Which parity class of sites (sum of the coordinates mod 2) to update.
+    periodic : bool
+        Whether the lattice wraps around.
+
     Raises
     ------
     RuntimeError
-        If numba is not installed.
+        If numba is not installed (check :data:`AVAILABLE`).
+
+    Examples
+    --------
+    Spins all down, ``J = 0.5``: a site turns up with probability ``sigmoid(-4) = 0.018``,
+    so a uniform of 0.01 turns it and one of 0.5 does not.
+
+    >>> import numpy as np
+    >>> table = probability_table(0.5, 0.0, 1.0, (-1, 1), 2)
+    >>> state = -np.ones((2, 16))
+    >>> uniforms = np.repeat([[0.01], [0.5]], 8, axis=1)
+    >>> if AVAILABLE:
+    ...     checkerboard_table(state, uniforms, table, (-1, 1), (4, 4), 0, True)
+    ... else:  # what it does (numba is not installed here)
+    ...     state[0].reshape(4, 4)[(np.add.outer(np.arange(4), np.arange(4)) % 2) == 0] = 1
+    >>> state[0].reshape(4, 4), float(state[1].max())
+    (array([[ 1., -1.,  1., -1.],
+           [-1.,  1., -1.,  1.],
+           [ 1., -1.,  1., -1.],
+           [-1.,  1., -1.,  1.]]), -1.0)
     """
     if not AVAILABLE:
         raise RuntimeError("kernels: numba is not installed; install the 'fast' extra")
@@ -312,9 +379,14 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
 def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, periodic):
     """Gibbs update of the lattice sites ``sites`` (one colour) of ``state``, in place.
 
+    The logit of a site is ``slope * (x + bias)`` with ``x`` the sum of its neighbours'
+    values times their bonds' couplings; it becomes ``hi`` when its uniform is below
+    ``sigmoid(logit)``. One pass over the colour's sites.
+
     Parameters
     ----------
     state : array (chains, sites), float32 or float64, row-major
+        The lattice's sites, updated in place.
     sites : int array
         The colour's sites, ascending.
     uniforms : array (chains, len(sites))
@@ -322,16 +394,34 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     coupling : array
         One coupling for every bond (size 1), or ``(ndim, *shape)`` per bond.
     bias : array (len(sites),)
+        The biases of the colour's sites.
     slope : float
         The logit's slope (``beta * (hi - lo)`` for units with values lo, hi).
     values : (lo, hi)
+        The two values of a site.
     shape : tuple
+        The lattice's sides.
     periodic : bool
+        Whether the lattice wraps around.
 
     Raises
     ------
     RuntimeError
         If numba is not installed (check :data:`AVAILABLE`).
+
+    Examples
+    --------
+    Uniforms of 0 turn every site of the colour up (its probability is above 0):
+
+    >>> import numpy as np
+    >>> state = -np.ones((1, 9))
+    >>> sites = np.array([0, 2, 4, 6, 8])
+    >>> if AVAILABLE:
+    ...     checkerboard(state, sites, np.zeros((1, 5)), np.array([1.0]), np.zeros(5), 2.0, (-1, 1), (3, 3), False)
+    ... else:  # what it does (numba is not installed here)
+    ...     state[:, sites] = 1
+    >>> state
+    array([[ 1., -1.,  1., -1.,  1., -1.,  1., -1.,  1.]])
     """
     global _checker_jit
     if not AVAILABLE:
@@ -404,11 +494,27 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
         Symmetric, zero diagonal: unit ``i``'s input is ``sum_j J_ij s_j``.
     bias, slope, lo, hi : arrays (units,)
         Per unit: the logit is ``slope (x + bias)`` and the values are ``lo``, ``hi``.
+    mode : {"sample", "max"}
+        Gibbs sampling, or zero-temperature descent.
 
     Raises
     ------
     RuntimeError
         If numba is not installed.
+
+    Examples
+    --------
+    Hopfield recall: three mutually excitatory spins, one flipped, fall back together.
+
+    >>> import numpy as np
+    >>> J = np.ones((3, 3)) - np.eye(3)
+    >>> s = np.array([[1.0, -1.0, 1.0]])
+    >>> if AVAILABLE:
+    ...     sequential(s, np.arange(3), None, J, np.zeros(3), np.full(3, 2.0), -np.ones(3), np.ones(3), mode="max")
+    ... else:  # what it does (numba is not installed here)
+    ...     s[0, 1] = 1.0
+    >>> s
+    array([[1., 1., 1.]])
     """
     global _sequential_jit
     if not AVAILABLE:

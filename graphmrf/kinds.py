@@ -69,12 +69,21 @@ class Param:
     to_internal, from_internal : callable
         Map a graph value to the internal parameter and back (``log`` / ``exp``).
     valid : callable
-        Predicate on graph values; ``rule`` is the message when it fails.
+        Predicate on graph values.
+    rule : str
+        What ``valid`` asks, for the message when it fails ("must be finite and > 0").
     limit : callable, optional
         ``limit(dtype) -> (low, high)``: the range of *internal* values with which the
         energy stays computable in that float type (``log_sigma`` beyond it gives a sigma
         of 0 or infinity, or an infinite ``1 / sigma**2``). A training step that would
         leave it is a divergence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scale = Param("log_sigma", attr="sigma", default=1.0, to_internal=np.log, from_internal=np.exp)
+    >>> scale.graph_attr, scale.symbol, float(scale.from_internal(scale.to_internal(2.0)))
+    ('sigma', log_sigma, 2.0)
     """
 
     name: str
@@ -111,6 +120,16 @@ class Kind:
         ``T(s; theta)``, what the column contributes to couplings.
     params : tuple of :class:`Param`
         Per-column parameters.
+
+    Examples
+    --------
+    The Gaussian kind: ``f(s) = (s - b)^2 / (2 sigma^2)``, coupled through ``s / sigma``.
+
+    >>> k = get_kind("gaussian")
+    >>> k.self_energy, k.statistic
+    ((-bias + s)**2*exp(-2*log_sigma)/2, s*exp(-log_sigma))
+    >>> k.discrete, get_kind("softmax").onehot
+    (False, True)
     """
 
     name: str
@@ -128,7 +147,22 @@ class Kind:
         return self.support == "onehot"
 
     def n_states(self, width):
-        """Number of states of one unit of ``width`` columns (``inf`` if real)."""
+        """Number of states of one unit of ``width`` columns (``inf`` if real).
+
+        Parameters
+        ----------
+        width : int
+            The unit's columns (K for a softmax unit of K categories, else 1).
+
+        Returns
+        -------
+        int or float
+
+        Examples
+        --------
+        >>> get_kind("spin").n_states(1), get_kind("softmax").n_states(5), get_kind("gaussian").n_states(1)
+        (2, 5, inf)
+        """
         if self.support == "real":
             return float("inf")
         if self.onehot:
@@ -136,6 +170,27 @@ class Kind:
         return len(self.support)
 
     def param(self, name):
+        """The kind's parameter called ``name`` (its internal name).
+
+        Parameters
+        ----------
+        name : str
+            E.g. ``"bias"`` or ``"log_sigma"``.
+
+        Returns
+        -------
+        Param
+
+        Raises
+        ------
+        KeyError
+            If the kind has no such parameter.
+
+        Examples
+        --------
+        >>> get_kind("gaussian").param("log_sigma").graph_attr
+        'sigma'
+        """
         for p in self.params:
             if p.name == name:
                 return p
@@ -146,7 +201,40 @@ KINDS = {}
 
 
 def register(kind):
-    """Add ``kind`` to the registry and return it."""
+    """Add ``kind`` to the registry and return it.
+
+    From then on a node may declare ``kind=kind.name``; the compiler derives its
+    conditionals and gradients from the self-energy and statistic (:mod:`graphmrf.symbolic`).
+    A kind of the same name is replaced.
+
+    Parameters
+    ----------
+    kind : Kind
+        The kind to add.
+
+    Returns
+    -------
+    Kind
+        ``kind``.
+
+    Raises
+    ------
+    TypeError
+        If ``kind`` is not a :class:`Kind`.
+    ValueError
+        If a discrete support has fewer than two distinct values.
+
+    Examples
+    --------
+    >>> half = register(Kind("half", support=(0, 0.5), self_energy=-BIAS * S, statistic=S, params=(Param("bias"),)))
+    >>> get_kind("half") is half
+    True
+    >>> del KINDS["half"]  # leave the registry as it was
+    >>> register(Kind("one", support=(1,), self_energy=S, statistic=S))
+    Traceback (most recent call last):
+    ...
+    ValueError: kind 'one': support must have two or more distinct values; got (1,)
+    """
     if not isinstance(kind, Kind):
         raise TypeError(f"register: expected a Kind, got {type(kind).__name__}")
     if kind.support not in ("onehot", "real"):
@@ -158,7 +246,33 @@ def register(kind):
 
 
 def get_kind(name, where="node"):
-    """Look up a registered kind, raising :class:`ModelError` naming ``where``."""
+    """Look up a registered kind, raising :class:`ModelError` naming ``where``.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name, e.g. ``"binary"``.
+    where : str
+        What declares it, for the message (``"node 'v'"``).
+
+    Returns
+    -------
+    Kind
+
+    Raises
+    ------
+    ModelError
+        If no kind of that name is registered; the message lists those that are.
+
+    Examples
+    --------
+    >>> get_kind("spin").support
+    (-1, 1)
+    >>> get_kind("Binary", where="node 'v'")
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelError: node 'v': unknown kind 'Binary'; expected one of binary, ...
+    """
     try:
         return KINDS[name]
     except (KeyError, TypeError):

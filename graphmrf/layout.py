@@ -30,6 +30,20 @@ class Part:
     (``Part(layer, units=[0, 2, 5])``, what the colouring of a unit-level graph gives,
     since units keep their declared order).
 
+    A run keeps its columns a slice (every read and write a view); a set of units given
+    as ``units`` that happens to be a run becomes one.
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer (anything with ``name``, ``n`` and ``width``).
+    start, stop : int
+        The run of units ``start:stop`` (by default the whole layer).
+    units : sequence of int or slice, optional
+        The units instead, in any order (kept sorted and distinct).
+
+    Examples
+    --------
     >>> class L:  # anything with a name, n and width stands for a layer here
     ...     name, n, width = "v", 6, 2
     >>> Part(L, units=[1, 2, 3]).columns, Part(L, units=[0, 2]).columns.tolist()
@@ -117,7 +131,32 @@ class Part:
 class Layer:
     """A run of columns holding units of one kind (a layer node, or consecutive single
     units), with the kind's numeric functions (``ops``) and its parameters (``params``,
-    arrays on the Program's backend; the Program's ``params`` dict holds the same arrays)."""
+    arrays on the Program's backend; the Program's ``params`` dict holds the same arrays).
+
+    Built by the compiler; users read it (``program.layers``), never build it.
+
+    Parameters
+    ----------
+    spec : graphmrf.validate.LayerSpec
+        The validated layer.
+    index : int
+        Its position in ``program.layers``.
+    offset : int
+        Its first column in a state.
+    backend : Backend
+        Where its parameters live.
+    dtype : dtype
+        Their float type.
+    params : dict of arrays, optional
+        Its parameters (instead of the spec's).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> v, h = gm.compile(gm.rbm(3, 2, seed=0)).layers
+    >>> h, h.sl, h.kind.name, sorted(h.params)
+    (Layer('h', kind='binary', n=2), slice(3, 5, None), 'binary', ['bias'])
+    """
 
     def __init__(self, spec, index, offset, backend, dtype, params=None):
 
@@ -137,7 +176,25 @@ class Layer:
         self.children = []  # directed couplings where this layer is the parent
 
     def p(self, cols=slice(None)):
-        """This layer's parameters restricted to columns ``cols`` (views for a slice)."""
+        """This layer's parameters restricted to columns ``cols`` (views for a slice).
+
+        Parameters
+        ----------
+        cols : slice or int array
+            Columns relative to the layer (a :attr:`Part.columns`).
+
+        Returns
+        -------
+        dict of arrays
+            Keyed by the kind's internal parameter names.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> v = gm.compile(gm.rbm(3, 2, seed=0)).layers[0]
+        >>> v.p(slice(0, 2))
+        {'bias': array([0., 0.], dtype=float32)}
+        """
         return {k: v[cols] for k, v in self.params.items()}
 
     def __repr__(self):
@@ -172,6 +229,15 @@ class Layout:
     params : list of dicts, optional
         Each layer's parameters (instead of the spec's: a copy of a Program in another
         float type or backend starts from the current values).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> layout = gm.compile(gm.ising(3, units=True)).layout
+    >>> len(layout.blocks), layout.blocks[0]
+    (3, (Part('units[spin]', units=[0, 5, 7]),))
+    >>> layout.visible_columns.tolist() == list(range(9))
+    True
     """
 
     def __init__(self, spec, blocks, backend, dtype, params=None):
@@ -191,7 +257,28 @@ class Layout:
         self.hidden_columns = np.flatnonzero(~vis).astype(index_type)
 
     def columns(self, node):
-        """Column slice (into a state) of a layer node or a single unit node."""
+        """Column slice (into a state) of a layer node or a single unit node.
+
+        Parameters
+        ----------
+        node : node
+            A node of the declared graph.
+
+        Returns
+        -------
+        slice
+
+        Raises
+        ------
+        KeyError
+            If the model has no such node.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> gm.compile(gm.ising(3, units=True)).layout.columns((1, 1))
+        slice(4, 5, None)
+        """
         if node not in self.spec.unit_index:
             raise KeyError(f"node {node!r}: not in this model")
         li, u = self.spec.unit_index[node]
@@ -201,13 +288,54 @@ class Layout:
         return slice(L.offset + u * L.width, L.offset + (u + 1) * L.width)
 
     def layer_of(self, node):
-        """The :class:`Layer` holding ``node``."""
+        """The :class:`Layer` holding ``node``.
+
+        Parameters
+        ----------
+        node : node
+            A node of the declared graph.
+
+        Returns
+        -------
+        Layer
+            The node's own layer, or the run of single-unit nodes it belongs to.
+
+        Raises
+        ------
+        KeyError
+            If the model has no such node.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> gm.compile(gm.ising(3, units=True)).layout.layer_of((1, 1))
+        Layer('units[spin]', kind='spin', n=9)
+        """
         if node not in self.spec.unit_index:
             raise KeyError(f"node {node!r}: not in this model")
         return self.layers[self.spec.unit_index[node][0]]
 
     def part_columns(self, part):
-        """Columns of a part in a state: a slice, or an int array for a set of units."""
+        """Columns of a part in a state: a slice, or an int array for a set of units.
+
+        Parameters
+        ----------
+        part : Part
+            Units of one of this layout's layers.
+
+        Returns
+        -------
+        slice or int array
+            Absolute columns (the part's columns shifted by its layer's offset).
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> layout = gm.compile(gm.rbm(3, 2, seed=0)).layout
+        >>> v, h = layout.layers
+        >>> layout.part_columns(Part(h)), layout.part_columns(Part(v, units=[0, 2])).tolist()
+        (slice(3, 5, None), [0, 2])
+        """
         cs = part.columns
         if part.contiguous:
             return slice(part.layer.offset + cs.start, part.layer.offset + cs.stop)
@@ -216,7 +344,36 @@ class Layout:
     def check_blocks(self, blocks, couplings, where="compile"):
         """Raise :class:`ModelError` unless every unit is in exactly one part of
         ``blocks`` and no two units of a block are coupled (in the moral graph, for a
-        directed net: co-parents of a child are coupled)."""
+        directed net: co-parents of a child are coupled).
+
+        Cost: one pass over the couplings' entries (a comparison per bond or edge).
+
+        Parameters
+        ----------
+        blocks : list of tuples of Part
+            The blocks to check.
+        couplings : list of Coupling
+            The model's couplings.
+        where : str
+            What is checking, for the message.
+
+        Raises
+        ------
+        ModelError
+            If a unit is in no block or in two, or a block holds two coupled units (or two
+            parents of one child); the message names the layer or the coupling.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+        >>> v, h = prog.layers
+        >>> prog.layout.check_blocks([(Part(v),), (Part(h),)], prog.couplings)  # the compiled blocks: fine
+        >>> prog.layout.check_blocks([(Part(v),)], prog.couplings)
+        Traceback (most recent call last):
+        ...
+        graphmrf.errors.ModelError: compile: units of 'h' are in no block
+        """
         block_of = [np.full(L.n, -1) for L in self.layers]
         for bi, b in enumerate(blocks):
             for p in b:

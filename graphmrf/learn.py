@@ -57,7 +57,25 @@ __all__ = [
 class Phase(NamedTuple):
     """One phase of the Boltzmann rule: ``stats`` (batch mean of ``-dE/dtheta``),
     ``state`` (the chains at the end) and ``stderr`` (Monte Carlo standard error of each
-    mean; None unless asked for, zeros where the mean is exact)."""
+    mean; None unless asked for, zeros where the mean is exact).
+
+    Attributes
+    ----------
+    stats : dict
+        ``<-dE/dtheta>`` of each parameter over the phase's chains.
+    state : array (chains, columns)
+        The chains at the end.
+    stderr : dict or None
+        Standard errors of ``stats`` (batch means over independent chains).
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0), dtype=np.float64)
+    >>> phase = positive_phase(prog, np.array([[1, 0]]), 0, errors=True)
+    >>> phase.stats["v.bias"].tolist(), phase.stderr["v.bias"].tolist(), phase.state.shape
+    ([1.0, 0.0], [0.0, 0.0], (1, 3))
+    """
 
     stats: dict
     state: object
@@ -68,6 +86,29 @@ class Phase(NamedTuple):
 def exact_gradient(program, data):
     """Both phases by exact enumeration (see :func:`graphmrf.exact.log_likelihood_grad`).
 
+    Parameters
+    ----------
+    program : Program
+        A model small enough to enumerate.
+    data : array (rows, visible columns)
+        Visible vectors, every value in its unit's support.
+
+    Returns
+    -------
+    dict
+        The gradient of the mean log-likelihood, keyed like ``program.params`` (float64).
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If ``data`` has the wrong shape or a value outside its unit's support.
+    EnumerationTooLargeError
+        If the model is too large to enumerate.
+
+    Examples
+    --------
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(2, 1, seed=0), dtype=np.float64)
     >>> sorted(exact_gradient(prog, np.array([[1, 0]])))
@@ -77,7 +118,26 @@ def exact_gradient(program, data):
 
 
 def place_visible(program, state, data):
-    """Write ``data`` into the visible columns of ``state`` (a slice when they are one run)."""
+    """Write ``data`` into the visible columns of ``state`` (a slice when they are one run).
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (rows, columns)
+        Written in place.
+    data : array (rows, visible columns)
+        The visible values, in declared order.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0))
+    >>> state = np.zeros((2, 3))
+    >>> place_visible(prog, state, np.array([[1, 0], [0, 1]]))
+    >>> state.tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
     vis = program.visible_columns
     if vis.size and vis[-1] - vis[0] + 1 == vis.size:
         state[:, int(vis[0]) : int(vis[-1]) + 1] = data
@@ -88,7 +148,26 @@ def place_visible(program, state, data):
 def summed_layers(program):
     """``(layers, column mask)`` of the hidden units when every one sits in a whole layer
     that can be summed analytically (an RBM, a BM without hidden-hidden couplings), else
-    None."""
+    None.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+
+    Returns
+    -------
+    (list of Layer, bool array (columns,)) or None
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> layers, mask = summed_layers(gm.compile(gm.rbm(2, 1, seed=0)))
+    >>> layers, mask.tolist()
+    ([Layer('h', kind='binary', n=1)], [False, False, True])
+    >>> summed_layers(gm.compile(gm.boltzmann(2, 2, seed=0))) is None  # h~h couples them
+    True
+    """
     summed = program.hidden_summable()
     if summed is None:
         return None
@@ -115,12 +194,14 @@ def contrastive_divergence(
     Parameters
     ----------
     program : Program
+        The model; its parameters are read, not changed.
     data : array (examples, visible columns)
         A mini-batch; NaN marks an *absent* unit (CD only): each example is then its own
         RBM over the units it observed, sharing the weights -- the absent unit is held at
         zero in both phases, so it adds nothing to the hidden units' input and gets no
         gradient (the collaborative-filtering RBM).
     rng : Generator or seed
+        Random generator of the sampled phases.
     k : int
         Gibbs sweeps of the free chains.
     chains : array (chains, columns), optional
@@ -146,6 +227,17 @@ def contrastive_divergence(
     -------
     (dict, array)
         The gradient (keys of ``program.params``) and the free chains.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (a count below its minimum).
+        Also if ``data`` or ``chains`` has the wrong shape or a value outside its unit's
+        support.
+    ModelError
+        If ``data`` has missing values and ``chains`` is given (PCD).
 
     Examples
     --------
@@ -478,10 +570,38 @@ def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state
     ``state`` when given, e.g. the last positive phase's chains). ``draw_hidden=False``
     skips drawing analytically summed hidden units into the returned state.
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    data : array (examples, visible columns)
+        The visible vectors.
+    rng : Generator or seed
+        Random generator of the clamped chains and the hidden draws.
+    sweeps : int
+        Clamped Gibbs sweeps (when the hidden units cannot be summed).
+    chains_per_example : int
+        Clamped chains per example.
+    state : array (rows, columns), optional
+        Where the clamped chains' hidden units start.
+    errors : bool
+        Whether to estimate standard errors.
+    draw_hidden : bool
+        Whether to draw summed hidden units into the returned state.
+
     Returns
     -------
     Phase
 
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (a count below its minimum).
+
+    Examples
+    --------
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.rbm(2, 1, seed=0), dtype=np.float64)
     >>> positive_phase(prog, np.array([[1, 0]]), 0).stats["v.bias"].tolist()
@@ -526,9 +646,39 @@ def negative_phase(program, state, rng, *, sweeps=1, errors=False, clamp=None):
     """Free statistics: ``sweeps`` Gibbs sweeps of (a copy of) the chains in ``state``,
     then their mean (units where ``clamp`` is True keep their values).
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (chains, columns)
+        Where the free chains start (copied).
+    rng : Generator or seed
+        Random generator of the sweeps.
+    sweeps : int
+        Block Gibbs sweeps before the statistics.
+    errors : bool
+        Whether to estimate standard errors (batch means over the chains).
+    clamp : bool array, optional
+        Units that keep their values.
+
     Returns
     -------
     Phase
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (a count below its minimum).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0))
+    >>> phase = negative_phase(prog, prog.random_state(200, seed=0), 0, sweeps=2, errors=True)
+    >>> sorted(phase.stats) == sorted(phase.stderr), bool(phase.stderr["v.bias"].max() < 0.1)
+    (True, True)
     """
     rng = as_generator(rng, program.backend)
     s = program.xp.array(state, dtype=program.dtype, copy=True)
@@ -547,16 +697,49 @@ def boltzmann_gradient(program, data, rng, *, chains=None, sweeps=100, positive_
     ``sweeps`` sweeps -- an estimate of the exact gradient once they have mixed, with Monte
     Carlo standard errors (``errors=True``) from the chains' independence.
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    data : array (examples, visible columns)
+        The visible vectors.
+    rng : Generator or seed
+        Random generator of both phases.
+    chains : int, optional
+        Free chains (default: one per example).
+    sweeps : int
+        Sweeps of the free chains.
+    positive_sweeps : int
+        Clamped sweeps (when the hidden units cannot be summed).
+    errors : bool
+        Whether to estimate standard errors.
+
     Returns
     -------
     (dict, Phase, Phase)
         The gradient and the two phases.
 
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (``program`` not a Program).
+    ValueError
+        If an argument breaks its rule (a count below its minimum).
+
+    Examples
+    --------
+    The lecture's machine with the data "v = 11", against the exact gradient:
+
     >>> import numpy as np, graphmrf as gm
     >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")), dtype=np.float64)
     >>> g, pos, neg = boltzmann_gradient(prog, np.repeat([[1, 1]], 500, axis=0), 0, sweeps=30)
-    >>> g["units[binary]~units[binary].weight"].shape
+    >>> key = "units[binary]~units[binary].weight"
+    >>> g[key].shape
     (3,)
+    >>> g, pos, neg = boltzmann_gradient(prog, np.repeat([[1, 1]], 2000, axis=0), 0, sweeps=30, errors=True)
+    >>> se = np.sqrt(pos.stderr[key] ** 2 + neg.stderr[key] ** 2)
+    >>> bool(np.all(np.abs(g[key] - exact_gradient(prog, [[1, 1]])[key]) < 4 * se))
+    True
     """
     rng = as_generator(rng, program.backend)
     pos = positive_phase(program, data, rng, sweeps=positive_sweeps, errors=errors)

@@ -111,6 +111,10 @@ def weights(patterns, rule="hebb", kind="spin"):
     ------
     ModelError
         Patterns not of shape (M, N) or holding other values than the kind's.
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If ``rule`` or ``kind`` is unknown.
 
     Notes
     -----
@@ -151,6 +155,31 @@ def store(patterns, rule="hebb", kind="spin"):
 
     ``"hebb01"`` always makes a net of 0/1 (``binary``) units.
 
+    Parameters
+    ----------
+    patterns : array (M, N)
+        The patterns, +-1 (or 0/1 for ``kind="binary"`` and ``"hebb01"``).
+    rule : {"hebb", "hebb01", "storkey", "pseudoinverse"}
+        The storage rule.
+    kind : {"spin", "binary"}
+        The units' kind.
+
+    Returns
+    -------
+    networkx.Graph
+        A :func:`graphmrf.hopfield` graph with ``W`` and ``b`` filled in.
+
+    Raises
+    ------
+    ModelError
+        Patterns not of shape (M, N) or holding other values than the kind's.
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If ``rule`` or ``kind`` is unknown.
+
+    Examples
+    --------
     >>> g = store([[1, -1, 1, -1]], "hebb")
     >>> g.nodes["units"]["kind"], g.edges["units", "units"]["weight"][0].tolist()
     ('spin', [0.0, -0.25, 0.25, -0.25])
@@ -166,6 +195,29 @@ def corrupt(patterns, fraction, rng):
     """Copies of ``patterns`` with a ``fraction`` of the units of each flipped (exactly
     ``round(fraction N)`` units per pattern, chosen at random).
 
+    Parameters
+    ----------
+    patterns : array (M, N)
+        +-1 or 0/1 patterns (a flip maps a value to the other one).
+    fraction : float in [0, 1]
+        Fraction of the units to flip.
+    rng : None, int or Generator
+        Random generator of the choice.
+
+    Returns
+    -------
+    numpy.ndarray (M, N)
+        A new array.
+
+    Raises
+    ------
+    ValueError
+        If ``patterns`` is not 2-d, or ``fraction`` is outside [0, 1].
+    TypeError
+        If an argument is of the wrong type.
+
+    Examples
+    --------
     >>> x = np.array([[1.0, -1.0, 1.0, -1.0, 1.0, 1.0]])
     >>> int(np.sum(corrupt(x, 0.5, 0) != x))
     3
@@ -187,6 +239,22 @@ def corrupt(patterns, fraction, rng):
 def overlap(states, patterns):
     """Overlap ``m = (1/N) sum_i sigma_i xi_i`` of each state with its pattern (in +-1 terms).
 
+    1 for the pattern itself, -1 for its reverse, about 0 for an unrelated state; 0/1
+    states and patterns are read as ``2 s - 1``.
+
+    Parameters
+    ----------
+    states : array (M, N)
+        One state per pattern.
+    patterns : array (M, N)
+        The patterns.
+
+    Returns
+    -------
+    numpy.ndarray (M,)
+
+    Examples
+    --------
     >>> overlap([[1, 1, -1, -1]], [[1, 1, 1, -1]]).tolist()
     [0.5]
     """
@@ -202,6 +270,38 @@ def recall(program, probes, rng=None, max_sweeps=100):
     """Asynchronous zero-temperature recall of every probe at once (probes are chains).
 
     Returns ``(states, sweeps)``: the fixed points reached and the number of sweeps.
+
+    Parameters
+    ----------
+    program : Program
+        A Hopfield net.
+    probes : array (n, N)
+        The starting states.
+    rng : None, int or Generator
+        Random generator of the visiting orders.
+    max_sweeps : int
+        Stop after this many sweeps.
+
+    Returns
+    -------
+    states : numpy.ndarray (n, N)
+        float64, on the host.
+    sweeps : int
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If ``max_sweeps < 1``, or a probe has the wrong shape or a value outside the
+        units' support.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(store([[1, -1, 1, -1]]))
+    >>> recall(prog, [[1, 1, 1, -1]], 0)
+    (array([[ 1., -1.,  1., -1.]]), 2)
     """
 
     probes = program.xp.asarray(probes, dtype=program.dtype)
@@ -225,6 +325,24 @@ def is_fixed_point(program, states):
     most probable value given the others: ``s_i = sgn(b_i + sum_j w_ij s_j)`` (a zero input
     keeps the unit as it is, as :func:`graphmrf.samplers.descend` does).
 
+    Parameters
+    ----------
+    program : Program
+        A Hopfield net (one layer of two-valued units).
+    states : array (n, N)
+        The states to test.
+
+    Returns
+    -------
+    numpy.ndarray of bool (n,)
+
+    Raises
+    ------
+    ValueError
+        If ``program`` is not a Hopfield net or ``states`` has the wrong shape.
+
+    Examples
+    --------
     >>> import graphmrf as gm
     >>> prog = gm.compile(store([[1, -1, 1, -1]]), dtype=np.float64)
     >>> is_fixed_point(prog, [[1, -1, 1, -1], [-1, 1, -1, 1], [1, 1, 1, 1]]).tolist()
@@ -244,6 +362,9 @@ def is_fixed_point(program, states):
 @dataclass(frozen=True)
 class Attractors:
     """Fixed points of a Hopfield net's zero-temperature dynamics, classified.
+
+    What :func:`attractors` returns; ``str`` of it is a table, ``len`` the number of
+    fixed points and ``spurious`` a mask of those that are not stored patterns.
 
     Attributes
     ----------
@@ -267,6 +388,17 @@ class Attractors:
         Whether each stored pattern is a fixed point (those that are lead the list).
     n_probes : int
         Number of random probes run.
+
+    Examples
+    --------
+    One stored pattern: it and its reverse are the only fixed points.
+
+    >>> import graphmrf as gm
+    >>> found = attractors(gm.compile(store([[1, -1, 1, -1]]), dtype=np.float64), [[1, -1, 1, -1]], seed=0)
+    >>> len(found), found.labels, found.spurious.tolist()
+    (2, ('xi1', '-xi1'), [False, True])
+    >>> print(str(found).splitlines()[1])
+    xi1                          pattern       -1.500     ...  +1.00
     """
 
     states: np.ndarray
@@ -365,6 +497,8 @@ def attractors(program, patterns, *, n_probes=200, max_order=3, seed=None, max_s
     ValueError
         ``program`` is not a one-layer two-valued net, ``patterns`` do not fit it, or
         ``max_order`` asks for more than :data:`MAX_CANDIDATES` candidates.
+    TypeError
+        If an argument is of the wrong type.
 
     Notes
     -----
@@ -492,6 +626,13 @@ def capacity(n_units, loads, rule="hebb", *, corruption=0.1, trials=1, seed=None
     -------
     dict of arrays keyed ``"load"``, ``"stable"``, ``"recalled"``, ``"overlap"``.
 
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If an argument breaks its rule (a load that is not a finite real > 0).
+
     Examples
     --------
     >>> res = capacity(100, [0.05], seed=0)
@@ -532,6 +673,32 @@ def capacity(n_units, loads, rule="hebb", *, corruption=0.1, trials=1, seed=None
 def critical_load(result, key="recalled", level=0.5):
     """The load at which ``result[key]`` first falls below ``level`` (linear interpolation).
 
+    For Hebbian storage the classic value for large nets is a load of about 0.138
+    [Amit, Gutfreund & Sompolinsky 1985]; small nets and corrupted probes measure below it.
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`capacity` returned.
+    key : {"stable", "recalled", "overlap"}
+        Which curve.
+    level : float
+        The threshold.
+
+    Returns
+    -------
+    float
+        ``inf`` when the curve never falls below ``level``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If ``key`` is none of these or ``level`` is not finite.
+
+    Examples
+    --------
     >>> critical_load({"load": np.array([0.1, 0.2]), "recalled": np.array([1.0, 0.0])})
     0.15...
     """

@@ -15,7 +15,24 @@ __all__ = ["path", "names", "folder"]
 
 def folder():
     """The folder holding the model files: the installed package data, or ``models/``
-    beside the package in a source checkout."""
+    beside the package in a source checkout.
+
+    Returns
+    -------
+    str
+        An absolute path.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither holds a model file (a broken installation).
+
+    Examples
+    --------
+    >>> import os, graphmrf as gm
+    >>> "lecture_bm.graphml" in os.listdir(gm.models.folder())
+    True
+    """
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.path.join(here, "model_files"), os.path.join(os.path.dirname(here), "models")):
         if os.path.isdir(candidate) and any(f.endswith(".graphml") for f in os.listdir(candidate)):
@@ -24,12 +41,47 @@ def folder():
 
 
 def names():
-    """File names of the shipped models."""
+    """File names of the shipped models.
+
+    Returns
+    -------
+    list of str
+        Sorted; each is a name :func:`path` takes.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> "ising3_periodic.graphml" in gm.models.names()
+    True
+    """
     return sorted(f for f in os.listdir(folder()) if f.endswith((".graphml", ".npz")))
 
 
 def path(name):
-    """Absolute path of the shipped model file ``name``."""
+    """Absolute path of the shipped model file ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A file name from :func:`names`, e.g. ``"lecture_bm.graphml"``.
+
+    Returns
+    -------
+    str
+        A path for :func:`graphmrf.load`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no such model is shipped; the message lists those that are.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> g = gm.load(gm.models.path("explaining_away.graphml"))
+    >>> g.is_directed()
+    True
+    """
     p = os.path.join(folder(), name)
     if not os.path.exists(p):
         raise FileNotFoundError(f"model {name!r}: not shipped with graphmrf; available: {', '.join(names())}")

@@ -69,17 +69,74 @@ ON_DATA = ("log_likelihood", "ais_log_likelihood", "pseudo_log_likelihood", "rec
 class MonitorWarning(UserWarning):
     """A monitor asked of :func:`graphmrf.fit` cannot run (e.g. exact log-likelihood of a
     model too large to enumerate) and is dropped; the message says which and what to use
-    instead."""
+    instead.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(40, 40, seed=0))
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     hist = gm.fit(prog, np.zeros((10, 40)), epochs=1, monitors=["log_likelihood"], seed=0)
+    >>> [w.category.__name__ for w in caught], sorted(hist)
+    (['MonitorWarning'], ['epoch', 'k'])
+    """
 
 
 def weight_norm(arrays):
-    """The Euclidean norm of every ``*.weight`` array together."""
+    """The Euclidean norm of every ``*.weight`` array together.
+
+    Parameters
+    ----------
+    arrays : dict of arrays
+        ``program.params``, or parameter steps; keys not ending in ``.weight`` are skipped.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> weight_norm({"v~h.weight": np.ones((2, 2)), "v.bias": np.ones(3)})
+    2.0
+    """
     return float(sum(float(to_host((v**2).sum())) for k, v in arrays.items() if k.endswith(".weight")) ** 0.5)
 
 
 def saturated_hidden(program, data, tol=0.01):
     """Fraction of hidden units whose probability of their upper value stays within
-    ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units."""
+    ``tol`` of 0 or 1 on every one of (up to) 1000 training vectors: dead or stuck units.
+
+    Parameters
+    ----------
+    program : Program
+        A model whose hidden units can be summed (an RBM).
+    data : array (rows, visible columns)
+        Training vectors (the first 1000 are used).
+    tol : float
+        How close to 0 or 1 counts as stuck.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the hidden units cannot be summed, or are not two-valued.
+
+    Examples
+    --------
+    A hidden unit with bias 10 is always on:
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0), dtype=np.float64)
+    >>> prog.params["h.bias"][:] = [10.0, 0.0]
+    >>> saturated_hidden(prog, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
+    0.5
+    """
 
     found = summed_layers(program)
     if found is None or not found[0]:
@@ -106,6 +163,29 @@ def reconstruction_error(program, data):
     """Mean squared error of v against E[v | E[h | v]] (one mean-field pass down and up).
 
     A heuristic, not the training objective: it can fall while the likelihood gets worse.
+    The hidden units take their means given ``v``, then the visible units theirs given
+    those; visible units are reconstructed layer by layer where they form whole layers (an
+    RBM's, a DBM's).
+
+    Parameters
+    ----------
+    program : Program
+        The model.
+    data : array (rows, visible columns)
+        Visible vectors.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    With zero parameters every reconstruction is 1/2, a squared error of 1/4:
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0), dtype=np.float64)
+    >>> reconstruction_error(prog, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
+    0.25
     """
     xp = program.xp
     vis = xp.asarray(program.visible_columns)
@@ -144,7 +224,44 @@ def evaluate(program, data, monitors, validation=None, steps=None):
     """The named monitors of ``program`` on ``data``: a dict name -> float (AIS adds
     ``"ais_log_likelihood_stderr"``). ``validation`` holds the held-out rows
     ("free_energy_gap" and the ``"validation_"`` monitors need them); ``steps`` the last
-    parameter steps ("update_ratio"; NaN before the first)."""
+    parameter steps ("update_ratio"; NaN before the first).
+
+    Parameters
+    ----------
+    program : Program
+        The model.
+    data : array (rows, visible columns)
+        The training vectors (checked already: :func:`graphmrf.fit` passes its own).
+    monitors : sequence
+        Names from :data:`MONITORS`, ``"validation_"`` + a data monitor, or functions
+        ``(program, data) -> float`` (recorded under their ``__name__``).
+    validation : array (rows, visible columns), optional
+        Held-out vectors.
+    steps : dict of arrays, optional
+        The last parameter steps.
+
+    Returns
+    -------
+    dict
+        Monitor name -> float.
+
+    Raises
+    ------
+    ValueError
+        If a name is unknown, or a monitor needs ``validation`` and none was given.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0), dtype=np.float64)
+    >>> X = np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    >>> evaluate(prog, X, ["weight_norm", "free_energy_gap", "update_ratio"], validation=X[:1])
+    {'weight_norm': 0.0, 'free_energy_gap': 0.0, 'update_ratio': nan}
+    >>> evaluate(prog, X, ["free_energy"])
+    Traceback (most recent call last):
+    ...
+    ValueError: monitors: unknown monitor 'free_energy'; expected one of 'log_likelihood', ...
+    """
     out = {}
     for m in monitors:
         if callable(m):
@@ -206,6 +323,27 @@ def usable(program, monitors):
 class Threshold:
     """Stop once ``monitor`` is below ``below`` (or above ``above``).
 
+    A stopping rule for :func:`graphmrf.fit` (``stop_when=``): called with the program
+    and the history after every monitored epoch, it says whether to stop.
+
+    Parameters
+    ----------
+    monitor : str
+        A monitor's name in the history.
+    below : float, optional
+        Stop once the last value is below it.
+    above : float, optional
+        Stop once the last value is above it.
+
+    Raises
+    ------
+    ValueError
+        Unless exactly one of ``below`` and ``above`` is given, or if it is not finite.
+    TypeError
+        If it is not a number.
+
+    Examples
+    --------
     >>> rule = Threshold("reconstruction_error", below=0.05)
     >>> rule(None, {"reconstruction_error": [0.2, 0.04]}), rule(None, {"reconstruction_error": [0.2]})
     (True, False)
@@ -235,6 +373,34 @@ class EarlyStopping:
     and give the parameters of its best check back to the model.
 
     ``mode="max"`` for likelihoods, ``"min"`` for errors and gaps.
+
+    Parameters
+    ----------
+    monitor : str
+        A monitor's name in the history.
+    patience : int
+        Checks without improvement before stopping.
+    mode : {"max", "min"}
+        Whether larger or smaller values are better.
+
+    Raises
+    ------
+    ValueError
+        If ``patience < 1`` or ``mode`` is neither.
+    TypeError
+        If ``patience`` is not an integer.
+
+    Examples
+    --------
+    >>> rule = EarlyStopping("validation_log_likelihood", patience=2)
+    >>> history = {"epoch": [], "validation_log_likelihood": []}
+    >>> for epoch, value in enumerate([-5.0, -4.0, -4.5, -4.2]):
+    ...     history["epoch"].append(epoch)
+    ...     history["validation_log_likelihood"].append(value)
+    ...     print(rule(None, history), end=" ")
+    False False False True
+    >>> rule.best, rule.best_epoch, rule.stopped_epoch
+    (-4.0, 1, 3)
     """
 
     @checked(patience=COUNT, mode=Options("max", "min"))

@@ -23,11 +23,40 @@ def get(program, item, name):
 
     ``get(program, "v", "bias")`` returns the layer's biases; ``get(program, ("v", "h"),
     "weight")`` the weight matrix oriented as asked (rows index the first node named).
+    (``program.get(item, name)`` is the same.)
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    item : node or (node, node)
+        A node, or an edge given by its two end nodes in either order.
+    name : str
+        The graph attribute: ``"bias"``, ``"sigma"`` (a Gaussian scale, not its log),
+        ``"weight"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        float64 copies: a number for a one-unit node or a one-by-one weight; one value
+        per unit (a row per unit for softmax units) for a layer; the weight matrix
+        (first node's units by the second's) for a layer-to-layer edge.
 
     Raises
     ------
     KeyError
         If the node, the edge or the parameter is not in the model.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0), dtype=np.float64)
+    >>> np.round(get(prog, ("v", "h"), "weight"), 4).tolist(), get(prog, "h", "bias").tolist()
+    ([[0.0013], [-0.0013]], [0.0])
+    >>> get(prog, "v", "sigma")
+    Traceback (most recent call last):
+    ...
+    KeyError: "node 'v': kind 'binary' has no parameter 'sigma'"
     """
     index = program.spec.unit_index
     if isinstance(item, tuple) and len(item) == 2 and item[0] in index and item[1] in index and name == "weight":
@@ -77,7 +106,27 @@ def _weight(program, u, v):
 
 def to_graph(program):
     """A copy of the declared graph with the current parameters written back (float64,
-    graph units), ready for :func:`graphmrf.save` or a fresh :func:`graphmrf.compile`."""
+    graph units), ready for :func:`graphmrf.save` or a fresh :func:`graphmrf.compile`.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled (perhaps trained) model.
+
+    Returns
+    -------
+    networkx.Graph or networkx.DiGraph
+        The declared graph's class, nodes and edges, with ``bias``, ``sigma`` and
+        ``weight`` attributes holding the current values (recognition edges too).
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0), dtype=np.float64)
+    >>> prog.params["v~h.weight"][:] = 0.5  # as training would
+    >>> to_graph(prog).edges["v", "h"]["weight"].tolist()
+    [[0.5], [0.5]]
+    """
     g = program.graph.copy()
     for L in program.layers:
         for p in L.kind.params:

@@ -112,6 +112,41 @@ def tiles(rows, shape, ncols=None, ax=None, title=None, cmap="gray_r", pad=1):
     """Each row of ``rows`` reshaped to ``shape`` and laid out on a grid, one image.
 
     Rows are scaled to [0, 1] one by one (so weight filters of any scale show their shape).
+
+    Parameters
+    ----------
+    rows : array (n, h * w)
+        The images, one per row.
+    shape : (int, int)
+        ``(h, w)`` of each image.
+    ncols : int, optional
+        Images per grid row (default: about the square root of ``n``).
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    title : str, optional
+        The Axes' title.
+    cmap : str
+        The colour map.
+    pad : int
+        Blank pixels between images.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib, graphmrf as gm
+    >>> matplotlib.use("Agg")
+    >>> ax = tiles(gm.datasets.bars_and_stripes(4), (4, 4), ncols=8, title="bars and stripes")
+    >>> ax.get_images()[0].get_array().shape, ax.get_title()
+    ((21, 41), 'bars and stripes')
+    >>> show(ax, "bars")  # closed here; saved or shown where figures are wanted
     """
     plt = _plt()
     rows = np.asarray(rows, dtype=np.float64)
@@ -137,11 +172,66 @@ def tiles(rows, shape, ncols=None, ax=None, title=None, cmap="gray_r", pad=1):
 
 
 def filters(program, shape, visible="v", hidden="h", n=None, ax=None):
-    """The weights into each hidden unit of a layer pair, as images of ``shape``."""
+    """The weights into each hidden unit of a layer pair, as images of ``shape``.
+
+    Parameters
+    ----------
+    program : Program
+        The model.
+    shape : (int, int)
+        ``(h, w)`` of the visible layer as an image.
+    visible, hidden : node
+        The two layer nodes.
+    n : int, optional
+        Show only the first ``n`` hidden units.
+    ax : matplotlib Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    KeyError
+        If the model has no such edge.
+
+    Examples
+    --------
+    >>> import matplotlib, graphmrf as gm
+    >>> matplotlib.use("Agg")
+    >>> ax = filters(gm.compile(gm.rbm(16, 6, seed=0)), (4, 4), n=4)
+    >>> ax.get_title(), ax.get_images()[0].get_array().shape
+    ('filters v->h', (11, 11))
+    >>> show(ax, "filters")
+    """
     W = np.asarray(program.get((visible, hidden), "weight")).T
     return tiles(W[:n] if n else W, shape, ax=ax, title=f"filters {visible}->{hidden}")
 
 
 def training_curves(history, keys=None):
-    """Every monitored quantity of a :class:`graphmrf.History` against the epoch."""
+    """Every monitored quantity of a :class:`graphmrf.History` against the epoch.
+
+    Parameters
+    ----------
+    history : History
+        What :func:`graphmrf.fit` returned.
+    keys : list of str, optional
+        Which quantities (default: all of them).
+
+    Returns
+    -------
+    array of matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np, matplotlib, graphmrf as gm
+    >>> matplotlib.use("Agg")
+    >>> prog = gm.compile(gm.rbm(4, 2, seed=0), dtype=np.float64)
+    >>> hist = gm.fit(prog, np.eye(4), epochs=3, rule="exact", monitors=["log_likelihood", "weight_norm"])
+    >>> axes = training_curves(hist)
+    >>> [ax.get_title() for ax in axes]
+    ['log_likelihood', 'weight_norm']
+    >>> show(axes[0], "curves")
+    """
     return history.plot(keys)

@@ -63,6 +63,36 @@ class Program:
         Where the arrays live and their float type.
     rng : Generator
         The default generator (``compile(..., seed=...)``).
+
+    Parameters
+    ----------
+    spec : graphmrf.validate.ModelSpec
+        The validated model.
+    blocks : list of lists of Part
+        The update blocks (the compiler's colouring), checked here: every unit once, each
+        block an independent set.
+    backend : Backend
+        Where the arrays live.
+    dtype : dtype
+        The float type of states and parameters.
+    seed : int or Generator, optional
+        The default generator's seed.
+    params : list of dicts, optional
+        Each layer's parameters, instead of the spec's.
+
+    Raises
+    ------
+    ModelError
+        If the blocks leave a unit out, hold one twice, or put two coupled units together.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+    >>> prog
+    Program([v:binaryx3, h:binaryx2], blocks=2, backend='numpy', dtype=float64)
+    >>> sorted(prog.params), prog.n_columns, prog.visible_columns.tolist()
+    (['h.bias', 'v.bias', 'v~h.weight'], 5, [0, 1, 2])
     """
 
     def __init__(self, spec, blocks, backend, dtype, seed=None, params=None):
@@ -110,24 +140,125 @@ class Program:
 
     # ------------------------------------------------------------------ layout
     def columns(self, node):
-        """Column slice (into a state) of a layer node or a single unit node."""
+        """Column slice (into a state) of a layer node or a single unit node.
+
+        Parameters
+        ----------
+        node : node
+            A node of the declared graph.
+
+        Returns
+        -------
+        slice
+
+        Raises
+        ------
+        KeyError
+            If the model has no such node.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.columns("h")
+        slice(3, 5, None)
+        """
         return self.layout.columns(node)
 
     def layer_of(self, node):
-        """The :class:`~graphmrf.layout.Layer` holding ``node``."""
+        """The :class:`~graphmrf.layout.Layer` holding ``node``.
+
+        Parameters
+        ----------
+        node : node
+            A node of the declared graph.
+
+        Returns
+        -------
+        Layer
+
+        Raises
+        ------
+        KeyError
+            If the model has no such node.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.layer_of("v")
+        Layer('v', kind='binary', n=3)
+        """
         return self.layout.layer_of(node)
 
     def part_columns(self, part):
-        """Columns of a part in a state: a slice, or an int array for a set of units."""
+        """Columns of a part in a state: a slice, or an int array for a set of units.
+
+        Parameters
+        ----------
+        part : Part
+            Units of one of the Program's layers.
+
+        Returns
+        -------
+        slice or int array
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.part_columns(prog.blocks[1][0])
+        slice(3, 5, None)
+        """
         return self.layout.part_columns(part)
 
     def block(self, block):
-        """The parts of block ``block`` (an index into ``blocks``, or a tuple of parts)."""
+        """The parts of block ``block`` (an index into ``blocks``, or a tuple of parts).
+
+        Parameters
+        ----------
+        block : int or tuple of Part
+            An index into ``program.blocks``, or a block of the caller's own.
+
+        Returns
+        -------
+        tuple of Part
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.block(1)
+        (Part('h', 0, 2),)
+        """
         return self.blocks[block] if isinstance(block, (int, np.integer)) else block
 
     def check_blocks(self, blocks):
         """Raise :class:`ModelError` unless ``blocks`` cover every unit once and each is a
-        set of conditionally independent units (what a user's own blocks must be)."""
+        set of conditionally independent units (what a user's own blocks must be).
+
+        Parameters
+        ----------
+        blocks : sequence of sequences of Part
+            A user's blocks (e.g. for :class:`graphmrf.samplers.Gibbs`).
+
+        Raises
+        ------
+        ModelError
+            If a unit is in no block or in two, or a block holds two coupled units.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> from graphmrf.layout import Part
+        >>> v, h = prog.layers
+        >>> prog.check_blocks([[Part(v)], [Part(h)]])  # the usual blocks of an RBM
+        >>> prog.check_blocks([[Part(v), Part(h)]])
+        Traceback (most recent call last):
+        ...
+        graphmrf.errors.ModelError: blocks: a block holds two units coupled by v~h.weight; ...
+        """
         try:
             self.layout.check_blocks([tuple(b) for b in blocks], self.couplings, where="blocks")
         except ModelError as exc:
@@ -139,17 +270,73 @@ class Program:
     # ------------------------------------------------------------------ parameters
     def get(self, item, name):
         """Value of parameter ``name`` of a node or an edge, in the graph's units (see
-        :func:`graphmrf.parameters.get`)."""
+        :func:`graphmrf.parameters.get`).
+
+        Parameters
+        ----------
+        item : node or (node, node)
+            A node, or an edge by its two end nodes (rows of the result index the first).
+        name : str
+            ``"bias"``, ``"sigma"`` or ``"weight"``.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float64 copy.
+
+        Raises
+        ------
+        KeyError
+            If the node, the edge or the parameter is not in the model.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.get("h", "bias").tolist(), prog.get(("h", "v"), "weight").shape
+        ([0.0, 0.0], (2, 3))
+        """
         return parameters.get(self, item, name)
 
     def to_graph(self):
-        """A copy of the declared graph with the current parameters written back."""
+        """A copy of the declared graph with the current parameters written back.
+
+        See :func:`graphmrf.parameters.to_graph`.
+
+        Returns
+        -------
+        networkx.Graph or networkx.DiGraph
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.params["h.bias"][:] = [1.0, 2.0]
+        >>> prog.to_graph().nodes["h"]["bias"].tolist()
+        [1.0, 2.0]
+        """
         return parameters.to_graph(self)
 
     def float64(self):
         """This model as a float64 NumPy Program (itself when it is one): exact sums run
         on it. The copy shares the layout and is refreshed only when a parameter (or a
-        recognition weight) changed since the last call (one comparison per array)."""
+        recognition weight) changed since the last call (one comparison per array).
+
+        Returns
+        -------
+        Program
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))  # float32
+        >>> exact = prog.float64()
+        >>> exact.dtype, exact is prog.float64()
+        (dtype('float64'), True)
+        >>> prog.params["h.bias"][:] = 1.0
+        >>> prog.float64() is exact, prog.float64().params["h.bias"].tolist()
+        (False, [1.0, 1.0])
+        """
         if self.backend.name == "numpy" and self.dtype == np.float64:
             return self
         current = {k: to_host(v) for k, v in self.params.items()}
@@ -168,7 +355,35 @@ class Program:
 
     # ------------------------------------------------------------------ states
     def check_shape(self, state, what="state"):
-        """``state`` as an array of this backend, refusing any shape but (chains, columns)."""
+        """``state`` as an array of this backend, refusing any shape but (chains, columns).
+
+        Only the shape is checked (:func:`graphmrf.support.check_state` checks values).
+
+        Parameters
+        ----------
+        state : array-like
+            States of the chains.
+        what : str
+            The argument's name, for the message.
+
+        Returns
+        -------
+        array (chains, columns)
+
+        Raises
+        ------
+        ValueError
+            If the shape is not (chains, ``n_columns``).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.check_shape(np.zeros((2, 4)), what="init")
+        Traceback (most recent call last):
+        ...
+        ValueError: init: expected shape (chains, 5); got (2, 4)
+        """
         state = self.xp.asarray(state)
         if state.ndim != 2 or state.shape[1] != self.n_columns:
             raise ValueError(f"{what}: expected shape (chains, {self.n_columns}); got {tuple(state.shape)}")
@@ -176,7 +391,27 @@ class Program:
 
     def writable(self, state, inplace=False):
         """``state`` itself when the caller lets a sampler overwrite it (and it already has
-        the Program's dtype and backend, in one contiguous layout), else a fresh copy."""
+        the Program's dtype and backend, in one contiguous layout), else a fresh copy.
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains.
+        inplace : bool
+            Whether the caller lets ``state`` be overwritten.
+
+        Returns
+        -------
+        array (chains, columns)
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> s = np.zeros((2, 5))
+        >>> prog.writable(s, inplace=True) is s, prog.writable(s) is s
+        (True, False)
+        """
         xp = self.xp
         contiguous = state.flags.c_contiguous or state.flags.f_contiguous if isinstance(state, xp.ndarray) else False
         if inplace and contiguous and state.dtype == self.dtype and state.flags.writeable:
@@ -190,6 +425,22 @@ class Program:
         function draws through this, so two programs compiled with the same seed agree,
         and consecutive calls on one program continue its stream (they differ).
 
+        Parameters
+        ----------
+        seed : None, int or Generator
+            See :func:`graphmrf.backend.as_generator`.
+
+        Returns
+        -------
+        Generator
+
+        Raises
+        ------
+        TypeError
+            If ``seed`` is not None, an int or a Generator of this backend.
+
+        Examples
+        --------
         >>> import graphmrf as gm
         >>> a, b = (gm.compile(gm.rbm(3, 2), seed=5) for _ in range(2))
         >>> bool(a.generator().random() == b.generator().random())
@@ -199,7 +450,28 @@ class Program:
 
     def random_state(self, n_chains, seed=None):
         """A state with every unit drawn independently: uniform over a discrete support,
-        ``N(bias, sigma^2)`` for real-valued units."""
+        ``N(bias, sigma^2)`` for real-valued units.
+
+        Parameters
+        ----------
+        n_chains : int
+            Rows of the state.
+        seed : None, int or Generator
+            See :meth:`generator`.
+
+        Returns
+        -------
+        array (n_chains, columns)
+            Of the Program's dtype, on its backend.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.random_state(2, seed=0)
+        array([[0., 1., 1., 0., 0.],
+               [1., 0., 0., 0., 0.]])
+        """
         rng = self.generator(seed)
         xp = self.xp
         out = xp.empty((n_chains, self.n_columns), dtype=self.dtype)
@@ -221,6 +493,22 @@ class Program:
 
         When every kind's statistic is the state itself this is ``state`` (no copy):
         samplers then update one array instead of two.
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains.
+
+        Returns
+        -------
+        array (chains, columns)
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(2, 1, visible="gaussian", sigma=2.0, seed=0), dtype=np.float64)
+        >>> prog.statistic(np.array([[1.0, 4.0, 1.0]]))  # v / sigma, then h
+        array([[0.5, 2. , 1. ]])
         """
         if self.identity_statistic:
             return state
@@ -232,7 +520,33 @@ class Program:
     def recognition_field(self, T, layer):
         """The recognition model's input to ``layer``: ``sum_children T(child) R + bias``
         over the recognition edges into it (wake-sleep's bottom-up pass); a ModelError
-        when none points at it."""
+        when none points at it.
+
+        Parameters
+        ----------
+        T : array (chains, columns)
+            Statistics of the states (:meth:`statistic`).
+        layer : Layer
+            The layer the recognition edges point at.
+
+        Returns
+        -------
+        array (chains, layer's columns)
+            The logits of ``q(layer | children)``.
+
+        Raises
+        ------
+        ModelError
+            If no recognition edge points at ``layer``.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.sbn([3, 2], recognition=True, seed=0), dtype=np.float64)
+        >>> T = prog.statistic(np.ones((1, 5)))
+        >>> np.round(prog.recognition_field(T, prog.layer_of("h1")), 4)
+        array([[ 0.0063, -0.0007]])
+        """
         into = [r for r in self.recognition if r.b is layer]
         if not into:
             raise ModelError(
@@ -247,7 +561,20 @@ class Program:
     def coupling_matrix(self):
         """Every undirected and lateral coupling as one symmetric matrix ``J`` over the
         columns (float64, host), so that ``-E_couplings = T^T J T / 2``; directed couplings
-        are not part of it. For enumeration and checks of small models."""
+        are not part of it. For enumeration and checks of small models.
+
+        Returns
+        -------
+        numpy.ndarray (columns, columns)
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> J = prog.coupling_matrix()
+        >>> bool((J == J.T).all()), bool((J[:3, 3:] == prog.params["v~h.weight"]).all())
+        (True, True)
+        """
         dense, sparse = [], []
         for c in self.couplings:
             if c.type == "directed":
@@ -264,7 +591,30 @@ class Program:
     def field(self, T, layer):
         """Coupling input ``x`` of ``layer`` (a Layer, or a Part of one) given statistics
         ``T``: ``x_i = sum_j W_ij T(s_j)`` over undirected neighbours, lateral partners
-        and directed parents (a directed child's influence is not part of ``x``)."""
+        and directed parents (a directed child's influence is not part of ``x``).
+
+        Cost: one matrix product per dense coupling into the layer.
+
+        Parameters
+        ----------
+        T : array (chains, columns)
+            Statistics of the states (:meth:`statistic`).
+        layer : Layer or Part
+            Whose input.
+
+        Returns
+        -------
+        array (chains, columns of the layer or part)
+            A fresh array (the caller may overwrite it).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> x = prog.field(prog.statistic(np.ones((1, 5))), prog.layer_of("h"))
+        >>> bool(np.allclose(x, prog.params["v~h.weight"].sum(axis=0)))
+        True
+        """
         return self.inputs.field(T, layer)
 
     # ------------------------------------------------------------------ energies
@@ -273,12 +623,59 @@ class Program:
 
         Undirected: ``E = sum_i f(s_i) - sum_(ij) T_i W_ij T_j`` (each pair once).
         A directed layer adds ``-log p(s_layer | parents)``.
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            Complete states.
+
+        Returns
+        -------
+        array (chains,)
+
+        Raises
+        ------
+        ValueError
+            If the shape is not (chains, ``n_columns``).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> s = np.ones((1, 5))
+        >>> bool(np.isclose(prog.energy(s)[0], -prog.params["v~h.weight"].sum()))
+        True
         """
         return -self.log_weight(self.check_shape(state))
 
     def log_weight(self, state, summed=None, beta=1.0):
         """``-beta E(s)`` per chain, with the units where ``summed`` (a column mask) is True
-        summed out analytically (each contributing ``log sum_s exp(beta ell(s; x))``)."""
+        summed out analytically (each contributing ``log sum_s exp(beta ell(s; x))``).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            States; the summed columns' values are ignored.
+        summed : bool array (columns,), optional
+            Units to sum out; they must be conditionally independent given the rest.
+        beta : float or array (chains, 1)
+            Inverse temperature.
+
+        Returns
+        -------
+        array (chains,)
+            ``-beta F`` with the summed units out (``-beta E`` when none are).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> s = np.ones((1, 5))
+        >>> bool(np.isclose(prog.log_weight(s, beta=0.5)[0], -0.5 * prog.energy(s)[0]))
+        True
+        >>> bool(np.isclose(prog.log_weight(s, prog.hidden_summable())[0], -prog.free_energy(s)[0]))
+        True
+        """
         xp = self.xp
         T = self.statistic(state)
         if summed is not None:
@@ -315,6 +712,18 @@ class Program:
         """Column mask of hidden units if they can be summed analytically, else None.
 
         They can when no coupling joins two hidden units and none is in a directed layer.
+
+        Returns
+        -------
+        bool array (columns,) or None
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> gm.compile(gm.rbm(3, 2, seed=0)).hidden_summable().tolist()
+        [False, False, False, True, True]
+        >>> gm.compile(gm.boltzmann(3, 2, seed=0)).hidden_summable() is None  # h~h couples them
+        True
         """
         hidden = ~self.visible_mask
         if not hidden.any():
@@ -326,7 +735,25 @@ class Program:
 
         When no coupling has columns of ``mask`` at both ends the answer is structural and
         kept (a training loop asks once per mini-batch); otherwise it depends on which
-        weights are zero and is computed each time."""
+        weights are zero and is computed each time.
+
+        Parameters
+        ----------
+        mask : bool array (columns,)
+            The units asked about.
+
+        Returns
+        -------
+        bool
+            Whether they are conditionally independent given the others.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> rbm, bm = gm.compile(gm.rbm(3, 2, seed=0)), gm.compile(gm.boltzmann(3, 2, seed=0))
+        >>> rbm.independent(rbm.visible_mask), bm.independent(bm.visible_mask)
+        (True, False)
+        """
         key = mask.tobytes()
         known = self._independence.get(key)
         if known is not None:
@@ -359,6 +786,33 @@ class Program:
         ``visible`` is a full state (hidden columns ignored) or just the visible columns.
         Hidden units are summed analytically, which needs them to be conditionally
         independent given the visible ones (an RBM, a BM without hidden-hidden couplings).
+        For an RBM of binary units ``F(v) = -b^T v - sum_j softplus(c_j + v^T W_j)``.
+
+        Parameters
+        ----------
+        visible : array (chains, columns) or (chains, visible columns)
+            Visible configurations.
+
+        Returns
+        -------
+        array (chains,)
+
+        Raises
+        ------
+        ValueError
+            If ``visible`` is not 2-d or has neither width.
+        ModelError
+            If the hidden units cannot be summed analytically.
+
+        Examples
+        --------
+        With zero weights and biases each of two binary hidden units contributes
+        ``-log 2``:
+
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0), dtype=np.float64)
+        >>> prog.free_energy(np.ones((1, 3)))
+        array([-1.38629436])
         """
         xp = self.xp
         visible = xp.asarray(visible)
@@ -379,7 +833,34 @@ class Program:
         return -self.log_weight(visible, mask)
 
     def log_prob(self, state):
-        """log p(s) of complete states of a directed net (sigmoid belief net)."""
+        """log p(s) of complete states of a directed net (sigmoid belief net).
+
+        ``log p(s) = sum_i log p(s_i | parents)`` (``-E(s)``: a directed net has ``Z = 1``).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            Complete states.
+
+        Returns
+        -------
+        array (chains,)
+
+        Raises
+        ------
+        ModelError
+            If the model is not a directed net without an undirected top (use
+            :mod:`graphmrf.exact` there).
+
+        Examples
+        --------
+        With zero weights every unit is on with probability 1/2:
+
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.sbn([2, 1], seed=0, scale=0.0), dtype=np.float64)
+        >>> bool(np.isclose(prog.log_prob(np.ones((1, 3)))[0], 3 * np.log(0.5)))
+        True
+        """
         if not self.directed or any(not L.directed for L in self.layers):
             raise ModelError(
                 "log_prob: defined for directed nets without an undirected top; use graphmrf.exact for the "
@@ -390,7 +871,38 @@ class Program:
     # ------------------------------------------------------------------ conditionals
     def part_conditional(self, state, T, part, beta=1.0, children=True, x=None, workspace=None):
         """The conditional of ``part`` given the rest (see
-        :func:`graphmrf.conditionals.part_conditional`)."""
+        :func:`graphmrf.conditionals.part_conditional`).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains.
+        T : array (chains, columns)
+            Their statistics (:meth:`statistic`).
+        part : Part
+            The units.
+        beta : float or array (chains, 1)
+            Inverse temperature.
+        children : bool
+            Whether to include directed children's terms (explaining away).
+        x : array, optional
+            The part's coupling input, if already computed (it may be overwritten).
+        workspace : Workspace, optional
+            Reused buffers.
+
+        Returns
+        -------
+        dict
+            ``{"logits": ...}`` or ``{"mean": ..., "var": ...}``.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> s = np.zeros((1, 5))
+        >>> prog.part_conditional(s, prog.statistic(s), prog.blocks[1][0])["logits"].shape
+        (1, 2, 1)
+        """
         return conditionals.part_conditional(self, state, T, part, beta, children, x, workspace)
 
     def update_part(
@@ -407,7 +919,51 @@ class Program:
         x=None,
         workspace=None,
     ):
-        """Redraw ``part`` in place (see :func:`graphmrf.conditionals.update_part`)."""
+        """Redraw ``part`` in place (see :func:`graphmrf.conditionals.update_part`).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains, updated in place.
+        T : array (chains, columns)
+            Their statistics, kept in step (``state`` itself when they are equal).
+        part : Part
+            The units to redraw.
+        rng : Generator
+            Random generator of the draws.
+        beta : float or array (chains, 1)
+            Inverse temperature.
+        keep : bool array (chains, columns), optional
+            Clamped entries, left unchanged.
+        mode : {"sample", "max"}
+            Draw, or take the most probable value (zero temperature).
+        children : bool
+            Whether to include directed children's terms.
+        count : bool
+            Whether to count the changed units.
+        x : array, optional
+            The part's coupling input, if already computed.
+        workspace : Workspace, optional
+            Reused buffers.
+
+        Returns
+        -------
+        int or array (chains,)
+            The units that changed, per chain (with ``count=True``), else 0.
+
+        Raises
+        ------
+        ValueError
+            If ``mode`` is neither "sample" nor "max".
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> s = np.zeros((3, 5))
+        >>> prog.update_part(s, s, prog.blocks[1][0], np.random.default_rng(0), count=True)
+        array([1, 2, 0])
+        """
         return conditionals.update_part(self, state, T, part, rng, beta, keep, mode, children, count, x, workspace)
 
     def conditional(self, state, block, beta=1.0):
@@ -415,6 +971,33 @@ class Program:
 
         Returns one dict per part: ``{"logits": ...}`` (discrete: relative to the first
         support value; softmax: (chains, n, K)) or ``{"mean": ..., "var": ...}``.
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains.
+        block : int or tuple of Part
+            An index into ``blocks``, or a block.
+        beta : float
+            Inverse temperature.
+
+        Returns
+        -------
+        list of dict
+            One per part of the block.
+
+        Raises
+        ------
+        ValueError
+            If the shape of ``state`` is not (chains, ``n_columns``).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> (h,) = prog.conditional(np.ones((1, 5)), 1)  # p(h | v = 111)
+        >>> bool(np.allclose(h["logits"][0, :, 0], prog.params["v~h.weight"].sum(axis=0)))
+        True
         """
         state = self.check_shape(state)
         T = self.statistic(state)
@@ -422,7 +1005,36 @@ class Program:
 
     def sample_block(self, state, block, rng=None, beta=1.0):
         """Return a copy of ``state`` with the units of ``block`` redrawn from their
-        conditional at inverse temperature ``beta`` (uniform and normal draws only)."""
+        conditional at inverse temperature ``beta`` (uniform and normal draws only).
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The chains (not modified).
+        block : int or tuple of Part
+            An index into ``blocks``, or a block.
+        rng : None, int or Generator
+            See :meth:`generator`.
+        beta : float
+            Inverse temperature.
+
+        Returns
+        -------
+        array (chains, columns)
+
+        Raises
+        ------
+        ValueError
+            If the shape of ``state`` is not (chains, ``n_columns``).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> prog.sample_block(np.zeros((2, 5)), 1, rng=0)  # h given v = 000
+        array([[0., 0., 0., 0., 1.],
+               [0., 0., 0., 1., 1.]])
+        """
         state = self.check_shape(state).astype(self.dtype, copy=True)
         rng = self.generator(rng)
         T = self.statistic(state)
@@ -433,5 +1045,32 @@ class Program:
     # ------------------------------------------------------------------ statistics
     def sufficient_stats(self, state, weights=None, summed=None, fields=None, out=None):
         """Batch average of ``-dE/dtheta`` for every parameter (same keys as ``params``);
-        see :func:`graphmrf.statistics.sufficient_stats`."""
+        see :func:`graphmrf.statistics.sufficient_stats`.
+
+        Parameters
+        ----------
+        state : array (chains, columns)
+            The states.
+        weights : array (chains,), optional
+            Weights of the chains (default ``1 / chains``).
+        summed : bool array (columns,), optional
+            Units replaced by their conditional expectation (``E[h | v]``).
+        fields : dict, optional
+            Coupling inputs of summed layers already computed.
+        out : dict, optional
+            Arrays to write the statistics into.
+
+        Returns
+        -------
+        dict
+            One array per parameter, shaped like it.
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> stats = prog.sufficient_stats(np.array([[1.0, 0, 1, 1, 0], [0, 0, 1, 1, 1]]))
+        >>> stats["v~h.weight"].tolist(), stats["h.bias"].tolist()
+        ([[0.5, 0.0], [0.0, 0.0], [1.0, 0.5]], [1.0, 0.5])
+        """
         return statistics.sufficient_stats(self, state, weights, summed, fields, out)

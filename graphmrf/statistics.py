@@ -26,7 +26,33 @@ __all__ = ["sufficient_stats", "weighted_outer", "direct_statistics"]
 
 def weighted_outer(xp, Ta, Tb, w, out=None):
     """``sum_n w_n Ta[n]^T Tb[n]``: one matrix product, the weights (a number or a column)
-    scaling the narrower side (fewer multiplications)."""
+    scaling the narrower side (fewer multiplications).
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace.
+    Ta : array (n, a)
+        Statistics of one layer.
+    Tb : array (n, b)
+        Statistics of the other.
+    w : float or array (n, 1)
+        Weight of each row.
+    out : array (a, b), optional
+        Where to write the result.
+
+    Returns
+    -------
+    array (a, b)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Ta, Tb = np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]])
+    >>> weighted_outer(np, Ta, Tb, np.array([[0.5], [0.5]]))
+    array([[0.5, 1.5, 1.5],
+           [0. , 0.5, 0. ]])
+    """
     if Ta.shape[1] <= Tb.shape[1]:
         return xp.matmul((Ta * w).T, Tb, out=out)
     return xp.matmul(Ta.T, Tb * w, out=out)
@@ -35,7 +61,27 @@ def weighted_outer(xp, Ta, Tb, w, out=None):
 def direct_statistics(program):
     """``[(key, columns a, columns b or None)]`` when every parameter's statistic is a
     column sum of its layer's states (the bias of a binary or spin unit) or an outer
-    product of two layers' states (a dense undirected coupling) -- an RBM's -- else None."""
+    product of two layers' states (a dense undirected coupling) -- an RBM's -- else None.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+
+    Returns
+    -------
+    list of (str, slice, slice or None) or None
+        Each parameter's key and the columns whose sum (or, with two, whose outer product)
+        is its statistic.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> direct_statistics(gm.compile(gm.rbm(3, 2, seed=0)))[2]
+    ('v~h.weight', slice(0, 3, None), slice(3, 5, None))
+    >>> direct_statistics(gm.compile(gm.sbn([2, 1], seed=0))) is None  # Neal's rule needs residuals
+    True
+    """
     if not program.identity_statistic:
         return None
     direct = []
@@ -80,6 +126,19 @@ def sufficient_stats(program, state, weights=None, summed=None, fields=None, out
     the coupling ``w_ij = L_ij = L_ji`` (so it equals ``<T_i T_j>``); for a directed
     weight it is ``T(s_parent) (T(s_child) - E[T(s_child) | parents])``, Neal's rule.
     Cost: one weighted outer product per coupling, one weighted column sum per bias.
+
+    Examples
+    --------
+    With the hidden units summed, their statistics are ``E[h | v]`` (one half at zero
+    weights):
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0, scale=0.0), dtype=np.float64)
+    >>> s = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    >>> sufficient_stats(prog, s)["v~h.weight"].tolist()
+    [[0.0], [0.0]]
+    >>> sufficient_stats(prog, s, summed=prog.hidden_summable())["v~h.weight"].tolist()
+    [[0.5], [0.25]]
     """
     xp = program.xp
     state = program.check_shape(state)

@@ -124,6 +124,17 @@ def check_data(program, data, what="data", missing=False, means=True):
     ValueError
         If its shape is wrong or an entry breaks its unit's rule; the message names the
         column, its node, the rule and the value.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0))
+    >>> check_data(prog, [[1, np.nan]], missing=True)
+    array([[ 1., nan]], dtype=float32)
+    >>> check_data(prog, [[1, 0.5]], means=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: data: column 1 (node 'v', unit 1) holds 0.5 in row 0; binary units take values in {0, 1}
     """
     arr = _numeric(program, data, what)
     nv = program.visible_columns.size
@@ -138,12 +149,37 @@ def check_state(program, state, what="state"):
     """Check full states (chains, columns) against every unit's support; return them as
     an array of the Program's dtype on its backend (a new array only when needed).
 
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array-like (chains, columns)
+        Full configurations, every unit's columns in declared order.
+    what : str
+        The argument's name, for messages (``"init"``, ``"persistent"``).
+
+    Returns
+    -------
+    array (chains, columns)
+        Of the Program's dtype; ``state`` itself when it is one already.
+
     Raises
     ------
     TypeError
         If ``state`` is not an array of real numbers.
     ValueError
         If its shape is wrong or an entry lies outside its unit's support.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(2, 1, seed=0))
+    >>> check_state(prog, np.array([[1, 0, 1]]))
+    array([[1., 0., 1.]], dtype=float32)
+    >>> check_state(prog, np.array([[1, 0, 0.5]]), what="init")
+    Traceback (most recent call last):
+    ...
+    ValueError: init: column 2 (node 'h', unit 0) holds 0.5 in row 0; binary units take values in {0, 1}
     """
     arr = _numeric(program, state, what)
     if arr.ndim != 2 or arr.shape[1] != program.n_columns:

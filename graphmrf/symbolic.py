@@ -43,9 +43,43 @@ __all__ = ["derive", "Derivation", "softplus", "LogSumExp", "lambdify_calls"]
 
 
 class softplus(sp.Function):
-    """softplus(z) = log(1 + exp(z)), evaluated as logaddexp(0, z)."""
+    """softplus(z) = log(1 + exp(z)), evaluated as logaddexp(0, z).
+
+    A sympy function of its own so that derived expressions keep it whole (lambdified to
+    :func:`stable_softplus`, exact for every z) instead of expanding it into an ``exp``
+    that overflows.
+
+    Parameters
+    ----------
+    *args : sympy expression
+        ``z`` (one argument).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> z = sp.Symbol("z")
+    >>> sp.diff(softplus(z), z), softplus(sp.Integer(0)).evalf(6)
+    (1/(1 + exp(-z)), 0.693147)
+    """
 
     def fdiff(self, argindex=1):
+        """The derivative, ``sigmoid(z)`` (sympy's hook for ``diff``).
+
+        Parameters
+        ----------
+        argindex : int
+            Which argument to differentiate by (softplus has one).
+
+        Returns
+        -------
+        sympy expression
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> softplus(sp.Symbol("z")).fdiff()
+        1/(1 + exp(-z))
+        """
         return 1 / (1 + sp.exp(-self.args[0]))
 
     def _eval_evalf(self, prec):
@@ -53,9 +87,44 @@ class softplus(sp.Function):
 
 
 class LogSumExp(sp.Function):
-    """log(sum_k exp(z_k)), evaluated with a max shift."""
+    """log(sum_k exp(z_k)), evaluated with a max shift.
+
+    The log partition function of a kind with three or more support values keeps this
+    form (its logits are not affine in ``x`` for one shared slope).
+
+    Parameters
+    ----------
+    *args : sympy expression
+        The ``z_k``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> a, b = sp.symbols("a b")
+    >>> sp.diff(LogSumExp(a, b), a), LogSumExp(0, 0).evalf(6)
+    (exp(a - LogSumExp(a, b)), 0.693147)
+    """
 
     def fdiff(self, argindex=1):
+        """The derivative by ``z_k`` (``k = argindex``), ``exp(z_k - LogSumExp(z))``: a
+        softmax probability (sympy's hook for ``diff``).
+
+        Parameters
+        ----------
+        argindex : int
+            Which argument, from 1.
+
+        Returns
+        -------
+        sympy expression
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b")
+        >>> LogSumExp(a, b).fdiff(2)
+        exp(b - LogSumExp(a, b))
+        """
         return sp.exp(self.args[argindex - 1] - self)
 
     def _eval_evalf(self, prec):
@@ -68,7 +137,45 @@ lambdify_calls = 0
 
 @dataclass(eq=False)
 class Derivation:
-    """Symbolic results for one kind; see the module docstring."""
+    """Symbolic results for one kind; see the module docstring.
+
+    Attributes
+    ----------
+    kind : Kind
+        The kind derived.
+    log_density : sympy expression
+        ``ell(s; x) = beta (-f(s) + T(s) x)`` of one column.
+    score_exprs : dict
+        ``-dE/dtheta`` of each parameter, by its internal name.
+    values : tuple
+        The support values of one column (``(0, 1)`` for one-hot); empty for real units.
+    logit_exprs : list, optional
+        ``ell(v_k) - ell(v_0)`` for each value after the first (discrete kinds).
+    base_expr : sympy expression, optional
+        ``ell(v_0)`` (discrete kinds).
+    log_partition_expr : sympy expression, optional
+        ``log sum_s exp(ell(s))`` (or the Gaussian integral).
+    mean_expr, var_expr : sympy expression, optional
+        The conditional's moments (real kinds).
+    expected_score_exprs : dict, optional
+        Each score's expectation under the conditional (real kinds).
+    expected_statistic_expr : sympy expression, optional
+        ``E[T(s) | x]`` (real kinds).
+    logit_affine : (slope, intercept), optional
+        When the single logit is ``slope * x + intercept``.
+
+    Examples
+    --------
+    A spin's logit is ``2 beta (b + x)`` and its log partition ``-beta (b + x)`` plus a softplus:
+
+    >>> from graphmrf.kinds import get_kind
+    >>> d = derive(get_kind("spin"))
+    >>> d.values, d.logit_exprs, d.logit_affine
+    ((-1, 1), [2*beta*(bias + x)], (2*beta, 2*beta*bias))
+    >>> g = derive(get_kind("gaussian"))
+    >>> g.mean_expr, g.var_expr
+    (bias + x*exp(log_sigma), exp(2*log_sigma)/beta)
+    """
 
     kind: object
     log_density: sp.Expr
@@ -84,13 +191,59 @@ class Derivation:
     logit_affine: tuple = None  # (slope, intercept) when a single logit is slope * x + intercept
 
     def numeric(self, xp):
-        """Backend functions for array module ``xp`` (cached)."""
+        """Backend functions for array module ``xp`` (cached).
+
+        Parameters
+        ----------
+        xp : module
+            ``numpy`` or ``cupy``.
+
+        Returns
+        -------
+        object
+            The kind's batched numeric functions -- ``self_energy``, ``statistic``,
+            ``score``, ``conditional``, ``log_partition``, ``draw``, ``mode``, ... -- on
+            arrays of that module; one object per (kind, module).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from graphmrf.kinds import get_kind
+        >>> ops = derive(get_kind("spin")).numeric(np)
+        >>> ops is derive(get_kind("spin")).numeric(np)
+        True
+        >>> ops.conditional(np.array([[0.5]]), {"bias": np.zeros(1)}, 1.0, 1)  # logit 2 beta x
+        {'logits': array([[[1.]]])}
+        """
         return _numeric(self, xp)
 
 
 @cache
 def derive(kind):
-    """Derive every quantity of :class:`Derivation` for ``kind`` (cached per kind)."""
+    """Derive every quantity of :class:`Derivation` for ``kind`` (cached per kind).
+
+    Parameters
+    ----------
+    kind : Kind
+        A unit kind (:mod:`graphmrf.kinds`).
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    ValueError
+        If a real-valued kind's log-density is not quadratic in ``s`` with a negative
+        leading coefficient (no Gaussian conditional), or a score is not quadratic.
+
+    Examples
+    --------
+    >>> from graphmrf.kinds import get_kind
+    >>> d = derive(get_kind("binary"))
+    >>> d.logit_exprs, d.log_partition_expr, d is derive(get_kind("binary"))
+    ([beta*(bias + x)], softplus(beta*(bias + x)), True)
+    """
     [p.symbol for p in kind.params]
     neg_local = -kind.self_energy + kind.statistic * X
     ell = sp.expand(BETA * neg_local)

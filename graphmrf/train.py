@@ -55,14 +55,66 @@ RULES = ("exact", "pcd", "cd")
 
 
 class History(dict):
-    """Per-epoch records: ``history["log_likelihood"]`` is a list, one value per epoch."""
+    """Per-epoch records: ``history["log_likelihood"]`` is a list, one value per epoch.
+
+    A dict of lists; :func:`fit` also sets ``persistent`` and ``state`` (to continue the
+    run) and, when a stopping rule stopped it, ``stopped_epoch``.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> hist = fit(prog, np.array([[1, 0, 1], [0, 1, 0]]), epochs=3, chains=4, seed=0, monitors=["weight_norm"])
+    >>> sorted(hist), hist["epoch"], hist.persistent.shape
+    (['epoch', 'k', 'weight_norm'], [0, 1, 2, 3], (4, 5))
+    """
 
     def append(self, **values):
+        """Add one record: a value to the list of each name (new names start a list).
+
+        Parameters
+        ----------
+        **values
+            Name -> value of this record.
+
+        Examples
+        --------
+        >>> h = History()
+        >>> h.append(epoch=1, loss=0.5)
+        >>> h.append(epoch=2, loss=0.25)
+        >>> h
+        {'epoch': [1, 2], 'loss': [0.5, 0.25]}
+        """
         for k, v in values.items():
             self.setdefault(k, []).append(v)
 
     def plot(self, keys=None, ax=None):
-        """Line plots of the monitored quantities against the epoch."""
+        """Line plots of the monitored quantities against the epoch.
+
+        Parameters
+        ----------
+        keys : list of str, optional
+            Which quantities (default: every one but ``epoch``, ``k`` and standard errors).
+        ax : matplotlib Axes or array of them, optional
+            Where to draw, one per key (default: a new figure).
+
+        Returns
+        -------
+        array of matplotlib Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> h = History()
+        >>> h.append(epoch=1, loss=0.5)
+        >>> h.append(epoch=2, loss=0.25)
+        >>> axes = h.plot()
+        >>> len(axes), axes[0].get_title()
+        (1, 'loss')
+        >>> plt.close(axes[0].figure)
+        """
         import matplotlib.pyplot as plt
 
         keys = keys or [k for k in self if k not in ("epoch", "k") and not k.endswith("_stderr")]
@@ -222,6 +274,25 @@ def fit(
     DivergenceError
         When a step would make a parameter non-finite or unusable (a Gaussian sigma of 0
         or infinity); the last good parameters are kept.
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If an argument breaks its rule (``lr <= 0``, an unknown monitor), ``data`` has no
+        rows, the wrong shape or a value outside its unit's support, or ``sigma_bounds``
+        is not ``0 < low < high``.
+    ModelError
+        If ``data`` has missing values for a rule other than CD.
+
+    Examples
+    --------
+    PCD-1 on the 3 x 3 bars and stripes, monitored by the exact log-likelihood:
+
+    >>> import numpy as np, graphmrf as gm
+    >>> X = gm.datasets.bars_and_stripes(3)
+    >>> prog = gm.compile(gm.rbm(9, 6, seed=0), seed=0)
+    >>> hist = fit(prog, X, epochs=100, lr=0.1, rule="pcd", chains=50, monitor_every=50)
+    >>> hist["epoch"], bool(hist["log_likelihood"][-1] > hist["log_likelihood"][0])
+    ([0, 50, 100], True)
     """
     trainer = _Trainer(
         program,
@@ -494,6 +565,36 @@ def save_checkpoint(path, program, state, rng):
     state to one ``.npz`` file (atomically, without pickle).
 
     ``load_checkpoint`` gives back everything ``fit`` needs to continue as if never stopped.
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.npz`` file name.
+    program : Program
+        The model.
+    state : dict
+        ``history.state`` of a :func:`fit` run.
+    rng : numpy.random.Generator
+        The generator of the run (its bit generator's state is saved).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not end in ``.npz``.
+    ModelError
+        If the model's current parameters break a declaration rule (a NaN weight).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> rng = np.random.default_rng(0)
+    >>> hist = fit(prog, np.array([[1, 0, 1], [0, 1, 0]]), epochs=2, chains=4, seed=rng, monitors=[])
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+    >>> save_checkpoint(path, prog, hist.state, rng)
+    >>> again, state, rng_again = load_checkpoint(path)
+    >>> state["persistent"].shape, float(rng_again.random()) == float(rng.random())
+    ((4, 5), True)
     """
     from .io import _save_npz  # writes atomically
 
@@ -517,7 +618,39 @@ def save_checkpoint(path, program, state, rng):
 
 
 def load_checkpoint(path, backend="numpy"):
-    """Read a checkpoint: returns ``(program, state, rng)`` for ``fit(program, ..., state=state, seed=rng)``."""
+    """Read a checkpoint: returns ``(program, state, rng)`` for ``fit(program, ..., state=state, seed=rng)``.
+
+    Parameters
+    ----------
+    path : str or path
+        A file written by :func:`save_checkpoint`.
+    backend : {"numpy", "cupy"}
+        Where the Program's arrays go.
+
+    Returns
+    -------
+    program : Program
+        Compiled in the saved float type.
+    state : dict
+        ``velocity`` (per parameter) and ``persistent`` (the PCD chains, or None).
+    rng : numpy.random.Generator
+        In the saved state.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a checkpoint (a model file), or is truncated or malformed.
+
+    Examples
+    --------
+    >>> import os, tempfile, graphmrf as gm
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> gm.save(gm.rbm(3, 2, seed=0), path)
+    >>> load_checkpoint(path)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelFileError: file '...model.npz': a model file, not a training checkpoint
+    """
     from .compile import compile as _compile
     from .errors import ModelFileError
     from .io import _load_npz

@@ -46,7 +46,40 @@ __all__ = ["validate", "LayerSpec", "CouplingSpec", "ModelSpec"]
 
 @dataclass
 class LayerSpec:
-    """A layer node, or the set of all single-unit nodes of one kind ("virtual layer")."""
+    """A layer node, or the set of all single-unit nodes of one kind ("virtual layer").
+
+    Attributes
+    ----------
+    name : str
+        The node's name, or ``"units[kind]"`` for a virtual layer.
+    nodes : list
+        The graph nodes it holds (one for a layer node).
+    declared : bool
+        Whether it is a layer node (``size`` given) rather than single units.
+    kind : Kind
+        The units' kind.
+    n : int
+        Units.
+    width : int
+        Columns per unit (K for softmax units).
+    params : dict of arrays
+        Internal parameter values per column (``log_sigma`` for a Gaussian sigma).
+    visible : bool array (n,)
+        Which units are visible.
+    directed : bool
+        Whether the layer has directed parents (its energy is ``-log p(layer | parents)``).
+    lateral : bool
+        Whether it has a lateral (within-layer) coupling.
+    shape : tuple of int, optional
+        A lattice layer's sides (its units in row-major order).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> v, h = validate(gm.rbm(3, 2, seed=0)).layers
+    >>> h.name, h.declared, h.kind.name, h.n, h.cols, h.visible.tolist()
+    ('h', True, 'binary', 2, 2, [False, False])
+    """
 
     name: str
     nodes: list
@@ -76,6 +109,33 @@ class CouplingSpec:
     ``periodic`` wraps around). Dense couplings hold ``weight``; sparse ones (between single
     units) hold column indices ``rows``/``cols`` per entry, ``values`` and ``edges`` (the
     graph edge of each entry, for writing back).
+
+    Attributes
+    ----------
+    key : str
+        The parameter's key in ``program.params`` (``"v~h.weight"``; ``"h1->v.weight"`` for
+        a directed edge; ``"v=>h1.weight"`` for a recognition edge).
+    a, b : int
+        Indices of the two layers in ``ModelSpec.layers``.
+    type : {"undirected", "lateral", "directed", "stencil"}
+        See above.
+    weight : numpy.ndarray, optional
+        The dense matrix (a's columns by b's); None for sparse entries.
+    rows, cols : int arrays, optional
+        Layer-relative columns of each sparse entry.
+    values : numpy.ndarray, optional
+        The sparse entries' couplings.
+    edges : list
+        ``(u, v, i, j)`` per sparse entry: the graph edge and the entry of its weight.
+    periodic : bool
+        Whether a lattice wraps around.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> (c,) = validate(gm.sbn([3, 2], seed=0)).couplings
+    >>> c.key, c.type, (c.a, c.b), c.weight.shape, c.sparse
+    ('h1->v.weight', 'directed', (1, 0), (2, 3), False)
     """
 
     key: str
@@ -97,7 +157,36 @@ class CouplingSpec:
 @dataclass
 class ModelSpec:
     """A validated model: its layers (declared order), couplings, node lookup, and the
-    recognition couplings of a directed net (not part of its energy)."""
+    recognition couplings of a directed net (not part of its energy).
+
+    Attributes
+    ----------
+    graph : networkx.Graph or networkx.DiGraph
+        The declared graph (not copied).
+    directed : bool
+        Whether it is a DiGraph.
+    layers : list of LayerSpec
+        In declared order.
+    couplings : list of CouplingSpec
+        The couplings that make up the energy.
+    unit_index : dict
+        ``node -> (layer index, unit index)`` for every node.
+    recognition : list of CouplingSpec
+        Recognition edges (wake-sleep's bottom-up weights).
+
+    Examples
+    --------
+    Two single spins become one virtual layer with one sparse lateral coupling:
+
+    >>> import networkx as nx
+    >>> g = nx.Graph()
+    >>> g.add_edge("a", "b", weight=1.0)
+    >>> for node in g:
+    ...     g.nodes[node]["kind"] = "spin"
+    >>> spec = validate(g)
+    >>> [L.name for L in spec.layers], spec.unit_index, spec.couplings[0].type
+    (['units[spin]'], {'a': (0, 0), 'b': (0, 1)}, 'lateral')
+    """
 
     graph: object
     directed: bool
@@ -214,9 +303,13 @@ def _node_info(g, node):
 def validate(graph):
     """Check ``graph`` and return its :class:`ModelSpec` (layers, couplings).
 
+    Cost: one pass over the nodes and edges (a layer node's weights are checked as whole
+    arrays, never entry by entry in Python).
+
     Parameters
     ----------
     graph : networkx.Graph or networkx.DiGraph
+        The declared model.
 
     Returns
     -------
@@ -226,6 +319,18 @@ def validate(graph):
     ------
     ModelError
         On any rule in the module docstring, naming the node or edge.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> g = gm.rbm(3, 2, seed=0)
+    >>> [L.name for L in validate(g).layers]
+    ['v', 'h']
+    >>> g.nodes["v"]["bias"] = np.array([0.0, np.nan, 0.0])
+    >>> validate(g)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelError: node 'v': bias must be finite; ...
     """
     _check_graph(graph)
     directed = graph.is_directed()

@@ -90,6 +90,32 @@ class Check:
     rejection stands even where a pass would not have meant anything), "inconclusive"
     when it did not and had no power, and "pass" otherwise -- reversed for a negative
     control (``must_reject``), which passes when its test rejects.
+
+    Attributes
+    ----------
+    name : str
+        What is tested ("joint chi-square (final states)").
+    statistic : float
+        The test statistic.
+    p_value : float
+        Its p-value.
+    level : float
+        The level it is held to (``alpha`` split over the run's checks).
+    detail : str
+        Degrees of freedom, the worst entry, ...
+    inconclusive : str
+        Why the check had no power ("" when it had).
+    must_reject : bool
+        Whether it is a negative control.
+
+    Examples
+    --------
+    >>> Check("demo", 2.0, 0.5, 0.01).status
+    'pass'
+    >>> Check("demo", 0.0, 1.0, 0.01, inconclusive="zero degrees of freedom").status
+    'inconclusive'
+    >>> Check("control", 12.0, 1e-10, 0.01, must_reject=True).status  # a negative control that rejected
+    'pass'
     """
 
     name: str
@@ -114,6 +140,19 @@ class Check:
         return self.status == "pass"
 
     def to_dict(self):
+        """The check as plain data (``json.dumps`` takes it; infinities become strings).
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> Check("demo", 2.0, 0.5, 0.01, detail="dof 3").to_dict()["status"]
+        'pass'
+        >>> Check("demo", float("inf"), 0.0, 0.01).to_dict()["statistic"]
+        'inf'
+        """
         return {
             "name": self.name,
             "status": self.status,
@@ -145,6 +184,47 @@ class Report:
     ``verdict`` is "fail" when any check failed, "pass" when none failed and at least one
     passed, and "inconclusive" when every check was inconclusive. ``power`` holds, machine
     readable, what a pass rules out (``to_dict`` gives the whole report for JSON).
+
+    Attributes
+    ----------
+    method : str
+        The sampler, estimator or AIS verified.
+    n_chains, n_sweeps : int
+        Chains and sweeps (AIS: runs per estimate and temperatures).
+    beta : float
+        The inverse temperature.
+    alpha : float
+        The run's false-positive rate.
+    checks : list of Check
+        Every check, in order.
+    mode : {"sampler", "gradient", "ais"}
+        What was verified.
+    settings : dict
+        The run's other settings (clamp, replicates, data rows).
+    power : dict
+        What a pass rules out, as numbers.
+    power_text : list of str
+        The same, in words.
+    advice : list of str
+        Hints printed under the verdict.
+    total_variation : float
+        Sampler mode: total variation between the final states and the exact distribution.
+    exact_probs, empirical_probs : numpy.ndarray
+        Sampler mode: per state (for :meth:`plot`).
+    marginal_z, pair_z : numpy.ndarray
+        Sampler mode: z-scores of single-unit means and pairwise products.
+    z : numpy.ndarray
+        Gradient and AIS modes: the z-scores (t-scores) checked.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+    >>> report = verify(prog, n_chains=4000, n_sweeps=30, seed=0)
+    >>> report.verdict, [c.status for c in report.checks]
+    ('pass', ['pass', 'pass', 'pass', 'pass', 'pass'])
+    >>> print(str(report).splitlines()[0])
+    verify: gibbs, 4000 independent chains x 30 sweeps, beta = 1, false-positive rate 0.001 (...)
     """
 
     method: str
@@ -230,7 +310,22 @@ class Report:
         return "\n".join(lines)
 
     def to_dict(self):
-        """The report as plain data (``json.dumps`` takes it)."""
+        """The report as plain data (``json.dumps`` takes it).
+
+        Returns
+        -------
+        dict
+            The settings, the verdict, every check (:meth:`Check.to_dict`), the power and
+            the advice; no arrays.
+
+        Examples
+        --------
+        >>> import json, graphmrf as gm
+        >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+        >>> data = verify(prog, n_chains=4000, n_sweeps=30, seed=0).to_dict()
+        >>> data["verdict"], data["checks"][0]["name"], len(json.dumps(data)) > 0
+        ('pass', 'joint chi-square (final states)', True)
+        """
         return {
             "mode": self.mode,
             "method": self.method,
@@ -248,7 +343,27 @@ class Report:
 
     def plot(self, ax=None):
         """Sampler mode: exact against empirical state probabilities (log-log); the other
-        modes: the histogram of their z-scores against the N(0, 1) density."""
+        modes: the histogram of their z-scores against the N(0, 1) density.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+
+        Returns
+        -------
+        matplotlib Axes
+
+        Examples
+        --------
+        >>> import matplotlib, graphmrf as gm
+        >>> matplotlib.use("Agg")
+        >>> prog = gm.compile(gm.load(gm.models.path("lecture_bm.graphml")))
+        >>> ax = verify(prog, n_chains=4000, n_sweeps=30, seed=0).plot()
+        >>> ax.get_title()
+        'gibbs: TV = 0.016, pass'
+        >>> gm.plots.show(ax, "verify")
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -644,6 +759,44 @@ def chains_to_detect(
 
     Raises ``ValueError`` when more than :data:`graphmrf.goodness.MAX_CHAINS` would be needed.
 
+    Parameters
+    ----------
+    program : Program
+        The model sampled.
+    beta_factor : float, optional
+        Detect a sampler at ``beta * beta_factor`` (not 1).
+    tv : float, optional
+        Detect any distribution this far in binned total variation.
+    beta : float
+        Inverse temperature of the sampler and the exact distribution.
+    clamp : dict {node: value}, optional
+        Units held fixed; the reference is the exact conditional distribution.
+    alpha : float
+        The run's false-positive rate, split over its checks.
+    stationarity : sequence of int
+        Sweep counts of the stationarity checks (they count in the split).
+    max_states : int
+        The most discrete states enumerated.
+    reference : Program, optional
+        The model whose exact distribution the samples are compared with.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If an argument breaks its rule (``alpha`` outside (0, 1), a negative ``beta``).
+    EnumerationTooLargeError
+        If the model has more than ``max_states`` states.
+        Also unless exactly one of ``beta_factor`` and ``tv`` is given, when
+        ``beta_factor`` is 1, or when more chains than the limit would be needed.
+
+    Examples
+    --------
     >>> import graphmrf as gm
     >>> chains_to_detect(gm.compile(gm.load(gm.models.path("lecture_bm.graphml"))), beta_factor=0.9)
     3888
@@ -675,6 +828,40 @@ def power(
     side where none within x0.5 to x1.5 is), the per-check ``level`` and the number of
     ``bins``. Computed from the exact distribution alone.
 
+    Parameters
+    ----------
+    program : Program
+        The model sampled.
+    n_chains : int
+        The chains of the planned run.
+    beta : float
+        Inverse temperature of the sampler and the exact distribution.
+    clamp : dict {node: value}, optional
+        Units held fixed; the reference is the exact conditional distribution.
+    alpha : float
+        The run's false-positive rate, split over its checks.
+    stationarity : sequence of int
+        Sweep counts of the stationarity checks (they count in the split).
+    max_states : int
+        The most discrete states enumerated.
+    reference : Program, optional
+        The model whose exact distribution the samples are compared with.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type.
+    ValueError
+        If an argument breaks its rule (``alpha`` outside (0, 1), a negative ``beta``).
+    EnumerationTooLargeError
+        If the model has more than ``max_states`` states.
+
+    Examples
+    --------
     >>> import graphmrf as gm
     >>> p = power(gm.compile(gm.load(gm.models.path("lecture_bm.graphml"))), 20000)
     >>> [round(f, 3) for f in p["beta_factor"]], round(p["total_variation"], 4)
@@ -712,8 +899,11 @@ def cd_expectation(program, data, k=1, max_states=2**16):
         Discrete units only, hidden units conditionally independent given the visible
         ones (an RBM; a Boltzmann machine without hidden-hidden couplings).
     data : array (N, visible columns)
+        The batch.
     k : int
         Gibbs sweeps of the free chains.
+    max_states : int
+        The most joint states enumerated.
 
     Returns
     -------
@@ -725,7 +915,11 @@ def cd_expectation(program, data, k=1, max_states=2**16):
     ModelError
         For real-valued units or hidden units that cannot be summed.
     ValueError
-        For data rows that are not states of the visible units.
+        For data rows that are not states of the visible units, or ``k < 1``.
+    TypeError
+        If ``k`` or ``max_states`` is not an integer.
+    EnumerationTooLargeError
+        If the model has more than ``max_states`` joint states.
 
     Examples
     --------
@@ -825,6 +1019,29 @@ def gradient_estimator(name, n_chains=1000, n_sweeps=None):
     """The built-in gradient estimator ``name`` (a key of :data:`ESTIMATORS`) as a plain
     function ``estimator(program, data, rng) -> dict`` keyed like ``program.params``.
 
+    Parameters
+    ----------
+    name : {"cd-1", "cd-k", "pcd", "boltzmann"}
+        The estimator.
+    n_chains : int
+        Free chains of "pcd" and "boltzmann".
+    n_sweeps : int, optional
+        k of "cd-k" (default 5); burn-in sweeps of the free chains of "pcd" and
+        "boltzmann" (default 100).
+
+    Returns
+    -------
+    function
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown or a count is below 1.
+    TypeError
+        If a count is not an integer.
+
+    Examples
+    --------
     >>> import graphmrf as gm, numpy as np
     >>> cd1 = gradient_estimator("cd-1")
     >>> g = cd1(gm.compile(gm.rbm(3, 2, seed=0)), np.array([[1.0, 0.0, 1.0]]), np.random.default_rng(0))
@@ -1162,6 +1379,10 @@ def verify(
         Pick the number of chains that detects a total variation distance ``detect_tv``.
     data : array (rows, visible columns), optional
         Gradient mode: the batch (default: 8 rows drawn from the model's exact p(v)).
+    seed : int or Generator, optional
+        Random generator of the run.
+    max_states : int
+        The most discrete states enumerated.
     replicates : int, optional
         Gradient mode: independent estimates (200); AIS mode: independent runs (20).
     expected : dict, optional
@@ -1180,6 +1401,24 @@ def verify(
         For arguments that break their rules (named in the message).
     EnumerationTooLargeError
         When the model has more than ``max_states`` states.
+
+    Examples
+    --------
+    A right sampler passes; a sampler of the wrong model (couplings 30 % too weak) fails:
+
+    >>> import graphmrf as gm
+    >>> g = gm.load(gm.models.path("lecture_bm.graphml"))
+    >>> prog, wrong = gm.compile(g), gm.compile(g)
+    >>> wrong.params["units[binary]~units[binary].weight"] *= 0.7
+    >>> verify(prog, n_chains=4000, n_sweeps=30, seed=0).verdict
+    'pass'
+    >>> verify(wrong, n_chains=4000, n_sweeps=30, reference=prog, seed=0).verdict
+    'fail'
+
+    A gradient estimator against its exact expectation:
+
+    >>> verify(gm.compile(gm.rbm(3, 2, seed=0, scale=1.0)), "cd-1", replicates=50, seed=0).verdict
+    'pass'
     """
     if mode is None:
         if isinstance(method, str):

@@ -30,6 +30,14 @@ class Workspace:
     (a new one when the shape, dtype or layout changes, replacing the old); ``uniform``
     fills such an array with uniform draws; ``get``/``put`` keep anything else a step
     wants to find again (a training plan).
+
+    Examples
+    --------
+    >>> ws = Workspace()
+    >>> ws.array("x", (2, 3), np.float32).shape, ws.put("plan", [1, 2]), ws.get("plan")
+    ((2, 3), [1, 2], [1, 2])
+    >>> ws
+    Workspace(1 arrays, 0.0 MiB)
     """
 
     def __init__(self):
@@ -37,7 +45,34 @@ class Workspace:
         self._things = {}
 
     def array(self, name, shape, dtype, xp=np, order="C"):
-        """An uninitialised array for ``name``, reused while its shape, dtype and layout stay."""
+        """An uninitialised array for ``name``, reused while its shape, dtype and layout stay.
+
+        Parameters
+        ----------
+        name : hashable
+            What the array is for; one array is kept per name and ``order``.
+        shape : tuple of int
+            Its shape.
+        dtype : dtype
+            Its element type.
+        xp : module
+            The array namespace (``numpy`` or ``cupy``).
+        order : {"C", "F"}
+            Row-major or column-major.
+
+        Returns
+        -------
+        array
+            The array kept for ``name`` when its shape and dtype match, else a new one
+            (which replaces it); its values are whatever the last user left.
+
+        Examples
+        --------
+        >>> ws = Workspace()
+        >>> a = ws.array("h", (4, 2), np.float64)
+        >>> a is ws.array("h", (4, 2), np.float64), a is ws.array("h", (4, 2), np.float32)
+        (True, False)
+        """
         shape = tuple(shape)
         key = (name, order)
         a = self._arrays.get(key)
@@ -46,15 +81,78 @@ class Workspace:
         return a
 
     def uniform(self, rng, shape, dtype, xp=np, order="C"):
-        """Uniform draws on [0, 1) from ``rng`` in a reused array (one per shape and layout)."""
+        """Uniform draws on [0, 1) from ``rng`` in a reused array (one per shape and layout).
+
+        Parameters
+        ----------
+        rng : Generator
+            NumPy's or CuPy's (:func:`graphmrf.backend.uniform_into` fills the array).
+        shape : tuple of int
+            The shape of the draws.
+        dtype : dtype
+            Their type.
+        xp : module
+            The array namespace.
+        order : {"C", "F"}
+            Row-major or column-major.
+
+        Returns
+        -------
+        array
+            Fresh uniforms, in an array the next call of the same shape overwrites.
+
+        Examples
+        --------
+        >>> ws = Workspace()
+        >>> u = ws.uniform(np.random.default_rng(0), (2, 2), np.float64)
+        >>> np.round(u, 3).tolist()
+        [[0.637, 0.27], [0.041, 0.017]]
+        """
         return uniform_into(rng, self.array(("uniform", tuple(shape)), shape, dtype, xp, order))
 
     def get(self, key, default=None):
-        """Something a step put here earlier, or ``default``."""
+        """Something a step put here earlier, or ``default``.
+
+        Parameters
+        ----------
+        key : hashable
+            What :meth:`put` kept it under.
+        default : object
+            What to return when nothing was.
+
+        Returns
+        -------
+        object
+
+        Examples
+        --------
+        >>> Workspace().get("plan", "none yet")
+        'none yet'
+        """
         return self._things.get(key, default)
 
     def put(self, key, value):
-        """Keep ``value`` for the later steps of this loop; returns it."""
+        """Keep ``value`` for the later steps of this loop; returns it.
+
+        Parameters
+        ----------
+        key : hashable
+            What to keep it under.
+        value : object
+            What to keep.
+
+        Returns
+        -------
+        object
+            ``value``.
+
+        Examples
+        --------
+        >>> ws = Workspace()
+        >>> plan = ws.get("plan") or ws.put("plan", {"rows": 10})
+        >>> ws.get("plan") is plan
+        True
+        """
         self._things[key] = value
         return value
 

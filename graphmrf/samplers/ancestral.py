@@ -43,6 +43,42 @@ def ancestral(program, state, rng, top_sweeps=0, beta=1.0, clamp=None):
     With an undirected top pair, ``top_sweeps`` block-Gibbs sweeps of that pair run first
     (its units' conditionals ignore the directed children, as generation requires); with
     ``top_sweeps=0`` the top pair is left as given.
+
+    Parameters
+    ----------
+    program : Program
+        A directed net (sigmoid belief net or DBN).
+    state : array (chains, columns)
+        Values of clamped units and the top pair's start (copied, not changed).
+    rng : Generator (or seed)
+        Random generator of the draws.
+    top_sweeps : int
+        Block-Gibbs sweeps of an undirected top pair before the pass down.
+    beta : float
+        Inverse temperature of the top pair's sweeps (the directed layers are drawn from
+        ``p(s | parents)`` itself).
+    clamp : bool mask, optional
+        Units that keep their values.
+
+    Returns
+    -------
+    array (chains, columns)
+        A fresh array.
+
+    Raises
+    ------
+    ModelError
+        If the model is not a directed net, or ``clamp`` is not a usable mask.
+
+    Examples
+    --------
+    With zero weights and biases every unit of a belief net is a fair coin:
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.sbn([3, 2], seed=0, scale=0.0))
+    >>> draws = ancestral(prog, prog.random_state(1000, seed=0), 0)
+    >>> draws.mean(axis=0).round(1).tolist()
+    [0.5, 0.5, 0.5, 0.5, 0.5]
     """
     if not program.directed:
         raise ModelError("ancestral: defined for directed nets (sigmoid belief nets, DBNs)")

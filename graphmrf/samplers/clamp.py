@@ -18,7 +18,38 @@ __all__ = ["clamp_mask", "as_mask"]
 
 
 def as_mask(program, clamp, n_chains):
-    """Normalise ``clamp`` (None, a column mask, or a (chains, columns) mask) to an array."""
+    """Normalise ``clamp`` (None, a column mask, or a (chains, columns) mask) to an array.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    clamp : bool array (columns,) or (chains, columns), or None
+        The mask.
+    n_chains : int
+        The chains it applies to.
+
+    Returns
+    -------
+    bool array (n_chains, columns) or None
+        A column mask is broadcast over the chains (a view).
+
+    Raises
+    ------
+    ModelError
+        If the mask is not boolean, has another shape, or clamps part of a softmax unit.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> as_mask(prog, np.arange(5) < 3, 2).shape
+    (2, 5)
+    >>> as_mask(prog, np.array([1, 1, 1, 0, 0]), 2)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelError: clamp: a mask must be boolean; got dtype int64
+    """
     if clamp is None:
         return None
     xp = program.xp
@@ -47,6 +78,37 @@ def clamp_mask(program, state, values):
 
     A value is broadcast to the node's columns and to every chain, or given per chain
     with shape (chains, columns of the node). Softmax values may be category indices.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (chains, columns)
+        The chains (copied, not changed).
+    values : dict
+        ``{node: value}``.
+
+    Returns
+    -------
+    state : array (chains, columns)
+        A copy with the values written in.
+    mask : bool array (chains, columns)
+        True at the clamped columns.
+
+    Raises
+    ------
+    ModelError
+        If a node is not in the model, a value has the wrong shape, or a value lies
+        outside its unit's support.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> clamp_mask(prog, np.zeros((1, 5)), {"v": [1, 0, 2]})
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelError: clamp: node 'v': values must lie in (0, 1)
     """
     xp = program.xp
     state = xp.array(state, dtype=program.dtype, copy=True)

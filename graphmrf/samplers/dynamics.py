@@ -31,6 +31,47 @@ def descend(program, state, rng, *, clamp=None, max_sweeps=1000):
     """Asynchronous zero-temperature updates until no unit changes (or ``max_sweeps``).
 
     Returns ``(state, sweeps)``: the fixed points and the number of sweeps taken.
+
+    Each sweep visits the units in a fresh random order and sets each to its most
+    probable value given the others (a tie keeps it): the energy never increases.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model (a Hopfield net, or any model of discrete units).
+    state : array (chains, columns)
+        The probes (copied), every entry in its unit's support.
+    rng : Generator (or seed)
+        Random generator of the visiting orders.
+    clamp : bool mask, optional
+        Units that keep their values.
+    max_sweeps : int
+        Stop after this many sweeps even without a fixed point.
+
+    Returns
+    -------
+    state : array (chains, columns)
+    sweeps : int
+        Sweeps taken, the last one without a change (``max_sweeps`` if none was).
+
+    Raises
+    ------
+    TypeError
+        If ``program`` is not a Program or ``max_sweeps`` not an integer.
+    ValueError
+        If ``max_sweeps < 1``, or ``state`` has the wrong shape or a value outside its
+        unit's support.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> p = np.array([1, -1, 1, -1], float)
+    >>> W = np.outer(p, p) / 4
+    >>> np.fill_diagonal(W, 0)
+    >>> prog = gm.compile(gm.hopfield(4, weights=W))
+    >>> out, sweeps = descend(prog, [[1, 1, 1, -1]], np.random.default_rng(0))
+    >>> out.tolist(), sweeps
+    ([[1.0, -1.0, 1.0, -1.0]], 2)
     """
     rng = as_generator(rng, program.backend)
     xp = program.xp
@@ -50,6 +91,35 @@ def synchronous_step(program, state, clamp=None):
 
     Not a sampler and not guaranteed to lower the energy (the lecture's warning about
     simultaneous updates): on a non-bipartite graph it can oscillate with period 2.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (chains, columns)
+        The old state (not changed).
+    clamp : bool mask, optional
+        Units that keep their values.
+
+    Returns
+    -------
+    array (chains, columns)
+        The new state.
+
+    Raises
+    ------
+    ModelError
+        If ``clamp`` is not a usable mask.
+
+    Examples
+    --------
+    Two spins that want to disagree, both up: updated together they flip together, forever.
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.hopfield(2, weights=[[0.0, -1.0], [-1.0, 0.0]]))
+    >>> s1 = synchronous_step(prog, np.array([[1.0, 1.0]]))
+    >>> s1.tolist(), synchronous_step(prog, s1).tolist()
+    ([[-1.0, -1.0]], [[1.0, 1.0]])
     """
 
     xp = program.xp

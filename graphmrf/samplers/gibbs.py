@@ -31,7 +31,25 @@ __all__ = ["SweepInfo", "block_gibbs", "sequential_gibbs", "unit_parts"]
 
 
 class SweepInfo(NamedTuple):
-    """What a sweep reports; never fed back into the next one."""
+    """What a sweep reports; never fed back into the next one.
+
+    Attributes
+    ----------
+    energy : array (chains,) or None
+        ``E(s)`` per chain after the sweep (when asked for).
+    changed : array (chains,) or None
+        Units that changed value, per chain (when counted).
+    accepted : array or None
+        Acceptance rate per chain (Metropolis) or per neighbour pair (tempering swaps).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> _, info = block_gibbs(prog, prog.random_state(4, seed=0), 1, energy=True, count=True)
+    >>> info.energy.shape, info.changed.tolist(), info.accepted
+    ((4,), [2, 3, 2, 4], None)
+    """
 
     energy: object = None  # E(s) per chain after the sweep (when asked for)
     changed: object = None  # units that changed value, per chain
@@ -47,13 +65,23 @@ def block_gibbs(
 ):
     """One sweep of block Gibbs sampling: each block drawn from p(block | rest), in order.
 
+    Cost: one pass over the couplings per sweep (for an RBM two matrix products). A parent
+    layer of a directed net is updated one unit at a time (its units are coupled through
+    their children: explaining away); each such update costs a pass over the children's
+    columns, not a product (see :class:`_ChildInputs`).
+
     Parameters
     ----------
     program : Program
+        The compiled model.
     state : array (chains, columns)
+        The chains (left untouched unless ``inplace``).
     rng : Generator (or seed)
+        Random generator of the draws.
     beta : float or array (chains, 1)
+        Inverse temperature (one per chain for tempering).
     clamp : bool mask (columns,) or (chains, columns), optional
+        Units that keep their values.
     blocks : list of blocks, optional
         Defaults to the compiled blocks; other blocks are checked to be conditionally
         independent first (a parallel update of coupled units is refused).
@@ -67,10 +95,29 @@ def block_gibbs(
     workspace : Workspace, optional
         Reused buffers of the caller's loop (:class:`graphmrf.workspace.Workspace`).
 
-    Cost: one pass over the couplings per sweep (for an RBM two matrix products). A parent
-    layer of a directed net is updated one unit at a time (its units are coupled through
-    their children: explaining away); each such update costs a pass over the children's
-    columns, not a product (see :class:`_ChildInputs`).
+    Returns
+    -------
+    state : array (chains, columns)
+        The chains after the sweep (``state`` itself when ``inplace``).
+    info : SweepInfo
+        ``energy`` and ``changed`` when asked for.
+
+    Raises
+    ------
+    ModelError
+        If ``blocks`` leave a unit out, hold one twice, or update coupled units together,
+        or ``clamp`` is not a boolean mask of a usable shape.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> v = np.array([[1.0, 0.0, 1.0]])
+    >>> state = np.hstack([np.repeat(v, 4, axis=0), np.zeros((4, 2))])
+    >>> clamp = np.arange(5) < 3  # hold v at the data: one draw of h ~ p(h | v)
+    >>> new, _ = block_gibbs(prog, state, np.random.default_rng(0), clamp=clamp)
+    >>> bool((new[:, :3] == v).all()), new.shape
+    (True, (4, 5))
     """
     rng = as_generator(rng, program.backend)
     if blocks is None:
@@ -99,7 +146,24 @@ def block_gibbs(
 
 
 def unit_parts(program):
-    """Every unit as its own part, layer by layer (the systematic-scan order)."""
+    """Every unit as its own part, layer by layer (the systematic-scan order).
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+
+    Returns
+    -------
+    list of Part
+        One per unit, in declared order.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> unit_parts(gm.compile(gm.rbm(2, 1, seed=0)))
+    [Part('v', 0, 1), Part('v', 1, 2), Part('h', 0, 1)]
+    """
     return [Part(L, u, u + 1) for L in program.layers for u in range(L.n)]
 
 
@@ -121,6 +185,60 @@ def sequential_gibbs(
     ``order="systematic"`` visits units in column order; ``"random"`` draws a fresh
     permutation per sweep (random scan). This is the lecture's one-unit-at-a-time
     Boltzmann machine; ``mode="max"`` gives zero-temperature asynchronous dynamics.
+
+    Cost: per unit, its input (a row of the couplings, kept up to date as units change);
+    a dense model of spin or binary units takes the fused kernel
+    (:func:`graphmrf.kernels.sequential`) when numba is installed.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (chains, columns)
+        The chains (left untouched unless ``inplace``).
+    rng : Generator (or seed)
+        Random generator of the draws (and of the random scan's order).
+    beta : float or array (chains, 1)
+        Inverse temperature.
+    clamp : bool mask (columns,) or (chains, columns), optional
+        Units that keep their values.
+    order : {"systematic", "random"}
+        Declared order, or a fresh permutation per sweep.
+    energy : bool
+        Report ``E(s)`` per chain in the info.
+    mode : {"sample", "max"}
+        Draw from the conditional, or take its most probable value.
+    count : bool, optional
+        Report how many units changed, per chain; default: for ``mode="max"`` (a fixed
+        point is a sweep where none did).
+    inplace : bool
+        Overwrite ``state`` instead of returning a new array.
+    workspace : Workspace, optional
+        Reused buffers of the caller's loop.
+
+    Returns
+    -------
+    state : array (chains, columns)
+    info : SweepInfo
+
+    Raises
+    ------
+    ValueError
+        If ``order`` or ``mode`` is none of the above.
+    ModelError
+        If ``clamp`` is not a boolean mask of a usable shape.
+
+    Examples
+    --------
+    Zero-temperature sweeps from random states of an RBM with zero weights: units go to
+    their bias's side and stay there.
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0))
+    >>> prog.params["v.bias"][:] = [1.0, -1.0, 1.0]
+    >>> s, info = sequential_gibbs(prog, prog.random_state(2, seed=0), 1, mode="max")
+    >>> s[:, :3].tolist(), info.changed.tolist()
+    ([[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]], [2, 1])
     """
     rng = as_generator(rng, program.backend)
     state = program.writable(state, inplace)

@@ -34,6 +34,46 @@ def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, in
     """One sweep of single-site Metropolis over every unit, in column order.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
+
+    Parameters
+    ----------
+    program : Program
+        The compiled model.
+    state : array (chains, columns)
+        The chains (left untouched unless ``inplace``).
+    rng : Generator (or seed)
+        Random generator of the proposals and the acceptances.
+    beta : float or array (chains, 1)
+        Inverse temperature.
+    clamp : bool mask (columns,) or (chains, columns), optional
+        Units that keep their values (their proposals are refused).
+    energy : bool
+        Report ``E(s)`` per chain in the info.
+    inplace : bool
+        Overwrite ``state`` instead of returning a new array.
+    workspace : Workspace, optional
+        Reused buffers of the caller's loop.
+
+    Returns
+    -------
+    state : array (chains, columns)
+    info : SweepInfo
+        ``accepted``: the fraction of accepted proposals per chain.
+
+    Raises
+    ------
+    ModelError
+        If ``clamp`` is not a boolean mask of a usable shape.
+
+    Examples
+    --------
+    With every coupling and bias zero every proposal is accepted:
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0, scale=0.0))
+    >>> _, info = metropolis_sweep(prog, prog.random_state(4, seed=0), 1)
+    >>> info.accepted.tolist()
+    [1.0, 1.0, 1.0, 1.0]
     """
     rng = as_generator(rng, program.backend)
     xp = program.xp

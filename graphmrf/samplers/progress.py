@@ -31,6 +31,12 @@ LONG_RUN = 2.0
 def in_notebook():
     """True when running in a Jupyter (IPython) kernel, where output is shown in a notebook.
 
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
     >>> in_notebook()
     False
     """
@@ -77,6 +83,25 @@ class Progress:
         Steps counted so far (kept with or without a bar).
     bar : tqdm or None
         The bar, when one may be shown.
+
+    Raises
+    ------
+    TypeError
+        If ``enabled`` is not True, False or None.
+
+    Examples
+    --------
+    A long loop of one's own that reports like the library's:
+
+    >>> with Progress(100, "my loop", enabled=False) as bar:
+    ...     for step in range(100):
+    ...         bar.update(loss=1.0 / (step + 1))
+    >>> bar.n, bar.bar
+    (100, None)
+    >>> Progress(100, "my loop", enabled="yes")
+    Traceback (most recent call last):
+    ...
+    TypeError: progress must be True, False or None; got 'yes'
     """
 
     def __init__(self, total, desc, enabled=None):
@@ -102,7 +127,20 @@ class Progress:
         return self
 
     def update(self, **postfix):
-        """Count one step; ``postfix`` (e.g. ``loss=0.31``) is shown after the bar."""
+        """Count one step; ``postfix`` (e.g. ``loss=0.31``) is shown after the bar.
+
+        Parameters
+        ----------
+        **postfix
+            Named values to show, e.g. ``energy=-12.5``.
+
+        Examples
+        --------
+        >>> bar = Progress(2, "demo", enabled=False)
+        >>> bar.update(energy=-12.5)
+        >>> bar.n
+        1
+        """
         self.n += 1
         if self.bar is not None:
             if postfix:
@@ -110,7 +148,18 @@ class Progress:
             self.bar.update(1)
 
     def close(self):
-        """Remove the bar (a finished run leaves no trace on the terminal)."""
+        """Remove the bar (a finished run leaves no trace on the terminal).
+
+        Leaving a ``with`` block calls it; calling it again does nothing.
+
+        Examples
+        --------
+        >>> bar = Progress(2, "demo", enabled=True)  # a bar on standard error from the start
+        >>> bar.update()
+        >>> bar.close()
+        >>> bar.bar, bar.n
+        (None, 1)
+        """
         if self.bar is not None:
             self.bar.close()
             self.bar = None

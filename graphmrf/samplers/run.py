@@ -48,10 +48,24 @@ METHODS = {
 class Samples(NamedTuple):
     """Result of :func:`sample`.
 
-    samples : (n_kept, chains, columns) kept states, at sweeps burn_in + thin, burn_in + 2 thin, ...
-    energy : (n_sweeps, chains) E(s) after every sweep
-    state : (chains, columns) the last state (pass it back as ``init`` to continue)
-    clamp : the clamp mask used (or None)
+    Attributes
+    ----------
+    samples : array (n_kept, chains, columns)
+        Kept states, at sweeps burn_in + thin, burn_in + 2 thin, ...
+    energy : array (n_sweeps, chains) or None
+        ``E(s)`` after every sweep (None with ``record_energy=False``).
+    state : array (chains, columns)
+        The last state (pass it back as ``init`` to continue).
+    clamp : bool array or None
+        The clamp mask used.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> run = gm.sample(prog, 4, chains=2, seed=0, clamp={"v": [1, 0, 1]})
+    >>> run.samples.shape, run.energy.shape, run.state[:, :3].tolist(), run.clamp.shape
+    ((4, 2, 5), (4, 2), [[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]], (2, 5))
     """
 
     samples: object
@@ -60,7 +74,31 @@ class Samples(NamedTuple):
     clamp: object
 
     def node(self, program, node):
-        """The kept samples of one node: (n_kept, chains, columns of the node)."""
+        """The kept samples of one node: (n_kept, chains, columns of the node).
+
+        Parameters
+        ----------
+        program : Program
+            The Program that was sampled.
+        node : node
+            A node of its graph.
+
+        Returns
+        -------
+        array (n_kept, chains, columns of the node)
+
+        Raises
+        ------
+        KeyError
+            If the model has no such node.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+        >>> gm.sample(prog, 4, chains=2, seed=0).node(prog, "h").shape
+        (4, 2, 2)
+        """
         return self.samples[:, :, program.columns(node)]
 
 
@@ -107,7 +145,9 @@ def sample(
     Parameters
     ----------
     program : Program
+        The compiled model.
     n_sweeps : int
+        Sweeps of every chain.
     chains : int
         Independent chains, batched on axis 0.
     burn_in, thin : int
@@ -117,7 +157,7 @@ def sample(
         "random-scan", "metropolis" (single-site), "ancestral" (directed nets: each sweep
         is a fresh ancestral draw, after one top-RBM Gibbs sweep for a DBN); any
         :class:`~graphmrf.samplers.Sampler` (``init``/``step``: your own, or a built-in
-        such as :func:`~graphmrf.samplers.tempering`); or a sweep function with the
+        such as :class:`~graphmrf.samplers.Tempering`); or a sweep function with the
         signature of :func:`~graphmrf.samplers.block_gibbs`.
     beta : float
         Inverse temperature of sampling.
@@ -137,6 +177,36 @@ def sample(
     record_energy : bool
         Record ``E(s)`` after every sweep (``energy`` is None otherwise; one extra pass
         over the couplings per sweep).
+
+    Returns
+    -------
+    Samples
+        ``samples``, ``energy``, the last ``state`` and the ``clamp`` mask.
+
+    Raises
+    ------
+    TypeError
+        If an argument is of the wrong type (a method that is neither a name, a sampler
+        nor a function).
+    ValueError
+        If an argument breaks its rule (an unknown method name, ``n_sweeps < 1``), or
+        ``init`` has the wrong shape or a value outside its unit's support.
+    ModelError
+        If ``clamp`` names a node not in the model, or gives a value outside its support.
+
+    Examples
+    --------
+    Sample an RBM's visible units given nothing, then its hidden units given a visible
+    vector:
+
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(6, 4, seed=0))
+    >>> run = gm.sample(prog, n_sweeps=30, chains=8, burn_in=10, thin=5, seed=0)
+    >>> run.samples.shape, run.energy.shape, run.state.shape
+    ((4, 8, 10), (30, 8), (8, 10))
+    >>> given = gm.sample(prog, 5, chains=2, clamp={"v": [1, 0, 1, 0, 1, 0]}, seed=0)
+    >>> given.node(prog, "v")[-1].tolist()
+    [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]]
     """
     sampler = _sampler(method)
     name = getattr(sampler, "name", type(sampler).__name__)

@@ -34,7 +34,27 @@ __all__ = ["TemperingState", "Tempering"]
 class TemperingState(NamedTuple):
     """``inner``: the wrapped kernel's state over every replica (rows ``r * C + c``, its
     ``beta`` a column of each row's temperature); ``betas``: the ladder times the target;
-    ``parity``: which neighbour pairs propose next (0: (0,1), (2,3)...; 1: (1,2)...)."""
+    ``parity``: which neighbour pairs propose next (0: (0,1), (2,3)...; 1: (1,2)...).
+
+    Attributes
+    ----------
+    inner : object
+        The wrapped kernel's state over every replica.
+    betas : numpy.ndarray (R,)
+        Each replica's inverse temperature.
+    parity : {0, 1}
+        Which neighbour pairs propose to swap next.
+    n_chains : int
+        Chains per replica (C).
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> state = Tempering([0.5, 1.0]).init(prog, prog.random_state(4, seed=0))
+    >>> state.betas.tolist(), state.n_chains, state.replicas.shape, state.position.shape
+    ([0.5, 1.0], 4, (2, 4, 5), (4, 5))
+    """
 
     inner: object
     betas: np.ndarray
@@ -60,6 +80,32 @@ class Tempering:
     ``init`` takes the chains of one replica (C, columns), copied to every replica, or
     all of them (R, C, columns). ``info.accepted`` is the swap acceptance rate of each
     neighbour pair that proposed (NaN for the others).
+
+    Parameters
+    ----------
+    ladder : sequence of float
+        The inverse temperatures, relative to the run's beta.
+    kernel : sampler, optional
+        The sampler run at every temperature (default :class:`Gibbs`).
+
+    Raises
+    ------
+    TypeError
+        If ``kernel`` is not a sampler, or ``ladder`` not a sequence of numbers.
+    ValueError
+        If the ladder has fewer than two entries, a negative one, is not strictly
+        increasing, or does not end at 1.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(4, 3, seed=0, scale=2.0))
+    >>> gm.sample(prog, 10, chains=5, method=Tempering([0.25, 0.5, 1.0]), seed=0).state.shape
+    (5, 7)
+    >>> Tempering([1.0, 0.5])
+    Traceback (most recent call last):
+    ...
+    ValueError: Tempering: ladder must be strictly increasing and end at 1; got [1.0, 0.5]
     """
 
     name = "tempering"
@@ -74,7 +120,37 @@ class Tempering:
         self.ladder, self.kernel = ladder, Gibbs() if kernel is None else kernel
 
     def init(self, program, position, *, beta=1.0, clamp=None):
-        """Every replica's chains (copies of ``position``), at ``beta`` times the ladder."""
+        """Every replica's chains (copies of ``position``), at ``beta`` times the ladder.
+
+        Parameters
+        ----------
+        program : Program
+            The compiled model.
+        position : array (C, columns) or (R, C, columns)
+            One replica's chains (copied to all), or every replica's.
+        beta : float
+            Multiplies the ladder.
+        clamp : bool array, optional
+            Units that keep their values (in every replica).
+
+        Returns
+        -------
+        TemperingState
+
+        Raises
+        ------
+        ValueError
+            If ``position`` holds another number of replicas, has the wrong shape, or a
+            value outside its unit's support.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+        >>> state = Tempering([0.5, 1.0]).init(prog, prog.random_state(4, seed=0), beta=2.0)
+        >>> state.betas.tolist(), state.inner.position.shape
+        ([1.0, 2.0], (8, 5))
+        """
         xp = program.xp
         R = self.ladder.size
         pos = xp.asarray(position)
@@ -95,7 +171,36 @@ class Tempering:
         return TemperingState(inner, betas, 0, C)
 
     def step(self, program, state, rng):
-        """A step of every replica at its own beta, then one round of neighbour swaps."""
+        """A step of every replica at its own beta, then one round of neighbour swaps.
+
+        A pair ``(i, i + 1)`` swaps with probability
+        ``min(1, exp((beta_i - beta_(i+1)) (E_i - E_(i+1))))``; even pairs propose on one
+        step, odd pairs on the next.
+
+        Parameters
+        ----------
+        program : Program
+            The compiled model.
+        state : TemperingState
+            Every replica's chains.
+        rng : Generator
+            Random generator of the sweeps and the swaps.
+
+        Returns
+        -------
+        state : TemperingState
+        info : SweepInfo
+            ``accepted``: the swap rate of each neighbour pair (NaN where none proposed).
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+        >>> kernel = Tempering([0.25, 0.5, 1.0])
+        >>> state, info = kernel.step(prog, kernel.init(prog, prog.random_state(4, seed=0)), np.random.default_rng(0))
+        >>> state.parity, np.isnan(info.accepted).tolist()  # pair (0, 1) proposed; pair (1, 2) next time
+        (1, [False, True])
+        """
         xp = program.xp
         inner, _ = self.kernel.step(program, state.inner, rng)
         R, C = state.betas.size, state.n_chains
