@@ -118,7 +118,7 @@ def numpy_cg_epoch(X, Ws, bs, acts, group, line_searches, seed=0):
     for b0 in range(0, X.shape[0], group):
         Xg = X[order[b0 : b0 + group]]
 
-        def objective(x):
+        def objective(x, Xg=Xg):
             for a, s, lo, hi in zip(arrays, shapes, cuts[:-1], cuts[1:]):
                 a[...] = x[lo:hi].reshape(s)
             loss, gW, gb = numpy_backprop(Xg, Ws, bs, acts)

@@ -51,8 +51,8 @@ from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Opt
 from .backend import as_generator, to_host
 from .builders import rbm as _rbm_graph
 from .compile import compile as _compile
-from .errors import ModelError
 from .constraints import tied
+from .errors import ModelError
 from .learn import place_visible
 from .program import Program
 from .samplers.gibbs import block_gibbs

@@ -748,7 +748,7 @@ def _encoder(parts):
     with ``T(v) = v / sigma`` for gaussian visible units; a gaussian hidden unit's mean is
     ``b + sigma * input``: so the layer weight is ``diag(1/sigma_v) W diag(sigma_h)``."""
     sizes, acts, params = [parts[0][2].shape[0]], [], {}
-    for i, (vk, hk, W, b_v, b_h, s_v, s_h) in enumerate(parts, start=1):
+    for i, (_vk, hk, W, _b_v, b_h, s_v, s_h) in enumerate(parts, start=1):
         sizes.append(W.shape[1])
         acts.append(_HIDDEN_ACTIVATION[hk])
         params[f"h{i}.weight"] = W / s_v[:, None] * s_h[None, :]

@@ -22,6 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse
+from scipy.optimize import minimize_scalar
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -32,6 +33,7 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # pragma: no cover - older scikit-learn
     _validate_data = None
 
+from . import deep_belief as _deep_belief
 from .builders import rbm as _rbm_graph
 from .compile import compile as _compile
 from .samplers.gibbs import block_gibbs
@@ -278,8 +280,9 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # (n_iter=0 keeps the initial model: graphmrf.fit runs at least one epoch)
         if epochs and not scipy.sparse.issparse(X):
             callbacks = (report,) if report else ()
-            hist = _fit(p, X, epochs=epochs, batch_size=self.batch_size, state=self._state,
-                        callbacks=callbacks, **options)
+            hist = _fit(
+                p, X, epochs=epochs, batch_size=self.batch_size, state=self._state, callbacks=callbacks, **options
+            )
             self._state = hist.state
         elif epochs:
             # sparse: graphmrf.fit's loop with one densified mini-batch per call, the same
@@ -732,9 +735,6 @@ def _temperature(Y, index):
 
 
 # -- a DBN-DNN: greedy pre-training, then backpropagation ------------------------------------
-from . import deep_belief as _deep_belief  # noqa: E402
-
-from scipy.optimize import minimize_scalar
 __all__ += ["DBNClassifier"]
 
 

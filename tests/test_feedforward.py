@@ -213,8 +213,17 @@ def test_early_stopping_keeps_the_best_validation_parameters():
 def test_a_stopping_rule_ends_training_and_the_best_parameters_stay():
     X, y, Xv, yv = _overfitting_problem()
     net = ff.Network([10, 50, 2], ["sigmoid", "softmax"], dtype=np.float64, seed=0)
-    hist = ff.fit(net, X, y, epochs=400, lr=1.0, momentum=0.9, validation=(Xv, yv), seed=0,
-                  stop_when=lambda network, history: len(history["epoch"]) == 7)
+    hist = ff.fit(
+        net,
+        X,
+        y,
+        epochs=400,
+        lr=1.0,
+        momentum=0.9,
+        validation=(Xv, yv),
+        seed=0,
+        stop_when=lambda network, history: len(history["epoch"]) == 7,
+    )
     assert hist.stopped_epoch == 7 and hist["epoch"] == list(range(1, 8))
     assert net.loss(Xv, yv) == pytest.approx(min(hist["validation_loss"]), rel=1e-12)
     with pytest.raises(TypeError, match=r"fit: stop_when must be None or a function; got 3"):

@@ -162,6 +162,7 @@ def test_the_mapped_estimator_keeps_bernoulli_rbms_signature():
 
     ours = inspect.signature(BernoulliRBM).parameters
     theirs = inspect.signature(ScikitLearnBernoulliRBM).parameters
+
     def described(params):
         return [(p.name, p.kind, p.default) for p in params.values()]
 
