@@ -523,7 +523,7 @@ def detectable_beta(
         while hi - lo > 1e-3 * hi:
             mid = 0.5 * (lo + hi)
             lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-        out.append(1 + sign * hi)
+        out.append(float(1 + sign * hi))
     return tuple(out)
 
 

@@ -15,7 +15,7 @@ these by :mod:`graphmrf.symbolic`; no sampler or enumeration looks at a kind's n
 Adding a kind touches nothing but this registry:
 
 >>> import numpy as np
->>> from graphmrf.kinds import Kind, Param, register, S, BIAS
+>>> from graphmrf.kinds import KINDS, Kind, Param, register, S, BIAS
 >>> tern = register(Kind("ternary", support=(-1, 0, 1), self_energy=-BIAS * S,
 ...                      statistic=S, params=(Param("bias"),)))
 >>> from graphmrf.symbolic import derive
@@ -24,6 +24,7 @@ Adding a kind touches nothing but this registry:
 >>> ops = derive(tern).numeric(np)
 >>> round(float(ops.log_partition(np.zeros((1, 1)), {"bias": np.zeros(1)}, 1.0, 1)[0, 0]), 6)  # log 3
 1.098612
+>>> del KINDS["ternary"]  # the registry is global: the example leaves it as it found it
 """
 
 from collections.abc import Callable

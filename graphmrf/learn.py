@@ -598,7 +598,8 @@ def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state
     TypeError
         If an argument is of the wrong type (``program`` not a Program).
     ValueError
-        If an argument breaks its rule (a count below its minimum).
+        If an argument breaks its rule (a count below its minimum), or ``data`` lies
+        outside its units' support (:func:`graphmrf.support.check_data`).
 
     Examples
     --------
@@ -609,7 +610,7 @@ def positive_phase(program, data, rng, *, sweeps=10, chains_per_example=1, state
     """
     xp = program.xp
     rng = as_generator(rng, program.backend)
-    data = xp.asarray(data, dtype=program.dtype)
+    data = check_data(program, data)
     rows = xp.repeat(data, chains_per_example, axis=0) if chains_per_example > 1 else data
     summed = program.hidden_summable()
     init = (
@@ -681,7 +682,7 @@ def negative_phase(program, state, rng, *, sweeps=1, errors=False, clamp=None):
     (True, True)
     """
     rng = as_generator(rng, program.backend)
-    s = program.xp.array(state, dtype=program.dtype, copy=True)
+    s = program.xp.array(check_state(program, state), copy=True)
     for _ in range(sweeps):
         s, _ = block_gibbs(program, s, rng, clamp=clamp, inplace=True)
     mean, se = _stats_and_se(program, s) if errors else (program.sufficient_stats(s), None)

@@ -63,7 +63,8 @@ def path(name):
     Parameters
     ----------
     name : str
-        A file name from :func:`names`, e.g. ``"lecture_bm.graphml"``.
+        A file name from :func:`names`, e.g. ``"lecture_bm.graphml"``, or the name without
+        its extension (``"lecture_bm"``) when one file has it.
 
     Returns
     -------
@@ -81,8 +82,11 @@ def path(name):
     >>> g = gm.load(gm.models.path("explaining_away.graphml"))
     >>> g.is_directed()
     True
+    >>> gm.models.path("explaining_away") == gm.models.path("explaining_away.graphml")
+    True
     """
-    p = os.path.join(folder(), name)
+    stems = [f for f in names() if os.path.splitext(f)[0] == name]
+    p = os.path.join(folder(), stems[0] if len(stems) == 1 else name)
     if not os.path.exists(p):
         raise FileNotFoundError(f"model {name!r}: not shipped with graphmrf; available: {', '.join(names())}")
     return p

@@ -38,6 +38,7 @@ from . import exact
 from .ais import log_partition as ais_log_partition
 from .arguments import COUNT, Options, Real, checked
 from .backend import to_host
+from .errors import ModelError
 from .learn import place_visible, summed_layers
 
 __all__ = [
@@ -178,6 +179,12 @@ def reconstruction_error(program, data):
     -------
     float
 
+    Raises
+    ------
+    ModelError
+        If a layer mixes visible and hidden units (a machine declared unit by unit): it
+        has no whole layers to reconstruct.
+
     Examples
     --------
     With zero parameters every reconstruction is 1/2, a squared error of 1/4:
@@ -187,6 +194,13 @@ def reconstruction_error(program, data):
     >>> reconstruction_error(prog, np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]))
     0.25
     """
+    mixed = [L.name for L in program.layers if L.visible.any() and not L.visible.all()]
+    if mixed:
+        raise ModelError(
+            f"reconstruction_error: layer {mixed[0]!r} mixes visible and hidden units (units declared one by one); "
+            "the reconstruction takes whole layers up and down (an RBM's, a DBM's): monitor "
+            "'pseudo_log_likelihood' or 'log_likelihood' instead"
+        )
     xp = program.xp
     vis = xp.asarray(program.visible_columns)
     s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)

@@ -142,6 +142,8 @@ def sufficient_stats(program, state, weights=None, summed=None, fields=None, out
     """
     xp = program.xp
     state = program.check_shape(state)
+    if state.dtype.kind != "f":  # integer or boolean states: the weights 1/n must not truncate to 0
+        state = state.astype(program.dtype)
     n = state.shape[0]
     uniform = weights is None
     w = xp.full(n, 1.0 / n, dtype=state.dtype) if uniform else xp.asarray(weights, dtype=state.dtype)

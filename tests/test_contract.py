@@ -325,3 +325,30 @@ def test_a4_a_monitor_dropped_because_the_model_is_too_large_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gm.fit(_rbm(), np.zeros((2, 4)), epochs=1, monitors=("log_likelihood",))
+
+
+# ---------------------------------------------------------------- silent zeros
+def test_sufficient_stats_of_integer_states_are_the_float_averages():
+    # the weights 1/n once took the state's integer dtype and truncated to 0: all-zero statistics
+    prog = gm.compile(gm.rbm(2, 1, seed=0, scale=0.0), dtype=np.float64)
+    for dtype in (np.int64, np.int8, bool):
+        stats = prog.sufficient_stats(np.array([[1, 0, 1], [1, 1, 1]], dtype=dtype))
+        assert stats["v~h.weight"].tolist() == [[1.0], [0.5]]
+        assert stats["v.bias"].tolist() == [1.0, 0.5]
+
+
+def test_reconstruction_error_refuses_a_machine_without_whole_visible_layers():
+    # it once returned 0.0: visible units sharing a layer with hidden ones were never reconstructed
+    prog = gm.compile(gm.load(gm.models.path("lecture_bm")))
+    with pytest.raises(gm.ModelError, match=r"reconstruction_error: layer 'units\[binary\]' mixes visible and hidden"):
+        gm.monitors.reconstruction_error(prog, np.zeros((2, 2)))
+
+
+def test_the_phases_of_the_boltzmann_rule_check_their_data_and_states():
+    prog = _rbm()
+    with pytest.raises(ValueError, match=r"data: column 1 \(node 'v', unit 1\) holds 2"):
+        gm.learn.positive_phase(prog, np.array([[0, 2, 0, 1]]), 0)
+    with pytest.raises(ValueError, match=r"data: column 1 \(node 'v', unit 1\) holds 2"):
+        gm.learn.boltzmann_gradient(prog, np.array([[0, 2, 0, 1]]), 0, sweeps=1)
+    with pytest.raises(ValueError, match=r"state: column 0 .* holds 3"):
+        gm.learn.negative_phase(prog, np.full((2, 7), 3.0), 0)

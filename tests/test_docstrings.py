@@ -24,8 +24,6 @@ What is exempt, and why (nothing else is):
   the inherited docstring, which is checked where it is written;
 * the fields of a NamedTuple or dataclass may be documented under Attributes instead of
   Parameters: the constructor is generated, and readers read them as attributes;
-* a private function bound to a public class attribute (``Gibbs.layout =
-  staticmethod(_sparse_layout)``): private by its own name, not API;
 * :data:`EXAMPLE_FROM_CLASS`: methods that rely on their class's example (empty today).
 """
 
@@ -115,15 +113,13 @@ def _methods(cls):
         if not klass.__module__.startswith("graphmrf"):
             continue
         for name, value in vars(klass).items():
-            if name.startswith("_") or name in seen:
-                continue
+            if name.startswith("_") or name in seen or name in getattr(klass, "__dataclass_fields__", {}):
+                continue  # private, seen, or a dataclass field whose default is a function (data)
             if isinstance(value, (staticmethod, classmethod)):
                 value = value.__func__
             if not inspect.isfunction(value):
                 continue  # properties and data
             seen.add(name)
-            if value.__name__.startswith("_"):
-                continue  # a private function bound to a class attribute (a kernel's memory layout)
             yield name, value, klass
 
 

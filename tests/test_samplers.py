@@ -371,3 +371,12 @@ def test_tracked_inputs_through_a_recall_sweep_equal_the_direct_sweep(monkeypatc
     monkeypatch.setattr(gibbs._Fields, "applies", staticmethod(lambda program: False))
     b, _ = gibbs.sequential_gibbs(prog, probes, np.random.default_rng(5), order="random", mode="max")
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_kernel_prints_the_arguments_that_differ_from_their_defaults():
+    from graphmrf.samplers import Gibbs, Metropolis, Sequential
+
+    assert repr(Sequential(order="random")) == "Sequential(order='random')"
+    assert repr(Sequential(mode="max")) == "Sequential(mode='max')"
+    assert repr(Gibbs(blocks=[[0], [1]])) == "Gibbs(blocks=[[0], [1]])"
+    assert repr(Metropolis()) == "Metropolis()"

@@ -18,7 +18,7 @@ True
 
 from ..arguments import COUNT, InstanceOf, checked
 from ..backend import as_generator
-from ..program import Part, Program
+from ..program import Program
 from ..support import check_state
 from .clamp import as_mask
 from .gibbs import sequential_gibbs
@@ -128,10 +128,8 @@ def synchronous_step(program, state, clamp=None):
     T = program.statistic(state)
     new = state.copy()
     for L in program.layers:
-        part = Part(L, 0, L.n)
         cond = L.ops.conditional(program.field(T, L), L.params, 1.0, L.width)
         new[:, L.sl] = L.ops.mode(cond, state[:, L.sl], L.width)
-        del part
     if keep is not None:
         new = xp.where(keep, state, new)
     return new

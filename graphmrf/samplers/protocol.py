@@ -27,6 +27,7 @@ wrap another sampler); a :class:`Sampler` holds a pair of plain functions.
 ((5, 7), 0.5)
 """
 
+import inspect
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -175,7 +176,7 @@ class _Kernel:
     where one-unit updates then read and write one contiguous column), ``step`` sweeps."""
 
     name = "kernel"
-    layout = staticmethod(_row_major)
+    _layout = staticmethod(_row_major)
 
     def init(self, program, position, *, beta=1.0, clamp=None):
         """The state of chains starting at ``position`` (copied), at ``beta``, with ``clamp``.
@@ -212,10 +213,18 @@ class _Kernel:
         >>> state.position is start, state.clamp.shape
         (False, (2, 5))
         """
-        return _init(self.layout)(program, position, beta=beta, clamp=clamp)
+        return _init(self._layout)(program, position, beta=beta, clamp=clamp)
 
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        """The kernel with the arguments that differ from their defaults, e.g.
+        ``Sequential(order='random')``."""
+        parts = []
+        for name, p in list(inspect.signature(type(self).__init__).parameters.items())[1:]:
+            value = getattr(self, name, p.default)
+            if value is p.default or (isinstance(value, (str, int, float)) and value == p.default):
+                continue
+            parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
 
 class Gibbs(_Kernel):
@@ -239,7 +248,7 @@ class Gibbs(_Kernel):
     """
 
     name = "gibbs"
-    layout = staticmethod(_sparse_layout)
+    _layout = staticmethod(_sparse_layout)
 
     def __init__(self, blocks=None):
         self.blocks = blocks
@@ -310,7 +319,7 @@ class Sequential(_Kernel):
     ValueError: Sequential: order must be one of 'systematic', 'random'; got 'rand'
     """
 
-    layout = staticmethod(_by_unit_layout)
+    _layout = staticmethod(_by_unit_layout)
 
     def __init__(self, order="systematic", mode="sample"):
         if order not in ("systematic", "random"):
@@ -374,7 +383,7 @@ class Metropolis(_Kernel):
     """
 
     name = "metropolis"
-    layout = staticmethod(_by_unit_layout)
+    _layout = staticmethod(_by_unit_layout)
 
     def step(self, program, state, rng):
         """One sweep over every unit, in place (:func:`~graphmrf.samplers.metropolis_sweep`).
