@@ -186,25 +186,35 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     """
     spec = validate(graph)
     be = get_backend(backend)
+    dtype = _float_type(dtype)
+    # blocks of units that are conditionally independent given the rest, updated in turn
+    blocks = _layer_blocks(spec.layers, spec.couplings) + _unit_blocks(spec.layers, spec.couplings)
+    return Program(spec, blocks, be, dtype, seed)  # it checks the blocks
+
+
+def _float_type(dtype):
+    """float32 (the default) or float64; anything else refused."""
     try:
         dtype = np.dtype(np.float32 if dtype is None else dtype)
     except TypeError:
         raise TypeError(f"compile: dtype must be float32 or float64; got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise ModelError(f"compile: dtype must be float32 or float64; got {dtype}")
-    layers, couplings = spec.layers, spec.couplings
+    return dtype
 
-    # --- layer-level colouring -------------------------------------------------------
+
+def _layer_blocks(layers, couplings):
+    """Blocks of the declared layers: a colouring of the (moralised) graph of layers, each
+    colour one block of whole layers -- except a layer with lateral couplings or the parent
+    layer of a directed net (its units are co-parents, joined in the moral graph), updated
+    one unit at a time, and a lattice layer, whose sites the lattice colours (a checkerboard)."""
     declared = [i for i, L in enumerate(layers) if L.declared]
     lg = nx.Graph()
     lg.add_nodes_from(declared)
     dir_edges = [(c.a, c.b) for c in couplings if c.type == "directed" and layers[c.a].declared]
     und_edges = [(c.a, c.b) for c in couplings if c.type == "undirected" and layers[c.a].declared]
     _moralise(lg, dir_edges, und_edges)
-    # A layer with lateral couplings, or a parent layer of a directed net (its units are
-    # co-parents, joined in the moral graph), is updated one unit at a time.
     sequential = {i for i in declared if layers[i].lateral} | {a for a, _ in dir_edges}
-    # a lattice layer's sites are coloured by the lattice itself (a checkerboard)
     lattices = {c.a: c for c in couplings if c.type == "stencil"}
     blocks = []
     for cls in _colour(lg):
@@ -216,51 +226,58 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
                 blocks.extend([[Part(i, units=units)] for units in _lattice_colours(layers[i], lattices[i])])
             elif i in sequential:
                 blocks.extend([[Part(i, u, u + 1)] for u in range(layers[i].n)])
+    return blocks
 
-    # --- unit-level colouring ----------------------------------------------------------
+
+def _unit_blocks(layers, couplings):
+    """Blocks of the units declared one by one (the virtual layers): a colouring of their
+    moral graph, two colours found by array code where it is bipartite. Units keep their
+    declared order (every array a user sees is in that order): a colour class is a set of
+    units of each virtual layer, a run where it happens to be."""
     virtual = [i for i, L in enumerate(layers) if not L.declared]
-    if virtual:
-        base = {}
-        n_units = 0
-        for i in virtual:
-            base[i] = n_units
-            n_units += layers[i].n
-        ea, eb, directed_pairs = [], [], []
-        for c in couplings:
-            if c.sparse:
-                ua = base[c.a] + c.rows // layers[c.a].width
-                ub = base[c.b] + c.cols // layers[c.b].width
-                ea.append(ua)
-                eb.append(ub)
-                if c.type == "directed":
-                    directed_pairs.extend(zip(ua.tolist(), ub.tolist()))
-        parents = {}
-        for p_, ch in directed_pairs:
-            parents.setdefault(ch, set()).add(p_)
-        for ps in parents.values():  # marry co-parents: the moral graph
-            for x, y in itertools.combinations(sorted(ps), 2):
-                ea.append(np.array([x]))
-                eb.append(np.array([y]))
-        ea = np.concatenate(ea) if ea else np.zeros(0, np.int64)
-        eb = np.concatenate(eb) if eb else np.zeros(0, np.int64)
-        colour = _two_colour(n_units, ea, eb)
-        if colour is None:
-            ug = nx.Graph()
-            ug.add_nodes_from(range(n_units))
-            ug.add_edges_from(zip(ea.tolist(), eb.tolist()))
-            colour = np.empty(n_units, dtype=np.int64)
-            for k, cls in enumerate(_colour(ug)):
-                colour[cls] = k
-        n_colours = int(colour.max()) + 1
-        # units keep their declared order (every array a user sees is in that order): a
-        # colour class is a set of units of each virtual layer, a run where it happens to be
-        unit_blocks = [[] for _ in range(n_colours)]
-        for i in virtual:
-            own = colour[base[i] : base[i] + layers[i].n]
-            for k in range(n_colours):
-                idx = np.flatnonzero(own == k)
-                if idx.size:
-                    unit_blocks[k].append(Part(i, units=idx))
-        blocks.extend(b for b in unit_blocks if b)
+    if not virtual:
+        return []
+    base = dict(zip(virtual, np.cumsum([0] + [layers[i].n for i in virtual]).tolist()))
+    n_units = sum(layers[i].n for i in virtual)
+    ea, eb = _moral_unit_edges(layers, couplings, base)
+    colour = _two_colour(n_units, ea, eb)
+    if colour is None:
+        ug = nx.Graph()
+        ug.add_nodes_from(range(n_units))
+        ug.add_edges_from(zip(ea.tolist(), eb.tolist()))
+        colour = np.empty(n_units, dtype=np.int64)
+        for k, cls in enumerate(_colour(ug)):
+            colour[cls] = k
+    n_colours = int(colour.max()) + 1
+    unit_blocks = [[] for _ in range(n_colours)]
+    for i in virtual:
+        own = colour[base[i] : base[i] + layers[i].n]
+        for k in range(n_colours):
+            idx = np.flatnonzero(own == k)
+            if idx.size:
+                unit_blocks[k].append(Part(i, units=idx))
+    return [b for b in unit_blocks if b]
 
-    return Program(spec, blocks, be, dtype, seed)  # it checks the blocks
+
+def _moral_unit_edges(layers, couplings, base):
+    """Edges (two unit-index arrays) between units declared one by one, with the co-parents
+    of each child married (the moral graph)."""
+    ea, eb, directed_pairs = [], [], []
+    for c in couplings:
+        if c.sparse:
+            ua = base[c.a] + c.rows // layers[c.a].width
+            ub = base[c.b] + c.cols // layers[c.b].width
+            ea.append(ua)
+            eb.append(ub)
+            if c.type == "directed":
+                directed_pairs.extend(zip(ua.tolist(), ub.tolist()))
+    parents = {}
+    for p_, ch in directed_pairs:
+        parents.setdefault(ch, set()).add(p_)
+    for ps in parents.values():
+        for x, y in itertools.combinations(sorted(ps), 2):
+            ea.append(np.array([x]))
+            eb.append(np.array([y]))
+    ea = np.concatenate(ea) if ea else np.zeros(0, np.int64)
+    eb = np.concatenate(eb) if eb else np.zeros(0, np.int64)
+    return ea, eb

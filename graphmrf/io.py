@@ -739,6 +739,32 @@ def _read_npz(zf, fail, extras, budget):
         if info.filename in members:
             fail(f"holds two arrays named {info.filename!r}")
         members[info.filename] = info
+    header = _read_header(zf, members, fail, budget)
+    g, entries = _graph_of(header, fail)
+    used = {"header.npy"}
+    for attrs, arrays, prefix in entries:
+        for k in arrays:
+            key = f"{prefix}.{k}.npy"
+            if key not in members:
+                fail(f"array {key[:-4]!r} named in the header is missing")
+            attrs[k] = _read_array(zf, members[key], fail, budget)
+            used.add(key)
+    stray = [m for m in members if m not in used and not m.startswith("extra.")]
+    if stray:
+        fail(f"holds the array {stray[0]!r}, which the header does not name")
+    if extras is not None:
+        extras["header"] = header.get("extra", {})
+        extras["arrays"] = {}
+        for m, info in members.items():
+            if m.startswith("extra."):
+                if not m.endswith(".npy"):
+                    fail(f"holds the member {m!r}, which is not an array")
+                extras["arrays"][m[len("extra.") : -4]] = _read_array(zf, info, fail, budget)
+    return g
+
+
+def _read_header(zf, members, fail, budget):
+    """The JSON header of a model file, its format, version and fields checked."""
     if "header.npy" not in members:
         fail("no graphmrf header; not a graphmrf model file")
     info = members["header.npy"]
@@ -761,14 +787,20 @@ def _read_npz(zf, fail, extras, budget):
     _fields(header, tuple(_HEADER_FIELDS), "header", fail, optional=("extra",))
     for key, typ in _HEADER_FIELDS.items():
         _field(header, key, typ, "header field ", fail)
-    graph_attrs = header["graph"]
-    for k, v in graph_attrs.items():
+    for k, v in header["graph"].items():
         if not isinstance(v, (str, int, float)):
             fail(f"header graph attribute {k!r} is {_json_kind(v)}; expected a string, number or boolean")
+    if "extra" in header and not isinstance(header["extra"], dict):
+        fail(f"header field 'extra' is {_json_kind(header['extra'])}; expected an object")
+    return header
 
+
+def _graph_of(header, fail):
+    """The graph the header describes (attributes, no arrays yet) and, for every node and
+    edge, (its attribute dict, the names of its arrays, its members' prefix)."""
     g = nx.DiGraph() if header["directed"] else nx.Graph()
-    g.graph.update(graph_attrs)
-    entries, used = [], {"header.npy"}
+    g.graph.update(header["graph"])
+    entries = []
     for i, entry in enumerate(header["nodes"]):
         attrs, arrays = _entry(entry, i, ("name",), "nodes", fail)
         name = _decode(entry["name"], lambda m: fail(f"header nodes[{i}]: {m}"))  # noqa: B023 (called at once, within the iteration)
@@ -789,25 +821,5 @@ def _read_npz(zf, fail, extras, budget):
         seen.add(key)
         g.add_edge(u, v, **attrs)
         entries.append((g.edges[u, v], arrays, f"edge{j}"))
-    if "extra" in header and not isinstance(header["extra"], dict):
-        fail(f"header field 'extra' is {_json_kind(header['extra'])}; expected an object")
     _check_extent(g, fail)
-    for attrs, arrays, prefix in entries:
-        for k in arrays:
-            key = f"{prefix}.{k}.npy"
-            if key not in members:
-                fail(f"array {key[:-4]!r} named in the header is missing")
-            attrs[k] = _read_array(zf, members[key], fail, budget)
-            used.add(key)
-    stray = [m for m in members if m not in used and not m.startswith("extra.")]
-    if stray:
-        fail(f"holds the array {stray[0]!r}, which the header does not name")
-    if extras is not None:
-        extras["header"] = header.get("extra", {})
-        extras["arrays"] = {}
-        for m, info in members.items():
-            if m.startswith("extra."):
-                if not m.endswith(".npy"):
-                    fail(f"holds the member {m!r}, which is not an array")
-                extras["arrays"][m[len("extra.") : -4]] = _read_array(zf, info, fail, budget)
-    return g
+    return g, entries

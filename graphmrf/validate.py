@@ -509,59 +509,73 @@ def _couplings(graph, edges, layers, unit_index, directed):
                 )
                 _entries(sparse, layers, lu, lv, ctype).append(iu, iv, w, (u, v, 0, 0))
                 continue
-        where = f"edge ({_fmt(u)}, {_fmt(v)})"
-        if "weight" not in d:
-            raise ModelError(f"{where}: missing attribute 'weight'")
-        w = d["weight"]
-        Lu, Lv = layers[lu], layers[lv]
-        if Lu.declared != Lv.declared:
-            raise ModelError(
-                f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer "
-                "with size=1"
-            )
-        if u == v:
-            if not Lu.declared:
-                raise ModelError(
-                    f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings "
-                    "belong to layers with 'size')"
-                )
-            if directed:
-                raise ModelError(
-                    f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net"
-                )
-            if d.get("lattice", False):
-                couplings.append(_stencil_coupling(where, Lu, lu, w, d))
-                continue
-        ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
-        if Lu.declared:
-            couplings.append(_dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u))
-            continue
-        if Lu.width == 1 and Lv.width == 1 and isinstance(w, _SCALAR) and not isinstance(w, bool):
-            W = np.full((1, 1), float(w))  # the common case: a scalar between two units
-        else:
-            W = _weight(w, where)
-            shape = (Lu.width, Lv.width)
-            if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
-                raise ModelError(
-                    f"{where}: weight has shape {W.shape}; expected a scalar"
-                    + ("" if shape == (1, 1) else f" or shape {shape}")
-                )
-            W = np.broadcast_to(W, shape)
-        if lu == lv and ctype != "directed":
-            ctype = "lateral"
-        entries = _entries(sparse, layers, lu, lv, ctype)
-        for a in range(Lu.width):
-            for b in range(Lv.width):
-                entries.append(iu * Lu.width + a, iv * Lv.width + b, W[a, b], (u, v, a, b))
+        c = _edge_coupling(sparse, layers, (u, lu, iu), (v, lv, iv), d, directed)
+        if c is not None:
+            couplings.append(c)
     for c in (e.c for e in sparse.values()):
-        c.rows = np.asarray(c.rows, dtype=np.int64)
-        c.cols = np.asarray(c.cols, dtype=np.int64)
-        c.values = np.asarray(c.values, dtype=np.float64)
-        if not np.all(np.isfinite(c.values)):
-            u, v, _, _ = c.edges[int(np.flatnonzero(~np.isfinite(c.values))[0])]
-            raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
+        _finish_sparse(c, graph)
         couplings.append(c)
     return couplings
+
+
+def _edge_coupling(sparse, layers, end_u, end_v, d, directed):
+    """One edge, checked with a message that names it: a dense, lateral or stencil coupling
+    between layer nodes (returned), or entries of a sparse coupling between single units
+    (added to ``sparse``; None returned)."""
+    (u, lu, iu), (v, lv, iv) = end_u, end_v
+    where = f"edge ({_fmt(u)}, {_fmt(v)})"
+    if "weight" not in d:
+        raise ModelError(f"{where}: missing attribute 'weight'")
+    w = d["weight"]
+    Lu, Lv = layers[lu], layers[lv]
+    if Lu.declared != Lv.declared:
+        raise ModelError(
+            f"{where}: joins a layer and a single unit; declare {_fmt(u if not Lu.declared else v)} as a layer "
+            "with size=1"
+        )
+    if u == v:
+        if not Lu.declared:
+            raise ModelError(
+                f"{where}: self-loop on single unit {_fmt(u)}; a unit cannot couple to itself (lateral couplings "
+                "belong to layers with 'size')"
+            )
+        if directed:
+            raise ModelError(
+                f"{where}: lateral couplings (self-loops) need an undirected model; this is a directed net"
+            )
+        if d.get("lattice", False):
+            return _stencil_coupling(where, Lu, lu, w, d)
+    ctype = "lateral" if u == v else ("directed" if directed and not d.get("undirected", False) else "undirected")
+    if Lu.declared:
+        return _dense_coupling(where, Lu, Lv, lu, lv, ctype, w, directed, u)
+    if Lu.width == 1 and Lv.width == 1 and isinstance(w, _SCALAR) and not isinstance(w, bool):
+        W = np.full((1, 1), float(w))  # the common case: a scalar between two units
+    else:
+        W = _weight(w, where)
+        shape = (Lu.width, Lv.width)
+        if W.shape not in (shape, ()) or (W.shape == () and shape != (1, 1)):
+            raise ModelError(
+                f"{where}: weight has shape {W.shape}; expected a scalar"
+                + ("" if shape == (1, 1) else f" or shape {shape}")
+            )
+        W = np.broadcast_to(W, shape)
+    if lu == lv and ctype != "directed":
+        ctype = "lateral"
+    entries = _entries(sparse, layers, lu, lv, ctype)
+    for a in range(Lu.width):
+        for b in range(Lv.width):
+            entries.append(iu * Lu.width + a, iv * Lv.width + b, W[a, b], (u, v, a, b))
+    return None
+
+
+def _finish_sparse(c, graph):
+    """A sparse coupling's entries as arrays, its values checked together (finite)."""
+    c.rows = np.asarray(c.rows, dtype=np.int64)
+    c.cols = np.asarray(c.cols, dtype=np.int64)
+    c.values = np.asarray(c.values, dtype=np.float64)
+    if not np.all(np.isfinite(c.values)):
+        u, v, _, _ = c.edges[int(np.flatnonzero(~np.isfinite(c.values))[0])]
+        raise ModelError(f"edge ({_fmt(u)}, {_fmt(v)}): weight must be finite; got {graph.edges[u, v]['weight']!r}")
 
 
 class _Entries:

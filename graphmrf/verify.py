@@ -531,73 +531,24 @@ def _verify_sampler(
     elif n_chains is None:
         n_chains = 20000
     n = int(n_chains)
-    level = alpha / n_checks(n)
+    level = alpha / n_checks(n)  # Bonferroni over the checks run
     name = method if isinstance(method, str) else getattr(method, "name", getattr(method, "__name__", "custom"))
     settings = {"clamp": dict(clamp) if clamp else None, "stationarity": list(stationarity), "max_states": max_states}
     settings.update({k: v for k, v in (("detect_beta", detect_beta), ("detect_tv", detect_tv)) if v is not None})
     report = Report(name, n, n_sweeps, beta, alpha, exact_probs=probs, settings=settings)
 
+    # n independent chains, n_sweeps sweeps each; only their final states are compared
     init = mask = None
     if clamp:
         init, mask = clamp_mask(program, program.random_state(n, seed=rng), clamp)
-    # only the last state is used: burn_in = n_sweeps keeps no intermediate states (memory O(chains))
-    run = sample(
-        program,
-        n_sweeps,
-        chains=n,
-        burn_in=n_sweeps,
-        method=method,
-        beta=beta,
-        clamp=mask,
-        init=init,
-        seed=rng,
-        record_energy=False,
-    )
-    final = to_host(run.state).astype(np.float64)
-    radix = _radix(program)
-    codes = _codes(final[:, cols], radix)
+    final = _final_states(program, method, n, n_sweeps, beta, mask, init, rng)
+    codes = _codes(final[:, cols], _radix(program))
     counts = np.bincount(codes, minlength=probs.size)
     labels, n_bins = bin_states(probs, n, min_expected)
-    stat, dof, p = chi_square(counts, probs, labels=labels)
-    why = ""
-    if dof == 0:
-        top = float(probs.max())
-        why = (
-            f"one bin only: the most probable state holds {top:.5g} of the mass, and the other "
-            f"{np.count_nonzero(probs) - 1} states expect {n * (1 - top):.3g} draws in all at "
-            f"{n} chains"
-        )
-    report.checks.append(Check("joint chi-square (final states)", stat, p, level, f"dof {dof}", why))
-    rare = target.rare(n)
-    if rare.any():
-        stat, dof, p = chi_square(counts, probs, labels=bin_states(probs, n, min_expected, rare=rare)[0])
-        mass, k = float(probs[rare].sum()), int(rare.sum())
-        why = ""
-        if target.never_visiting_passes(n, level):
-            why = (
-                f"the {k} states expected < {min_expected:g} times each hold {mass:.3g} of the mass "
-                f"({n * mass:.3g} draws in all): a sampler that never visits them would pass"
-            )
-            q = np.where(rare, 0.0, probs)
-            try:
-                need = target.chains_to_detect(level, alternative=q / q.sum())
-                report.advice.append(
-                    f"{need} chains would reject a sampler that never visits these {k} states (probability {POWER:g})"
-                )
-            except ValueError:
-                report.advice.append(
-                    f"these {k} states are too rare to test by sampling (more than {goodness.MAX_CHAINS} chains)"
-                )
-        report.checks.append(
-            Check(
-                f"rare states (expected < {min_expected:g} each)",
-                stat,
-                p,
-                level,
-                f"dof {dof}: {k} states, {mass:.3g} of the mass",
-                why,
-            )
-        )
+
+    report.checks.append(_joint_check(counts, probs, labels, n, level))
+    if target.rare(n).any():
+        report.checks.append(_rare_check(report, target, counts, n, level, min_expected))
     if target.energy_testable(n):
         z, p = goodness.energy_test(target.energies[codes], probs, target.energies)
         report.checks.append(
@@ -610,40 +561,98 @@ def _verify_sampler(
     if target.real:
         report.checks.append(_real_means_check(program, target.ref, final, beta, n, level))
     if stationarity:
-        cdf = np.cumsum(probs)
-        u = to_host(rng.random(n))
-        draw = np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), probs.size - 1)
-        start = np.zeros((n, program.n_columns))
-        start[:, cols] = states[draw]
+        # chains started at exact draws must stay exact after k sweeps
+        start = _exact_draws(program, target, n, rng)
         if mask is not None:
             start = np.where(to_host(mask), to_host(init), start)
+        start = program.xp.asarray(start, dtype=program.dtype)
         for k in stationarity:
-            r = sample(
-                program,
-                k,
-                chains=n,
-                burn_in=k,
-                method=method,
-                beta=beta,
-                clamp=mask,
-                init=program.xp.asarray(start, dtype=program.dtype),
-                seed=rng,
-                record_energy=False,
+            ck = np.bincount(
+                _codes(_final_states(program, method, n, k, beta, mask, start, rng)[:, cols], _radix(program)),
+                minlength=probs.size,
             )
-            ck = np.bincount(_codes(to_host(r.state).astype(np.float64)[:, cols], radix), minlength=probs.size)
             stat, dof, p = chi_square(ck, probs, labels=labels)
+            why = "one bin only (as for the joint test)" if dof == 0 else ""
             report.checks.append(
-                Check(
-                    f"stationarity after {k} sweep{'s' if k > 1 else ''}",
-                    stat,
-                    p,
-                    level,
-                    f"dof {dof}",
-                    "one bin only (as for the joint test)" if dof == 0 else "",
-                )
+                Check(f"stationarity after {k} sweep{'s' if k > 1 else ''}", stat, p, level, f"dof {dof}", why)
             )
     _sampler_power(report, target, n, level, n_bins)
     return report
+
+
+def _final_states(program, method, n, sweeps, beta, mask, init, rng):
+    """The states of ``n`` chains after ``sweeps`` sweeps, on the host in float64 (burn-in
+    = sweeps keeps no intermediate states: memory O(chains))."""
+    run = sample(
+        program,
+        sweeps,
+        chains=n,
+        burn_in=sweeps,
+        method=method,
+        beta=beta,
+        clamp=mask,
+        init=init,
+        seed=rng,
+        record_energy=False,
+    )
+    return to_host(run.state).astype(np.float64)
+
+
+def _exact_draws(program, target, n, rng):
+    """``n`` full states whose enumerated units are drawn from the exact distribution."""
+    cdf = np.cumsum(target.probs)
+    u = to_host(rng.random(n))
+    draw = np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), target.probs.size - 1)
+    start = np.zeros((n, program.n_columns))
+    start[:, target.cols] = target.states[draw]
+    return start
+
+
+def _joint_check(counts, probs, labels, n, level):
+    """The chi-square test of the final states' counts against the exact probabilities."""
+    stat, dof, p = chi_square(counts, probs, labels=labels)
+    why = ""
+    if dof == 0:
+        top = float(probs.max())
+        why = (
+            f"one bin only: the most probable state holds {top:.5g} of the mass, and the other "
+            f"{np.count_nonzero(probs) - 1} states expect {n * (1 - top):.3g} draws in all at "
+            f"{n} chains"
+        )
+    return Check("joint chi-square (final states)", stat, p, level, f"dof {dof}", why)
+
+
+def _rare_check(report, target, counts, n, level, min_expected):
+    """The chi-square test of the states too rare for the joint test's bins (the tails);
+    inconclusive, with advice on the chains it would take, when a sampler that never visits
+    them would pass."""
+    probs, rare = target.probs, target.rare(n)
+    stat, dof, p = chi_square(counts, probs, labels=bin_states(probs, n, min_expected, rare=rare)[0])
+    mass, k = float(probs[rare].sum()), int(rare.sum())
+    why = ""
+    if target.never_visiting_passes(n, level):
+        why = (
+            f"the {k} states expected < {min_expected:g} times each hold {mass:.3g} of the mass "
+            f"({n * mass:.3g} draws in all): a sampler that never visits them would pass"
+        )
+        q = np.where(rare, 0.0, probs)
+        try:
+            need = target.chains_to_detect(level, alternative=q / q.sum())
+            report.advice.append(
+                f"{need} chains would reject a sampler that never visits these {k} states (probability {POWER:g})"
+            )
+        except ValueError:
+            report.advice.append(
+                f"these {k} states are too rare to test by sampling (more than {goodness.MAX_CHAINS} chains)"
+            )
+    return Check(
+        f"rare states (expected < {min_expected:g} each)",
+        stat,
+        p,
+        level,
+        f"dof {dof}: {k} states, {mass:.3g} of the mass",
+        why,
+    )
 
 
 def _moment_z(report, S, states, probs):
@@ -1068,37 +1077,18 @@ def _verify_gradient(
         data = _default_data(program, rng, max_states=max_states)
     data = np.asarray(to_host(data), dtype=np.float64)
     n_chains = n_chains or 1000
-    if isinstance(method, str):
-        entry = ESTIMATORS[method]
-        if entry.summed_hidden and program.hidden_summable() is None:
-            raise ModelError(
-                f"verify: {method!r} needs hidden units that are conditionally independent given the "
-                "visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'"
-            )
-        n_sweeps = n_sweeps or entry.k
-        fn, expects, k = (
-            gradient_estimator(method, n_chains, n_sweeps),
-            entry.expects,
-            (1 if method == "cd-1" else n_sweeps),
-        )
-        name = f"cd-{k}" if expects == "cd" else method
-    else:
-        fn, expects, name = method, "exact", getattr(method, "__name__", "custom")
+    fn, expects, name, k, n_sweeps = _estimator(program, method, n_chains, n_sweeps)
     if expected is None:
-        if expects == "exact":
-            expected, against = (
-                exact.log_likelihood_grad(program, data, max_states=max_states),
-                "the exact log-likelihood gradient",
-            )
-        else:
-            expected, against = (
-                cd_expectation(program, data, k=k, max_states=max_states),
-                f"the exact {k}-step CD expectation",
-            )
+        expected, against = _expectation(program, data, expects, k, max_states)
     else:
         against = "the given expectation"
     keys = sorted(expected)
     exp_vec = np.concatenate([np.ravel(np.asarray(to_host(expected[key]), dtype=np.float64)) for key in keys])
+    labels = [
+        f"{key}[{i}]" if np.size(expected[key]) > 1 else key for key in keys for i in range(int(np.size(expected[key])))
+    ]
+
+    # independent replicates of the estimator: their mean, its standard error, t-scores
     samples = np.empty((replicates, exp_vec.size))
     for r in range(replicates):
         g = fn(program, program.xp.asarray(data, dtype=program.dtype), rng)
@@ -1108,81 +1098,109 @@ def _verify_gradient(
         samples[r] = np.concatenate([np.ravel(np.asarray(to_host(g[key]), dtype=np.float64)) for key in keys])
     mean = samples.mean(0)
     se = samples.std(0, ddof=1) / np.sqrt(replicates)
-    labels = [
-        f"{key}[{i}]" if np.size(expected[key]) > 1 else key for key in keys for i in range(int(np.size(expected[key])))
-    ]
-    free = se > 0
-
-    def standardised(est):  # t-scores; an entry that never varies must equal its expectation
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(
-                free, (est - exp_vec) / se, np.where(np.abs(est - exp_vec) <= 1e-9 * (1 + np.abs(exp_vec)), 0.0, np.inf)
-            )
-
-    z = standardised(mean)
-    m = int(free.sum()) or 1
-    level = alpha / 2
-    dfree = replicates - 1
-
-    def test(zs):  # the largest |t|, Bonferroni over the m entries that vary
-        worst = int(np.argmax(np.abs(zs)))
-        return float(abs(zs[worst])), min(1.0, m * 2 * float(stats.t.sf(abs(zs[worst]), dfree))), worst
-
-    stat, p, worst = test(z)
+    t = _TTest(exp_vec, se, replicates, alpha / 2)
+    stat, p, worst = t(mean)
     # negative control: the same replicates with the sign of the most detectable entry flipped
-    with np.errstate(divide="ignore", invalid="ignore"):
-        strength = np.where(free, np.abs(exp_vec) / np.where(free, se, 1.0), 0.0)
-    j = int(np.argmax(strength)) if free.any() else int(np.argmax(np.abs(exp_vec)))
+    j = t.most_detectable()
     flipped = mean.copy()
     flipped[j] = -flipped[j]
-    c_stat, c_p, _ = test(standardised(flipped))
-    controlled = c_p <= level
+    c_stat, c_p, _ = t(flipped)
+
     few = replicates < min_replicates
+    controlled = c_p <= t.level
     why = f"{replicates} replicates are too few to estimate standard errors (at least {min_replicates})" if few else ""
-    c_why = why or (
-        ""
-        if controlled
-        else (
+    c_why = why
+    if not why and not controlled:
+        c_why = (
             f"not rejected: these replicates cannot tell the gradient from one with {labels[j]}'s "
             "sign flipped (use more replicates or rows of data)"
         )
-    )
-    if not why and not controlled and p > level:  # a pass by a test that could not see the control is no pass
-        why = "the negative control was not rejected, so this test had no power"
-    report = Report(name, n_chains, n_sweeps or 0, 1.0, alpha, mode="gradient", z=z)
-    report.settings = {
-        "replicates": replicates,
-        "rows": int(data.shape[0]),
-        "against": against,
-        "entries": int(exp_vec.size),
-    }
-    report.checks.append(
-        Check(
-            f"gradient vs {against}",
-            stat,
-            p,
-            level,
-            f"largest |t| at {labels[worst]} ({exp_vec.size} entries, t with {dfree} dof)",
-            why,
-        )
-    )
+        if p > t.level:  # a pass by a test that could not see the control is no pass
+            why = "the negative control was not rejected, so this test had no power"
+    report = Report(name, n_chains, n_sweeps or 0, 1.0, alpha, mode="gradient", z=t.scores(mean))
+    report.settings = {"replicates": replicates, "rows": int(data.shape[0]), "against": against}
+    report.settings["entries"] = int(exp_vec.size)
+    detail = f"largest |t| at {labels[worst]} ({exp_vec.size} entries, t with {replicates - 1} dof)"
+    report.checks.append(Check(f"gradient vs {against}", stat, p, t.level, detail, why))
     report.checks.append(
         Check(
             f"negative control: {labels[j]} sign flipped",
             c_stat,
             c_p,
-            level,
+            t.level,
             "must be rejected",
             c_why,
             must_reject=True,
         )
     )
-    crit = stats.t.isf(level / (2 * m), dfree) + stats.norm.isf(1 - POWER) if not few else np.inf
+    _gradient_power(report, t, se, exp_vec, few)
+    return report
+
+
+def _estimator(program, method, n_chains, n_sweeps):
+    """(function, what it expects -- "exact" or "cd", name, k, sweeps) of a named estimator
+    of :data:`ESTIMATORS` or a user's function (expected to be unbiased for the exact gradient)."""
+    if not isinstance(method, str):
+        return method, "exact", getattr(method, "__name__", "custom"), None, n_sweeps
+    entry = ESTIMATORS[method]
+    if entry.summed_hidden and program.hidden_summable() is None:
+        raise ModelError(
+            f"verify: {method!r} needs hidden units that are conditionally independent given the "
+            "visible ones (an RBM); this model's hidden units are coupled: use 'boltzmann'"
+        )
+    n_sweeps = n_sweeps or entry.k
+    k = 1 if method == "cd-1" else n_sweeps
+    name = f"cd-{k}" if entry.expects == "cd" else method
+    return gradient_estimator(method, n_chains, n_sweeps), entry.expects, name, k, n_sweeps
+
+
+def _expectation(program, data, expects, k, max_states):
+    """The exact expectation of an estimator and its description."""
+    if expects == "exact":
+        return exact.log_likelihood_grad(program, data, max_states=max_states), "the exact log-likelihood gradient"
+    return cd_expectation(program, data, k=k, max_states=max_states), f"the exact {k}-step CD expectation"
+
+
+class _TTest:
+    """The largest |t| of an estimate against its expectation, Bonferroni over the entries
+    that vary; an entry that never varies must equal its expectation (to 1e-9 relative)."""
+
+    def __init__(self, expected, se, replicates, level):
+        self.expected, self.se, self.level = expected, se, level
+        self.free = se > 0
+        self.m = int(self.free.sum()) or 1
+        self.dof = replicates - 1
+
+    def scores(self, estimate):
+        free, exp = self.free, self.expected
+        with np.errstate(divide="ignore", invalid="ignore"):
+            same = np.abs(estimate - exp) <= 1e-9 * (1 + np.abs(exp))
+            return np.where(free, (estimate - exp) / self.se, np.where(same, 0.0, np.inf))
+
+    def __call__(self, estimate):
+        """(largest |t|, its Bonferroni p-value, the entry)."""
+        z = self.scores(estimate)
+        worst = int(np.argmax(np.abs(z)))
+        return float(abs(z[worst])), min(1.0, self.m * 2 * float(stats.t.sf(abs(z[worst]), self.dof))), worst
+
+    def most_detectable(self):
+        """The entry whose sign flip the test sees best: the largest |expected| / se."""
+        if not self.free.any():
+            return int(np.argmax(np.abs(self.expected)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            strength = np.where(self.free, np.abs(self.expected) / np.where(self.free, self.se, 1.0), 0.0)
+        return int(np.argmax(strength))
+
+
+def _gradient_power(report, t, se, exp_vec, few):
+    """The smallest bias in one entry that the run rejects with probability POWER."""
+    free = t.free
+    crit = stats.t.isf(t.level / (2 * t.m), t.dof) + stats.norm.isf(1 - POWER) if not few else np.inf
     bias = crit * se
     scale = float(np.max(np.abs(exp_vec))) or 1.0
     report.power = {
         "probability": POWER,
-        "level": level,
+        "level": t.level,
         "detectable_bias": float(np.max(bias[free])) if free.any() and np.isfinite(crit) else None,
         "largest_entry": scale,
     }
@@ -1199,7 +1217,6 @@ def _verify_gradient(
             f"entry|, {scale:.3g})"
         )
         report.power_text.append(f"(about {crit:.2f} of its standard errors, largest {np.max(se):.3g})")
-    return report
 
 
 # ---------------------------------------------------------------------------- AIS
