@@ -68,7 +68,7 @@ class ModelError(GraphMRFError, ValueError):
 class ModelFileError(ModelError):
     """A model file is truncated, malformed or of an unknown format version.
 
-    Raised by :func:`graphmrf.load` (and :func:`graphmrf.train.load_checkpoint`) before
+    Raised by :func:`graphmrf.load` (and :func:`graphmrf.io.load_checkpoint`) before
     anything is built from the file; the message names the file and what is wrong.
 
     Examples

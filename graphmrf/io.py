@@ -55,11 +55,12 @@ import numpy as np
 
 from .arguments import Constraint, InstanceOf, checked
 from .backend import to_host
+from .compile import compile as compile_
 from .errors import ModelError, ModelFileError
 from .program import Program
 from .validate import validate
 
-__all__ = ["save", "load", "MAX_HEADER", "MAX_DEPTH", "MAX_STRING", "MAX_COLUMNS"]
+__all__ = ["save", "load", "save_checkpoint", "load_checkpoint", "MAX_HEADER", "MAX_DEPTH", "MAX_STRING", "MAX_COLUMNS"]
 
 FORMAT = "graphmrf-npz"
 VERSION = 1
@@ -823,3 +824,108 @@ def _graph_of(header, fail):
         entries.append((g.edges[u, v], arrays, f"edge{j}"))
     _check_extent(g, fail)
     return g, entries
+
+
+# ---------------------------------------------------------------- training checkpoints
+def save_checkpoint(path, program, state, rng):
+    """Write the model, its training state (velocities, PCD chains) and the generator's
+    state to one ``.npz`` file (atomically, without pickle).
+
+    ``load_checkpoint`` gives back everything ``fit`` needs to continue as if never stopped.
+
+    Parameters
+    ----------
+    path : str or path
+        A ``.npz`` file name.
+    program : Program
+        The model.
+    state : dict
+        ``history.state`` of a :func:`graphmrf.fit` run.
+    rng : numpy.random.Generator
+        The generator of the run (its bit generator's state is saved).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not end in ``.npz``.
+    ModelError
+        If the model's current parameters break a declaration rule (a NaN weight).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(3, 2, seed=0))
+    >>> rng = np.random.default_rng(0)
+    >>> hist = gm.fit(prog, np.array([[1, 0, 1], [0, 1, 0]]), epochs=2, chains=4, seed=rng, monitors=[])
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+    >>> save_checkpoint(path, prog, hist.state, rng)
+    >>> again, state, rng_again = load_checkpoint(path)
+    >>> state["persistent"].shape, float(rng_again.random()) == float(rng.random())
+    ((4, 5), True)
+    """
+    if not str(path).endswith(".npz"):
+        raise ValueError(f"checkpoint {path!r}: expected a .npz path")
+    arrays = {f"velocity.{k}": to_host(v) for k, v in state["velocity"].items()}
+    if state.get("persistent") is not None:
+        arrays["persistent"] = to_host(state["persistent"])
+    bg = rng.bit_generator
+    header = {
+        "kind": "graphmrf-checkpoint",
+        "dtype": str(program.dtype),
+        "bit_generator": type(bg).__name__,
+        "rng_state": bg.state,
+    }
+    graph = program.to_graph()
+    validate(graph)
+    _save_npz(graph, str(path), extra_arrays=arrays, extra_header=header)
+
+
+def load_checkpoint(path, backend="numpy"):
+    """Read a checkpoint: returns ``(program, state, rng)`` for ``fit(program, ..., state=state, seed=rng)``.
+
+    Parameters
+    ----------
+    path : str or path
+        A file written by :func:`save_checkpoint`.
+    backend : {"numpy", "cupy"}
+        Where the Program's arrays go.
+
+    Returns
+    -------
+    program : Program
+        Compiled in the saved float type.
+    state : dict
+        ``velocity`` (per parameter) and ``persistent`` (the PCD chains, or None).
+    rng : numpy.random.Generator
+        In the saved state.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a checkpoint (a model file), or is truncated or malformed.
+
+    Examples
+    --------
+    >>> import os, tempfile, graphmrf as gm
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> gm.save(gm.rbm(3, 2, seed=0), path)
+    >>> load_checkpoint(path)
+    Traceback (most recent call last):
+    ...
+    graphmrf.errors.ModelFileError: file '...model.npz': a model file, not a training checkpoint
+    """
+    extras = {}
+    graph = _load_npz(str(path), extras)
+    validate(graph)
+    header = extras.get("header", {})
+    if header.get("kind") != "graphmrf-checkpoint":
+        raise ModelFileError(f"file {str(path)!r}: a model file, not a training checkpoint")
+    program = compile_(graph, backend=backend, dtype=np.dtype(header["dtype"]))
+    arrays = extras["arrays"]
+    state = {
+        "velocity": {k[len("velocity.") :]: v for k, v in arrays.items() if k.startswith("velocity.")},
+        "persistent": arrays.get("persistent"),
+    }
+    bg = getattr(np.random, header["bit_generator"])()
+    bg.state = header["rng_state"]
+    return program, state, np.random.Generator(bg)

@@ -1223,13 +1223,13 @@ def _gradient_power(report, t, se, exp_vec, few):
 
 
 def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, max_states, min_replicates=10):
-
     if program.directed:
         raise ModelError("verify: AIS is for undirected models (a directed net is normalised: log Z = 0)")
     rng = as_generator(seed, program.backend)
     n_chains = n_chains or 100
     n_sweeps = n_sweeps or 1000
     exact_log_z = exact.log_partition(program, max_states=max_states)
+    # independent runs, each error standardised by the run's own standard error
     z = np.empty(replicates)
     degenerate = 0
     for r in range(replicates):
@@ -1245,59 +1245,48 @@ def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, ma
         z[r] = err / se if se > 0 else (0.0 if abs(err) < 1e-9 else np.inf)
     name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
     report = Report(name, n_chains, n_sweeps, 1.0, alpha, mode="ais", z=z)
+    within = float(np.mean(np.abs(z) <= 3))
     report.settings = {
         "replicates": replicates,
         "exact_log_z": exact_log_z,
         "degenerate_runs": degenerate,
-        "within_3_se": float(np.mean(np.abs(z) <= 3)),
+        "within_3_se": within,
     }
+    # honest error bars make z standard normal: its mean 0 (no bias), its mean square 1
     level = alpha / 2
     few = replicates < min_replicates
     why = f"{replicates} runs are too few to judge the error bars (at least {min_replicates})" if few else ""
-    finite = np.isfinite(z)
-    mz = float(np.mean(z)) if finite.all() else np.inf
+    mz = float(np.mean(z)) if np.isfinite(z).all() else np.inf
     t_mean = abs(mz) * np.sqrt(replicates)
-    report.checks.append(
-        Check(
-            "mean of standardised errors (bias)",
-            t_mean,
-            float(2 * stats.norm.sf(t_mean)),
-            level,
-            f"mean {mz:+.3g} over {replicates} runs",
-            why,
-        )
-    )
+    p_mean = float(2 * stats.norm.sf(t_mean))
+    detail = f"mean {mz:+.3g} over {replicates} runs"
+    report.checks.append(Check("mean of standardised errors (bias)", t_mean, p_mean, level, detail, why))
     ss = float(np.sum(z**2))
     p_ss = float(min(1.0, 2 * min(stats.chi2.sf(ss, replicates), stats.chi2.cdf(ss, replicates))))
-    report.checks.append(
-        Check(
-            "mean square of standardised errors",
-            ss / replicates,
-            p_ss,
-            level,
-            (
-                f"{100 * report.settings['within_3_se']:.0f} % within 3 reported s.e.; {degenerate} "
-                "runs warned of degenerate weights"
-            ),
-            why,
-        )
-    )
-    if not few:
-        factor = np.sqrt(stats.chi2.isf(level / 2, replicates) / stats.chi2.ppf(1 - POWER, replicates))
-        bias = (stats.norm.isf(level / 2) + stats.norm.isf(1 - POWER)) / np.sqrt(replicates)
-        report.power = {
-            "probability": POWER,
-            "level": level,
-            "stderr_understated_by": float(factor),
-            "bias_in_stderrs": float(bias),
-        }
-        report.power_text.append(
-            f"with probability >= {POWER:g} this run rejects standard errors too small by a factor "
-            f">= {factor:.3g}, or a bias >= {bias:.3g} standard errors"
-        )
-    else:
-        report.power_text.append("none: too few runs")
+    detail = f"{100 * within:.0f} % within 3 reported s.e.; {degenerate} runs warned of degenerate weights"
+    report.checks.append(Check("mean square of standardised errors", ss / replicates, p_ss, level, detail, why))
+    _ais_power(report, replicates, level, few)
     return report
+
+
+def _ais_power(report, replicates, level, few):
+    """The smallest understatement of the standard errors, and the smallest bias, that the
+    run rejects with probability POWER."""
+    if few:
+        report.power_text.append("none: too few runs")
+        return
+    factor = np.sqrt(stats.chi2.isf(level / 2, replicates) / stats.chi2.ppf(1 - POWER, replicates))
+    bias = (stats.norm.isf(level / 2) + stats.norm.isf(1 - POWER)) / np.sqrt(replicates)
+    report.power = {
+        "probability": POWER,
+        "level": level,
+        "stderr_understated_by": float(factor),
+        "bias_in_stderrs": float(bias),
+    }
+    report.power_text.append(
+        f"with probability >= {POWER:g} this run rejects standard errors too small by a factor "
+        f">= {factor:.3g}, or a bias >= {bias:.3g} standard errors"
+    )
 
 
 # ---------------------------------------------------------------------------- the entry point
