@@ -51,6 +51,7 @@ MODULES = [
     "graphmrf.builders",
     "graphmrf.compile",
     "graphmrf.conditionals",
+    "graphmrf.constraints",
     "graphmrf.couplings",
     "graphmrf.datasets",
     "graphmrf.diagnostics",
