@@ -46,6 +46,7 @@ import graphmrf.errors
 MODULES = [
     "graphmrf.ais",
     "graphmrf.arguments",
+    "graphmrf.autoencoder",
     "graphmrf.backend",
     "graphmrf.belief",
     "graphmrf.builders",
