@@ -59,6 +59,7 @@ MODULES = [
     "graphmrf.dsn",
     "graphmrf.errors",
     "graphmrf.exact",
+    "graphmrf.feedforward",
     "graphmrf.goodness",
     "graphmrf.impute",
     "graphmrf.io",
