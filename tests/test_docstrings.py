@@ -55,6 +55,7 @@ MODULES = [
     "graphmrf.constraints",
     "graphmrf.couplings",
     "graphmrf.datasets",
+    "graphmrf.deep_belief",
     "graphmrf.deep_boltzmann",
     "graphmrf.diagnostics",
     "graphmrf.dsn",
