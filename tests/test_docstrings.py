@@ -75,6 +75,7 @@ MODULES = [
     "graphmrf.parameters",
     "graphmrf.plots",
     "graphmrf.program",
+    "graphmrf.sklearn",
     "graphmrf.statistics",
     "graphmrf.support",
     "graphmrf.symbolic",
