@@ -639,7 +639,7 @@ def greedy(
         Standard deviation of the random initial weights.
     validation : array, or (array, labels) with ``labels``, optional
         Held-out visible vectors, propagated up with the same mean-field pass and handed to
-        each layer's :func:`graphmrf.fit` (for "free_energy_gap" and the "validation_"
+        each layer's :func:`graphmrf.fit` (for ``"free_energy_gap"`` and the ``"validation_"``
         monitors).
     per_layer : list of dicts, optional
         One dict of :func:`graphmrf.fit` options per layer, overriding ``fit_options`` for it

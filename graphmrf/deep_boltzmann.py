@@ -710,7 +710,7 @@ def _rao_blackwell(program, free, structure):
 @checked(program=InstanceOf(Program), seed=Seed())
 def chains_at_data(program, data, *, seed=None):
     r"""Persistent chains that start at data rows: the visible units at the rows, each hidden
-    unit drawn from its mean-field posterior ``q(h_j) `` (:func:`mean_field`).
+    unit drawn from its mean-field posterior ``q(h_j)`` (:func:`mean_field`).
 
     Chains started at random states spend the first updates far from the model, and the
     negative phase then pulls the parameters toward undoing noise; started at the data they
