@@ -132,12 +132,15 @@ def pretrain(
     sizes : list of int
         Layer widths, input first, the code last (``[784, 1000, 500, 250, 30]``).
     visible : {"binary", "gaussian"}
+        Kind of the bottom RBM's visible units (the data's).
     code : {"linear", "binary"}
+        Kind of the top RBM's hidden units, the code (:data:`CODES`).
     epochs, lr, k, batch_size, momentum, weight_decay, stop_when, progress
         For each RBM's :func:`graphmrf.fit` (``stop_when`` may end one early: a time budget).
     code_lr : float
         The top RBM's learning rate when its units are linear.
     seed : int or Generator, optional
+        Every draw: the RBMs' initial weights and their training.
     backend, dtype
         Of the RBMs (and so of the unrolled network).
 
@@ -148,9 +151,24 @@ def pretrain(
 
     Raises
     ------
+    TypeError
+        For an option of the wrong type, or data that are not an array of real numbers.
     ValueError
         For data whose width is not ``sizes[0]``, with NaN, or outside [0, 1] for binary
-        units; for an unknown code or visible kind (named with its value).
+        units; for an unknown code or visible kind, or an option out of its range (named
+        with its value).
+    DivergenceError
+        From an RBM's :func:`graphmrf.fit`, when a step makes a parameter non-finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).random((40, 6))           # values in [0, 1]
+    >>> rbms = pretrain(X, [6, 4, 2], epochs=2, batch_size=10, seed=0)
+    >>> [(r.layer_of("v").n, r.layer_of("h").n, r.layer_of("h").kind.name) for r in rbms]
+    [(6, 4, 'binary'), (4, 2, 'gaussian')]
+    >>> rbms[1].params["h.log_sigma"].tolist()                  # the code's unit variance, held
+    [0.0, 0.0]
     """
     sizes = [int(s) for s in sizes]
     X = _rows(X, sizes[0], "pretrain")
@@ -256,12 +274,16 @@ def fine_tune(
     Parameters
     ----------
     network : Network
-        From :func:`graphmrf.feedforward.autoencoder` (as many outputs as inputs).
+        From :func:`graphmrf.feedforward.autoencoder` (as many outputs as inputs); its
+        ``params`` are updated in place.
     X : array (examples, inputs)
+        Training rows, the inputs and the targets.
     method : {"cg", "sgd"}
+        Conjugate gradients on groups of rows, or gradient descent with momentum.
     epochs, batch_size, line_searches, lr, momentum, weight_decay
         See :func:`graphmrf.feedforward.fit`.
     masking : float in [0, 1)
+        Fraction of the input values set to 0 at each step (0: a plain autoencoder).
     validation : array (examples, inputs), optional
         Held-out rows, scored after every epoch; the best parameters are kept.
     seed, progress, stop_when, callbacks
@@ -274,9 +296,24 @@ def fine_tune(
 
     Raises
     ------
+    TypeError
+        If ``network`` is not a Network, ``X`` not an array of real numbers, or an option
+        of the wrong type.
+    ValueError
+        If ``network`` does not map its inputs to as many outputs, ``X`` (or
+        ``validation``) has the wrong width or NaN, or an option is out of its range.
     DivergenceError
         When a step makes the loss or a parameter non-finite; the parameters of the last
         completed epoch are restored.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> X = np.random.default_rng(0).random((40, 6))
+    >>> net = gm.feedforward.autoencoder(pretrain(X, [6, 4, 2], epochs=2, batch_size=10, seed=0))
+    >>> hist = fine_tune(net, X, method="sgd", epochs=3, batch_size=10, lr=0.1, seed=0)
+    >>> len(hist["loss"]), bool(hist["loss"][-1] < hist["loss"][0])
+    (3, True)
     """
     _check_autoencoder(network, "fine_tune")
     X = _rows(X, network.n_in, "fine_tune")
@@ -313,9 +350,36 @@ def _code_layer(network):
     return enc[-1]
 
 
+@checked(chunk=COUNT)
 def encode(network, X, *, chunk=10000):
     """The code of each row: the activations of the last encoder layer (``hL``).
 
+    Parameters
+    ----------
+    network : Network
+        An unrolled autoencoder (:func:`graphmrf.feedforward.autoencoder`), whose encoder
+        layers are named ``h1, ..., hL``.
+    X : array (examples, inputs)
+        Rows to encode.
+    chunk : int
+        Rows per forward pass (bounds the memory of the activations).
+
+    Returns
+    -------
+    array (examples, code units)
+        On the host, in the network's float type.
+
+    Raises
+    ------
+    TypeError
+        If ``network`` is not a Network, ``X`` not an array of real numbers, or ``chunk``
+        not an integer.
+    ValueError
+        If ``network`` is not an autoencoder (as many outputs as inputs, layers ``h1``...),
+        ``X`` has the wrong width, no rows or NaN, or ``chunk`` is below 1.
+
+    Examples
+    --------
     >>> import graphmrf as gm
     >>> rbms = [gm.compile(gm.rbm(6, 4, seed=0)), gm.compile(gm.rbm(4, 2, hidden="gaussian", seed=1))]
     >>> encode(gm.feedforward.autoencoder(rbms), np.zeros((3, 6))).shape
@@ -327,16 +391,83 @@ def encode(network, X, *, chunk=10000):
     return np.concatenate([to_host(network.forward(X[a : a + chunk], upto=name)) for a in range(0, X.shape[0], chunk)])
 
 
+@checked(chunk=COUNT)
 def reconstruct(network, X, *, chunk=10000):
-    """The network's reconstruction of each row (its output)."""
+    """The network's reconstruction of each row (its output).
+
+    Parameters
+    ----------
+    network : Network
+        An unrolled autoencoder (as many outputs as inputs).
+    X : array (examples, inputs)
+        Rows to reconstruct.
+    chunk : int
+        Rows per forward pass.
+
+    Returns
+    -------
+    array (examples, inputs)
+        On the host, in the network's float type.
+
+    Raises
+    ------
+    TypeError
+        If ``network`` is not a Network, ``X`` not an array of real numbers, or ``chunk``
+        not an integer.
+    ValueError
+        If ``network`` has not as many outputs as inputs, ``X`` has the wrong width, no
+        rows or NaN, or ``chunk`` is below 1.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> rbms = [gm.compile(gm.rbm(6, 4, seed=0)), gm.compile(gm.rbm(4, 2, hidden="gaussian", seed=1))]
+    >>> R = reconstruct(gm.feedforward.autoencoder(rbms), np.eye(6)[:3])
+    >>> R.shape, bool(np.all((R > 0) & (R < 1)))                 # sigmoid outputs
+    ((3, 6), True)
+    """
     _check_autoencoder(network, "reconstruct")
     X = _rows(X, network.n_in, "reconstruct")
     return np.concatenate([to_host(network.forward(X[a : a + chunk])) for a in range(0, X.shape[0], chunk)])
 
 
+@checked(chunk=COUNT)
 def reconstruction_error(network, X, *, chunk=10000):
     r"""Average squared reconstruction error per row, ``mean_n sum_j (y_nj - x_nj)^2`` (the
-    paper's figure: per image, summed over its pixels), in float64."""
+    paper's figure: per image, summed over its pixels), in float64.
+
+    Parameters
+    ----------
+    network : Network
+        An unrolled autoencoder (as many outputs as inputs).
+    X : array (examples, inputs)
+        The rows, and the targets of their reconstructions.
+    chunk : int
+        Rows per forward pass.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``network`` is not a Network, ``X`` not an array of real numbers, or ``chunk``
+        not an integer.
+    ValueError
+        If ``network`` has not as many outputs as inputs, ``X`` has the wrong width, no
+        rows or NaN, or ``chunk`` is below 1.
+
+    Examples
+    --------
+    The same number as :func:`squared_error` of :func:`reconstruct`'s output:
+
+    >>> import graphmrf as gm
+    >>> rbms = [gm.compile(gm.rbm(6, 4, seed=0), dtype=np.float64)]
+    >>> net, X = gm.feedforward.autoencoder(rbms), np.eye(6)
+    >>> bool(np.isclose(reconstruction_error(net, X, chunk=4), squared_error(reconstruct(net, X), X)))
+    True
+    """
     _check_autoencoder(network, "reconstruction_error")
     X = _rows(X, network.n_in, "reconstruction_error")
     total = 0.0
@@ -349,13 +480,39 @@ def reconstruction_error(network, X, *, chunk=10000):
 def squared_error(reconstructions, X):
     r"""``mean_n sum_j (r_nj - x_nj)^2``: the average squared error per row (float64).
 
+    Parameters
+    ----------
+    reconstructions : array (examples, features)
+        Reconstructions of the rows of ``X`` (by any model: :func:`reconstruct`,
+        :func:`pca_reconstruction`).
+    X : array (examples, features)
+        The rows themselves.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If either is not an array of real numbers.
+    ValueError
+        If the shapes differ or are not 2-d, or ``X`` has no rows.
+
+    Examples
+    --------
     >>> squared_error(np.array([[0.5, 1.0]]), np.array([[0.0, 0.0]]))
     1.25
     """
-    R = np.asarray(to_host(reconstructions), dtype=np.float64)
-    X = np.asarray(to_host(X), dtype=np.float64)
+    R, X = (np.asarray(to_host(a)) for a in (reconstructions, X))
+    for name, a in (("reconstructions", R), ("X", X)):
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"squared_error: {name} must be an array of real numbers; got dtype {a.dtype}")
+    R, X = R.astype(np.float64), X.astype(np.float64)
     if R.shape != X.shape or R.ndim != 2:
         raise ValueError(f"squared_error: reconstructions have shape {R.shape}; expected that of X, {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("squared_error: X has no rows")
     d = R - X
     return float(np.einsum("ij,ij->", d, d)) / X.shape[0]
 
@@ -367,12 +524,39 @@ def pca_reconstruction(train, X, n_components):
     the training covariance (what scikit-learn's PCA gives, by an eigendecomposition of the
     ``d x d`` covariance in float64).
 
+    Parameters
+    ----------
+    train : array (examples, d)
+        Rows the mean and the components are fitted on.
+    X : array (examples, d)
+        Rows to reconstruct.
+    n_components : int
+        Principal components kept, ``1 <= n_components <= d``.
+
+    Returns
+    -------
+    array (examples of X, d), float64
+
+    Raises
+    ------
+    TypeError
+        If ``n_components`` is not an integer, or the data are not arrays of real numbers.
+    ValueError
+        If ``n_components`` is below 1 or above ``d``, or the data are not 2-d, have no
+        rows, NaN, or different widths.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> A = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 5))   # rank 2
     >>> bool(np.allclose(pca_reconstruction(A, A, 2), A))
     True
     """
-    train = _rows(train, np.shape(train)[1] if np.ndim(train) == 2 else -1, "pca_reconstruction", "train")
+    if np.ndim(train) != 2:
+        raise ValueError(
+            f"pca_reconstruction: train must be a 2-d array (examples, features); got shape {np.shape(train)}"
+        )
+    train = _rows(train, np.shape(train)[1], "pca_reconstruction", "train")
     d = train.shape[1]
     X = _rows(X, d, "pca_reconstruction")
     if n_components > d:
@@ -388,18 +572,73 @@ def pca_reconstruction(train, X, n_components):
 
 def plot_reconstructions(originals, reconstructions, shape, *, labels=None, ax=None):
     """Rows of images: the originals on top, then each set of reconstructions (a dict
-    ``{name: array}``, or one array) under them, one column per example.
+    ``{name: array}``, or one array) under them, one column per example (the paper's
+    figure 2).
+
+    Parameters
+    ----------
+    originals : array (examples, pixels)
+        The images, one per row (grey levels in [0, 1]).
+    reconstructions : array (examples, pixels) or dict of them
+        One set of reconstructions of ``originals``, or several by name (``{"autoencoder":
+        ..., "PCA": ...}``), each drawn as a row of images labelled with its name.
+    shape : tuple of int
+        The shape of one image (``(28, 28)``); its product is the number of pixels.
+    labels : sequence, optional
+        One label per example, written above its column.
+    ax : matplotlib Axes, optional
+        A subplot whose area the grid of images fills (it is replaced by the grid); by
+        default a new figure.
 
     Returns
     -------
     Figure
+
+    Raises
+    ------
+    ValueError
+        If ``originals`` is not 2-d with ``prod(shape)`` columns, a set of reconstructions
+        has not the shape of ``originals``, ``labels`` has not one entry per example, or
+        ``ax`` is not a subplot (it has no place in a grid of subplots).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> X = np.random.default_rng(0).random((4, 6))
+    >>> fig = plot_reconstructions(X, {"noisy": X + 0.1, "PCA": pca_reconstruction(X, X, 1)}, (2, 3), labels="abcd")
+    >>> len(fig.axes), fig.axes[0].get_title(), fig.axes[4].get_ylabel()
+    (12, 'a', 'noisy')
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
+    where = "plot_reconstructions"
+    shape = tuple(int(d) for d in np.atleast_1d(shape))
+    width = int(np.prod(shape))
     sets = reconstructions if isinstance(reconstructions, dict) else {"reconstruction": reconstructions}
     rows = [("original", np.asarray(originals))] + [(k, np.asarray(v)) for k, v in sets.items()]
-    n = rows[0][1].shape[0]
-    fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n, 1.0 * len(rows) + 0.2), squeeze=False)
+    first = rows[0][1]
+    if first.ndim != 2 or first.shape[1] != width:
+        raise ValueError(
+            f"{where}: originals must have shape (examples, {width}) (images of shape {shape}); got {first.shape}"
+        )
+    for name, images in rows[1:]:
+        if images.shape != first.shape:
+            raise ValueError(f"{where}: reconstructions {name!r} have shape {images.shape}; originals {first.shape}")
+    n = first.shape[0]
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{where}: labels has {len(labels)} entries; expected one per example ({n})")
+    if ax is None:
+        fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n, 1.0 * len(rows) + 0.2), squeeze=False)
+    else:
+        spec = ax.get_subplotspec()
+        if spec is None:
+            raise ValueError(f"{where}: ax must be a subplot (plt.subplots, fig.add_subplot); got one without a grid")
+        fig, grid = ax.figure, spec.subgridspec(len(rows), n)
+        ax.remove()
+        axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(n)] for r in range(len(rows))])
     for r, (name, images) in enumerate(rows):
         for c in range(n):
             a = axes[r, c]
@@ -410,16 +649,45 @@ def plot_reconstructions(originals, reconstructions, shape, *, labels=None, ax=N
                 a.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
             if r == 0 and labels is not None:
                 a.set_title(str(labels[c]), fontsize=8)
-    fig.tight_layout()
+    if ax is None:  # a figure of its own; a caller's layout is the caller's
+        fig.tight_layout()
     return fig
 
 
 def plot_code_map(codes, labels, *, ax=None, title="2-D codes of the test set"):
     """A scatter plot of 2-D codes coloured by class label (the paper's figure 3).
 
+    Parameters
+    ----------
+    codes : array (examples, 2)
+        Two-dimensional codes (:func:`encode` of a network with a 2-unit code, or the first
+        two principal components).
+    labels : array (examples,)
+        The class of each row; one colour per class, with a legend.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    title : str
+        The axes' title.
+
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If ``codes`` is not of shape (examples, 2), or ``labels`` has not one entry per row.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> codes = np.random.default_rng(0).normal(size=(30, 2))
+    >>> ax = plot_code_map(codes, np.arange(30) % 3, title="three classes")
+    >>> len(ax.collections), ax.get_title()
+    (3, 'three classes')
+    >>> plt.close(ax.figure)
     """
     import matplotlib.pyplot as plt
 
@@ -427,6 +695,10 @@ def plot_code_map(codes, labels, *, ax=None, title="2-D codes of the test set"):
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"plot_code_map: codes must have shape (examples, 2); got {codes.shape}")
     labels = np.asarray(labels)
+    if labels.shape != (codes.shape[0],):
+        raise ValueError(
+            f"plot_code_map: labels must have shape ({codes.shape[0]},) (one per row of codes); got {labels.shape}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
     cmap = plt.get_cmap("tab10")

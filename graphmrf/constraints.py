@@ -59,6 +59,7 @@ def tied(rule, layer, copies=2):
     layer : {"v", "h"}
         The layer of the RBM (:func:`graphmrf.rbm`) that holds the copies, consecutively.
     copies : int >= 2
+        How many copies the layer holds (2: a doubled layer).
 
     Returns
     -------
@@ -67,6 +68,11 @@ def tied(rule, layer, copies=2):
 
     Raises
     ------
+    TypeError
+        If ``layer`` is not a string or ``copies`` not an integer.
+    ValueError
+        If ``layer`` is not ``"v"`` or ``"h"``, ``copies`` is below 2, or ``rule`` is not
+        ``"cd"``, ``"pcd"`` or a function.
     ModelError
         (when called) if the layer's size is not a multiple of ``copies``.
 
@@ -124,7 +130,9 @@ def frozen(rule, keys):
     Parameters
     ----------
     rule : {"cd", "pcd"} or function
+        The estimator to constrain.
     keys : list of str
+        Names of parameters in ``program.params`` to hold fixed.
 
     Returns
     -------
@@ -133,8 +141,23 @@ def frozen(rule, keys):
 
     Raises
     ------
+    TypeError
+        If ``keys`` is not a list or tuple (a single name is refused, not split into letters).
     ValueError
-        (when called) for a key the Program does not have.
+        If ``rule`` is not ``"cd"``, ``"pcd"`` or a function; and (when called) for a key
+        the Program does not have, naming the keys it has.
+
+    Examples
+    --------
+    The visible biases of an RBM held at their initial values while the rest learns:
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(6, 3, seed=0), seed=0)
+    >>> start = prog.params["v.bias"].copy()
+    >>> X = np.random.default_rng(0).integers(0, 2, (12, 6))
+    >>> _ = gm.fit(prog, X, rule=frozen("cd", ["v.bias"]), epochs=3, lr=0.1, monitors=())
+    >>> bool(np.array_equal(prog.params["v.bias"], start)), bool(np.any(prog.params["h.bias"] != 0))
+    (True, True)
     """
     estimator = _estimator(rule, "frozen")
     keys = list(keys)

@@ -332,6 +332,14 @@ def hidden_probabilities(rbm, data):
     -------
     array (n, hidden units), on the RBM's backend, in its float type.
 
+    Raises
+    ------
+    TypeError
+        If ``rbm`` is not a compiled Program, or ``data`` not an array of real numbers.
+    ValueError
+        If ``rbm`` is not an RBM with binary hidden units, or ``data`` has the wrong width
+        or a value outside its units' range.
+
     Examples
     --------
     >>> import numpy as np, graphmrf as gm
@@ -341,7 +349,7 @@ def hidden_probabilities(rbm, data):
     [[0.5, 0.8808]]
     """
     _rbm_layers(rbm, 0, "hidden_probabilities")
-    data = check_data(rbm, data, "data")
+    data = check_data(rbm, data, "hidden_probabilities: data")
     xp = rbm.xp
     h = rbm.layer_of("h")
     out = xp.empty((data.shape[0], h.n), dtype=rbm.dtype)
@@ -370,11 +378,20 @@ def transpose(rbm, *, seed=None):
     ----------
     rbm : Program
         An RBM with binary visible and hidden units.
-    seed : for the new Program's generator
+    seed : int or Generator, optional
+        For the new Program's generator.
 
     Returns
     -------
     Program
+
+    Raises
+    ------
+    TypeError
+        If ``rbm`` is not a compiled Program, or ``seed`` not a seed.
+    ValueError
+        If ``rbm`` is not an RBM (layers ``v`` and ``h``) with binary units and no label
+        layer.
 
     Examples
     --------
@@ -385,8 +402,10 @@ def transpose(rbm, *, seed=None):
     (Program([v:binaryx3, h:binaryx5], blocks=2, backend='numpy', dtype=float32), True)
     """
     v, h, labels = _rbm_layers(rbm, 0, "transpose")
-    if v.kind.name != "binary" or labels is not None:
-        raise ValueError(f"transpose: the RBM's visible layer must be binary without labels; got kind {v.kind.name!r}")
+    if labels is not None:
+        raise ValueError("transpose: the RBM has a label layer; only an RBM of 'v' and 'h' can be turned upside down")
+    if v.kind.name != "binary":
+        raise ValueError(f"transpose: the RBM's visible layer must be binary; got kind {v.kind.name!r}")
     g = nx.Graph(name="rbm")
     g.add_node("v", kind="binary", size=h.n, visible=True, bias=rbm.get("h", "bias"))
     g.add_node("h", kind="binary", size=v.n, visible=False, bias=rbm.get("v", "bias"))
@@ -398,7 +417,26 @@ def transpose(rbm, *, seed=None):
 class Stack(NamedTuple):
     """Result of :func:`greedy`: ``dbn`` (the assembled DBN Program, :func:`stack`),
     ``rbms`` (the trained RBM Programs, bottom first) and ``histories`` (one
-    :class:`graphmrf.History` per layer)."""
+    :class:`graphmrf.History` per layer).
+
+    Attributes
+    ----------
+    dbn : Program
+        The DBN assembled from the RBMs by :func:`stack` (recognition edges included).
+    rbms : list of Program
+        The trained RBMs, bottom first.
+    histories : list of History
+        Each layer's :func:`graphmrf.fit` history, bottom first.
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> dbn, rbms, histories = greedy(gm.datasets.bars_and_stripes(3), [9, 4, 3], epochs=1, monitors=(), seed=0)
+    >>> [(L.name, L.n) for L in dbn.layers]
+    [('v', 9), ('h1', 4), ('h2', 3)]
+    >>> [r.layer_of("h").n for r in rbms], len(histories)
+    ([4, 3], 2)
+    """
 
     dbn: object
     rbms: list
@@ -419,8 +457,10 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
     rbms : list of Program
         RBMs from :func:`graphmrf.rbm` (layers ``"v"`` and ``"h"``); only the last may have
         a ``"labels"`` layer; RBM ``k``'s visible layer as wide as RBM ``k-1``'s hidden one.
-    backend, dtype : default: the first RBM's
-    seed : for the DBN's generator
+    backend, dtype : optional
+        Of the DBN; default: the first RBM's.
+    seed : int or Generator, optional
+        For the DBN's generator.
 
     Returns
     -------
@@ -428,8 +468,11 @@ def stack(rbms, *, backend=None, dtype=None, seed=None):
 
     Raises
     ------
+    TypeError
+        When ``rbms`` is not a non-empty list of compiled Programs.
     ValueError
-        When the sizes do not chain, naming the layer and both sizes.
+        When an item is not an RBM with binary hidden units, a lower RBM has a label
+        layer, or the sizes do not chain, naming the layer and both sizes.
 
     Examples
     --------
@@ -596,7 +639,7 @@ def greedy(
         Standard deviation of the random initial weights.
     validation : array, or (array, labels) with ``labels``, optional
         Held-out visible vectors, propagated up with the same mean-field pass and handed to
-        each layer's :func:`graphmrf.fit` (for "free_energy_gap" and the "validation_"
+        each layer's :func:`graphmrf.fit` (for ``"free_energy_gap"`` and the ``"validation_"``
         monitors).
     per_layer : list of dicts, optional
         One dict of :func:`graphmrf.fit` options per layer, overriding ``fit_options`` for it
@@ -748,6 +791,7 @@ def _validation_rows(validation, width, n_labels, where):
 
 
 # --------------------------------------------------------------------------- inference
+@checked(sample=Boolean(), seed=Seed())
 def up_pass(dbn, data, *, sample=False, seed=None):
     r"""The recognition model's bottom-up pass: ``q(h_k = 1 | h_{k-1}) = sigmoid(h_{k-1} R_k + r_k)``.
 
@@ -759,13 +803,25 @@ def up_pass(dbn, data, *, sample=False, seed=None):
     sample : bool
         Pass up sampled binary states (wake-sleep's wake phase) instead of the
         probabilities (mean field, the default).
-    seed : for the draws
+    seed : int or Generator, optional
+        For the draws.
 
     Returns
     -------
     dict
         ``{layer name: array (n, units)}`` for ``v, h_1, ..., h_{L-1}`` (the layers below
         the top RBM): probabilities, or states when ``sample``.
+
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program, ``data`` not an array of real numbers,
+        ``sample`` not a bool (a string such as ``"no"`` is refused, not read as true) or
+        ``seed`` not a seed.
+    ModelError
+        If ``dbn`` is not a DBN, or lacks recognition edges.
+    ValueError
+        If ``data`` has the wrong width or a value outside its units' range.
 
     Examples
     --------
@@ -824,6 +880,19 @@ def log_likelihood_bound(dbn, data, *, reduce="mean", max_states=2**16):
     -------
     float, or array (n,) of float64
 
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program, ``data`` not an array of real numbers, or
+        ``max_states`` not an integer.
+    ModelError
+        If ``dbn`` is not a DBN, or lacks recognition edges.
+    EnumerationTooLargeError
+        When the hidden layers have more than ``max_states`` joint states.
+    ValueError
+        If ``data`` has the wrong width or a value outside its units' range, ``reduce`` is
+        unknown, or ``max_states`` is below 1.
+
     Examples
     --------
     >>> import numpy as np, graphmrf as gm
@@ -841,7 +910,7 @@ def log_likelihood_bound(dbn, data, *, reduce="mean", max_states=2**16):
     net64 = _Anatomy(p64, where)
     for k in range(1, len(net.chain)):
         net64.recognition_of(k)
-    data = check_data(p64, data, "data")
+    data = check_data(p64, data, f"{where}: data")
     rows = to_host(data).astype(np.float64)
     hidden = net64.chain[1:] + [net64.top]
     bits = sum(L.n for L in hidden)
@@ -906,11 +975,24 @@ def generate(dbn, n, *, sweeps=1000, labels=None, mean=False, seed=None, progres
         Return ``E[v | h_1]`` of the final pass instead of the drawn ``v`` (how generated
         images are usually shown: grey levels, without the last draw's pixel noise).
     seed : int or Generator, optional
+        Every draw of the chains.
     progress : bool, optional
+        A progress bar over the sweeps.
 
     Returns
     -------
     array (n, columns of v)
+
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program, or an option of the wrong type.
+    ModelError
+        If ``dbn`` is not a DBN, ``labels`` are given without a label layer, or
+        ``mean=True`` with visible units neither binary nor gaussian.
+    ValueError
+        If ``labels`` are not class indices of the label layer (one, or one per draw), or
+        a count is below 1.
 
     Examples
     --------
@@ -948,6 +1030,24 @@ def top_rbm(dbn):
     r"""The DBN's top RBM as a Program of its own: layers ``v`` (the DBN's ``h_{L-1}``),
     ``labels`` (when there is a label layer) and ``h`` (the DBN's ``h_L``), parameters
     copied. Its free energy ``F(h_{L-1}, y)`` classifies (:func:`label_probabilities`).
+
+    Parameters
+    ----------
+    dbn : Program
+        A DBN (:func:`graphmrf.dbn`, :func:`stack`, :func:`greedy`).
+
+    Returns
+    -------
+    Program
+        An RBM of its own (changing it leaves the DBN as it is), on the DBN's backend and
+        in its dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program.
+    ModelError
+        If ``dbn`` is not a DBN.
 
     Examples
     --------
@@ -993,6 +1093,16 @@ def label_probabilities(dbn, data):
     -------
     array (n, K), rows summing to one (float64, on the host).
 
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program, or ``data`` not an array of real numbers.
+    ModelError
+        If ``dbn`` is not a DBN, has no label layer, or (with layers below the top RBM) no
+        recognition edges.
+    ValueError
+        If ``data`` has the wrong width or a value outside its units' range.
+
     Examples
     --------
     >>> import numpy as np, graphmrf as gm
@@ -1025,6 +1135,27 @@ def label_probabilities(dbn, data):
 
 def classify(dbn, data):
     """The most probable label of each row (:func:`label_probabilities`'s argmax).
+
+    Parameters
+    ----------
+    dbn : Program
+        A DBN with a label layer (``greedy(..., labels=y, n_labels=K)``).
+    data : array (n, units of v)
+        Visible rows.
+
+    Returns
+    -------
+    int array (n,)
+        Class indices in ``[0, K)``, on the host.
+
+    Raises
+    ------
+    TypeError
+        If ``dbn`` is not a compiled Program, or ``data`` not an array of real numbers.
+    ModelError
+        If ``dbn`` is not a DBN or has no label layer.
+    ValueError
+        If ``data`` has the wrong width or a value outside its units' range.
 
     Examples
     --------
@@ -1117,6 +1248,16 @@ def up_down(
 
     Raises
     ------
+    TypeError
+        If ``dbn`` is not a compiled Program, ``data`` not an array of real numbers, or an
+        option of the wrong type.
+    ModelError
+        If ``dbn`` is not a DBN, lacks recognition edges, has non-binary visible units, or
+        ``labels`` are given without a label layer.
+    ValueError
+        If ``data`` has the wrong width or values, ``labels`` are missing (with a label
+        layer) or out of range, ``validation`` is not ``(X, labels)``, a count is below 1,
+        or the ``lr`` schedule gives a rate that is not a finite real > 0.
     DivergenceError
         When an update would make a parameter non-finite: it is not applied, the last good
         parameters stay, and the message names the epoch and the parameter.
@@ -1309,12 +1450,25 @@ def unroll(model, n_classes=None, *, seed=None, backend=None, dtype=None):
         A DBN with recognition edges, or RBMs bottom first
         (:func:`graphmrf.feedforward.from_rbms` then does the work).
     n_classes : int, optional
-    seed : for the softmax layer's weights
-    backend, dtype : default: the model's
+        Classes of a softmax output layer ``out`` (none by default).
+    seed : int or Generator, optional
+        For the softmax layer's weights.
+    backend, dtype : optional
+        Of the network; default: the model's.
 
     Returns
     -------
     graphmrf.feedforward.Network
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is neither a compiled Program nor a list of them, or ``n_classes`` not
+        an integer.
+    ModelError
+        If ``model`` is not a DBN, lacks recognition edges, or has non-binary visible units.
+    ValueError
+        If ``n_classes`` is below 2, or (a list) the RBMs do not chain.
 
     Examples
     --------

@@ -155,6 +155,8 @@ def _check_rows(program, data, where, what="data"):
     xp = program.xp
     if not hasattr(data, "shape"):
         data = np.asarray(data)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {what} must be an array of real numbers; got dtype {data.dtype}")
     nv = program.visible_columns.size
     if data.ndim != 2 or data.shape[1] != nv:
         raise ValueError(
@@ -171,7 +173,31 @@ def _check_rows(program, data, where, what="data"):
 class MeanField(NamedTuple):
     """The result of :func:`mean_field`: ``means`` (a state array: the data in the visible
     columns, the means ``mu`` of ``q`` in the hidden ones), the ``iterations`` run, the
-    largest change of a mean in the last one, and whether it fell to ``tol``."""
+    largest change of a mean in the last one, and whether it fell to ``tol``.
+
+    Attributes
+    ----------
+    means : array (examples, columns)
+        The data in the visible columns, the means of ``q`` in the hidden ones (on the
+        Program's backend, in its dtype); ``program.energy(means)`` is ``E(v, mu)``.
+    iterations : int
+        Fixed-point iterations run.
+    change : float
+        The largest change of a mean in the last iteration.
+    converged : bool
+        Whether ``change <= tol``.
+
+    Examples
+    --------
+    An RBM's posterior factorises: the bottom-up start is the fixed point, and the first
+    iteration changes nothing.
+
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.rbm(6, 3, seed=0), dtype=np.float64)
+    >>> q = mean_field(prog, np.ones((4, 6)), tol=1e-12)
+    >>> q.iterations, q.change, q.converged
+    (1, 0.0, True)
+    """
 
     means: object
     iterations: int
@@ -401,11 +427,14 @@ def mean_field(program, data, *, tol=1e-6, max_iter=100, damping=0.0, init=None)
 
     Raises
     ------
+    TypeError
+        If ``program`` is not a Program, ``data`` not an array of real numbers, or an
+        option of the wrong type.
     ModelError
         For a model without hidden layers, with hidden units of another kind, or with
         couplings within a hidden layer.
     ValueError
-        For rows of the wrong width or with NaN.
+        For rows (or ``init``) of the wrong shape or with NaN, or an option out of its range.
 
     Examples
     --------
@@ -484,6 +513,17 @@ def variational_bound(program, data, log_z, *, reduce="mean", tol=1e-6, max_iter
     Returns
     -------
     float or array (examples,)
+
+    Raises
+    ------
+    TypeError
+        If ``program`` is not a Program, ``log_z`` not a number, or ``data`` not an array
+        of real numbers.
+    ModelError
+        For a model :func:`mean_field` cannot handle.
+    ValueError
+        For rows of the wrong width or with NaN, a ``log_z`` that is not finite, or an
+        unknown ``reduce``.
 
     Examples
     --------
@@ -576,8 +616,13 @@ def mean_field_pcd(
 
     Raises
     ------
+    TypeError
+        If ``program`` is not a Program, or an option of the wrong type.
+    ModelError
+        For a model :func:`mean_field` cannot handle.
     ValueError
-        Without persistent chains, or for rows of the wrong width.
+        Without persistent chains, for chains or rows of the wrong width, or an option out
+        of its range.
 
     Examples
     --------
@@ -665,7 +710,7 @@ def _rao_blackwell(program, free, structure):
 @checked(program=InstanceOf(Program), seed=Seed())
 def chains_at_data(program, data, *, seed=None):
     r"""Persistent chains that start at data rows: the visible units at the rows, each hidden
-    unit drawn from its mean-field posterior ``q(h_j) `` (:func:`mean_field`).
+    unit drawn from its mean-field posterior ``q(h_j)`` (:func:`mean_field`).
 
     Chains started at random states spend the first updates far from the model, and the
     negative phase then pulls the parameters toward undoing noise; started at the data they
@@ -685,6 +730,16 @@ def chains_at_data(program, data, *, seed=None):
     array (chains, columns)
         In the Program's dtype, every unit in its support.
 
+    Raises
+    ------
+    TypeError
+        If ``program`` is not a Program, ``data`` not an array of real numbers, or ``seed``
+        not a seed.
+    ModelError
+        For a model :func:`mean_field` cannot handle.
+    ValueError
+        For rows of the wrong width or with NaN.
+
     Examples
     --------
     >>> import numpy as np, graphmrf as gm
@@ -694,6 +749,7 @@ def chains_at_data(program, data, *, seed=None):
     ((5, 13), True, True)
     """
     structure = _Structure(program, "chains_at_data")
+    data = _check_rows(program, data, "chains_at_data")  # named here, not as mean_field's
     q = mean_field(program, data).means
     rng = as_generator(seed, program.backend)
     xp = program.xp
@@ -720,6 +776,29 @@ def decaying_rate(initial, tau, *, floor=0.0):
     satisfy ``sum lr = inf`` and ``sum lr^2 < inf``, which the ``1/t`` decay does; the rate
     halves after ``tau`` epochs.
 
+    Parameters
+    ----------
+    initial : float > 0
+        The rate of the first epoch.
+    tau : float > 0
+        Epochs until the rate has halved.
+    floor : float >= 0
+        The rate never falls below this (0: it decays for ever).
+
+    Returns
+    -------
+    function
+        ``lr(epoch)`` for epochs 1, 2, ..., to pass as ``graphmrf.fit(..., lr=...)``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a number.
+    ValueError
+        If ``initial`` or ``tau`` is not a finite real > 0, or ``floor`` is negative.
+
+    Examples
+    --------
     >>> lr = decaying_rate(0.01, 10)
     >>> [round(lr(e), 5) for e in (1, 11, 31)]
     [0.01, 0.005, 0.0025]
@@ -736,7 +815,23 @@ def decaying_rate(initial, tau, *, floor=0.0):
 class Pretraining(NamedTuple):
     """What :func:`pretrain` trained: the ``rbms`` (compiled, bottom first; the bottom one
     with a doubled visible layer, the top one with a doubled hidden layer) and each one's
-    training ``histories``."""
+    training ``histories``.
+
+    Attributes
+    ----------
+    rbms : list of Program
+        The trained RBMs, bottom first.
+    histories : list of History
+        Each RBM's :func:`graphmrf.fit` history, in the same order.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> prog = gm.compile(gm.dbm([6, 4, 3], seed=0))
+    >>> pre = pretrain(prog, np.eye(6), epochs=2, batch_size=3, seed=0)
+    >>> len(pre.rbms), [h["epoch"] for h in pre.histories]
+    (2, [[0, 1, 2], [0, 1, 2]])
+    """
 
     rbms: list
     histories: list
@@ -852,10 +947,15 @@ def pretrain(
 
     Raises
     ------
+    TypeError
+        If ``program`` is not a Program, ``data`` not an array of real numbers, or an
+        option of the wrong type.
     ModelError
         When ``program`` is not a DBM.
     ValueError
-        For data of the wrong width.
+        For data of the wrong width or with NaN, or an option out of its range.
+    DivergenceError
+        From an RBM's :func:`graphmrf.fit`, when a step makes a parameter non-finite.
 
     Examples
     --------
@@ -946,7 +1046,30 @@ def _compose(program, layers, links, rbms):
 class AISEstimate(NamedTuple):
     """An AIS estimate of ``log Z``: ``log_z``, its ``stderr`` (delta method:
     ``std(w) / (mean(w) sqrt(n))``), the effective sample size ``ess = (sum w)^2 / sum w^2``,
-    the runs' ``log_weights``, ``log_z_base`` and the ``seconds`` it took."""
+    the runs' ``log_weights``, ``log_z_base`` and the ``seconds`` it took.
+
+    Attributes
+    ----------
+    log_z : float
+        The estimate, ``log_z_base + log mean(w)``.
+    stderr : float
+        Its standard error by the delta method.
+    ess : float
+        Effective sample size of the weights, between 1 and the number of runs.
+    log_weights : array (runs,)
+        Each run's log importance weight, float64 on the host.
+    log_z_base : float
+        ``log Z`` of the base model (exact).
+    seconds : float
+        Wall-clock time of the estimate.
+
+    Examples
+    --------
+    >>> import numpy as np, graphmrf as gm
+    >>> est = log_partition(gm.compile(gm.dbm([6, 4, 3], seed=0)), n_chains=20, betas=50, seed=0)
+    >>> est.log_weights.shape, bool(1 <= est.ess <= 20), bool(est.stderr >= 0)
+    ((20,), True, True)
+    """
 
     log_z: float
     stderr: float
@@ -1028,8 +1151,14 @@ def log_partition(program, *, n_chains=100, betas=10000, data=None, seed=None, p
 
     Raises
     ------
+    TypeError
+        If ``program`` is not a Program, ``data`` not an array of real numbers, or an
+        option of the wrong type.
     ModelError
         When no block of hidden layers can be summed.
+    ValueError
+        For ``betas`` that are not an integer >= 1 or an increasing array from 0 to 1,
+        ``data`` of the wrong width or with NaN, or ``n_chains`` below 2.
 
     Examples
     --------
@@ -1044,6 +1173,8 @@ def log_partition(program, *, n_chains=100, betas=10000, data=None, seed=None, p
     started = time.perf_counter()
     summed, others = _summed_block(program, "log_partition")
     betas = _schedule(betas)
+    if data is not None:  # (a wrong width reached NumPy's IndexError, NaN a NaN estimate)
+        data = _check_rows(program, data, "log_partition")
     rng = as_generator(seed, program.backend)
     work = _compile(program.to_graph(), backend=program.backend, dtype=program.dtype)
     summed_w = next(b for b in work.blocks if [p.layer.index for p in b] == [p.layer.index for p in summed])
@@ -1148,7 +1279,12 @@ def _schedule(betas):
                 f"log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got {betas}"
             )
         return np.linspace(0.0, 1.0, int(betas) + 1)
-    arr = np.asarray(betas, dtype=np.float64)
+    try:
+        arr = np.asarray(betas, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got {betas!r}"
+        ) from None
     if arr.ndim != 1 or arr.size < 2 or arr[0] != 0 or arr[-1] != 1 or np.any(np.diff(arr) <= 0):
         raise ValueError(
             "log_partition: betas must be an integer >= 1 or an increasing array from 0 to 1; got "

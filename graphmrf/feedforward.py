@@ -40,6 +40,7 @@ import numpy as np
 
 from .arguments import COUNT, AnyOf, Boolean, Function, InstanceOf, Integer, Names, Options, Real, Seed, checked
 from .backend import as_generator, get_backend, to_host
+from .program import Program
 from .samplers.progress import Progress
 from .symbolic import stable_softplus
 from .train import DivergenceError, History
@@ -57,7 +58,25 @@ class Dense:
     """One dense layer ``a = f(x W + b)``: its name, widths and activation ``f``.
 
     Its parameters are ``network.params[name + ".weight"]`` (``n_in`` by ``n_out``) and
-    ``network.params[name + ".bias"]`` (``n_out``).
+    ``network.params[name + ".bias"]`` (``n_out``), whose keys the properties ``weight``
+    and ``bias`` give. A :class:`Network` makes its layers; they describe it, read-only.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name (``"h1"``, ``"out"``), the prefix of its parameters' keys.
+    n_in, n_out : int
+        Widths of its input and of its output.
+    activation : {"sigmoid", "linear", "softmax"}
+        The function ``f`` applied to ``x W + b``.
+
+    Examples
+    --------
+    >>> layer = Network([3, 4, 2], ["sigmoid", "softmax"], seed=0).layers[0]
+    >>> layer
+    Dense(name='h1', n_in=3, n_out=4, activation='sigmoid')
+    >>> layer.weight, layer.bias
+    ('h1.weight', 'h1.bias')
     """
 
     name: str
@@ -153,9 +172,14 @@ class Network:
 
     Raises
     ------
+    TypeError
+        ``sizes`` or ``names`` not a list or tuple, ``activations`` not a list of names,
+        ``params`` not a dict, or ``loss`` not a string.
     ValueError
-        A layer width below 1, a softmax output with one unit, a linear output with the
-        cross-entropy loss, or a ``params`` entry of the wrong shape or with NaN.
+        A layer width below 1, an activation or loss it does not know, a softmax output
+        with one unit, a linear output with the cross-entropy loss, names not distinct, a
+        dtype other than float32/float64, or a ``params`` entry of an unknown key, of the
+        wrong shape or with NaN.
 
     Examples
     --------
@@ -169,6 +193,7 @@ class Network:
     @checked(
         sizes=InstanceOf(list, tuple, name="list of layer widths"),
         activations=Names(*ACTIVATIONS),
+        names=AnyOf(None, InstanceOf(list, tuple, name="list of layer names")),
         loss=Options(*LOSSES),
         params=InstanceOf(dict, name="dict of arrays"),
         seed=Seed(),
@@ -254,6 +279,8 @@ class Network:
         xp = self.xp
         if not hasattr(X, "shape"):
             X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            raise TypeError(f"{where}: X must be an array of real numbers; got dtype {X.dtype}")
         if X.ndim != 2:
             raise ValueError(
                 f"{where}: X must be a 2-d array (examples, {self.n_in} features); got shape {tuple(X.shape)}"
@@ -273,6 +300,8 @@ class Network:
         xp, out = self.xp, self.layers[-1]
         if not hasattr(Y, "shape"):
             Y = np.asarray(Y)
+        if Y.ndim == 0:
+            raise ValueError(f"{where}: Y must be an array with one row per row of X ({n}); got a scalar")
         if Y.shape[0] != n:
             raise ValueError(f"{where}: Y has {Y.shape[0]} rows; X has {n}")
         if Y.ndim == 1 and out.activation == "softmax":
@@ -300,6 +329,8 @@ class Network:
         if Y.ndim != 2 or Y.shape[1] != out.n_out:
             expect = f"(n, {out.n_out}) or class labels (n,)" if out.activation == "softmax" else f"(n, {out.n_out})"
             raise ValueError(f"{where}: Y must have shape {expect} for layer {out.name!r}; got shape {tuple(Y.shape)}")
+        if Y.dtype.kind not in "biuf":
+            raise TypeError(f"{where}: Y must be an array of real numbers; got dtype {Y.dtype}")
         T = xp.asarray(Y, dtype=self.dtype)
         if not bool(xp.all(xp.isfinite(T))):
             raise ValueError(f"{where}: Y has NaN or infinite entries")
@@ -333,8 +364,31 @@ class Network:
         Parameters
         ----------
         X : array (n, n_in)
+            Input rows.
         upto : str, optional
             A layer name: return that layer's activations (e.g. an autoencoder's code).
+
+        Returns
+        -------
+        array (n, width of the layer)
+            On the network's backend, in its float type.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is not an array of real numbers.
+        ValueError
+            If ``X`` is not 2-d with ``n_in`` columns, has no rows or NaN, or ``upto`` is
+            not a layer's name.
+
+        Examples
+        --------
+        >>> net = Network([3, 4, 2], ["sigmoid", "softmax"], seed=0)
+        >>> Y = net.forward(np.ones((5, 3)))
+        >>> Y.shape, bool(np.allclose(Y.sum(axis=1), 1))
+        ((5, 2), True)
+        >>> net.forward(np.ones((5, 3)), upto="h1").shape
+        (5, 4)
         """
         X = self._inputs(X, "forward")
         if upto is not None and upto not in [L.name for L in self.layers]:
@@ -344,7 +398,31 @@ class Network:
         return self._forward(X, upto)[0][-1]
 
     def activations(self, X):
-        """Every layer's output, ``[a_1, ..., a_L]``, for the rows of ``X``."""
+        """Every layer's output, ``[a_1, ..., a_L]``, for the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array (n, n_in)
+            Input rows.
+
+        Returns
+        -------
+        list of array
+            One (n, width) array per layer, bottom first; the last is :meth:`forward`'s.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` is not an array of real numbers.
+        ValueError
+            If ``X`` is not 2-d with ``n_in`` columns, has no rows or NaN.
+
+        Examples
+        --------
+        >>> net = Network([3, 4, 2], ["sigmoid", "linear"], seed=0)
+        >>> [a.shape for a in net.activations(np.zeros((5, 3)))]
+        [(5, 4), (5, 2)]
+        """
         return self._forward(self._inputs(X, "activations"))[0]
 
     # -- loss and gradient ---------------------------------------------------------------
@@ -361,7 +439,36 @@ class Network:
 
     def loss(self, X, Y):
         """The mean loss over the rows of ``X`` against targets ``Y`` (class labels for a
-        softmax output, or an (n, n_out) array); see the module docstring."""
+        softmax output, or an (n, n_out) array); see the module docstring.
+
+        Parameters
+        ----------
+        X : array (n, n_in)
+            Input rows.
+        Y : array
+            Targets: class labels (n,) or an (n, n_out) array of probabilities for a
+            softmax output; (n, n_out) values (in [0, 1] for cross-entropy) otherwise.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        TypeError
+            If ``X`` or ``Y`` is not an array of real numbers.
+        ValueError
+            If their shapes do not fit the network, they have NaN, class labels are out
+            of range, or cross-entropy targets outside their range.
+
+        Examples
+        --------
+        With zero weights a softmax output of 4 classes is uniform: the loss is ``log 4``.
+
+        >>> net = Network([3, 4], ["softmax"], params={"h1.weight": np.zeros((3, 4))})
+        >>> round(net.loss(np.ones((2, 3)), np.array([0, 3])), 6), round(float(np.log(4)), 6)
+        (1.386294, 1.386294)
+        """
         X = self._inputs(X, "loss")
         T = self._targets(Y, X.shape[0], "loss")
         acts, z = self._forward(X, logits=True)
@@ -394,11 +501,25 @@ class Network:
     def gradient(self, X, Y):
         """Backpropagation: the mean loss and its gradient with respect to every parameter.
 
+        Parameters
+        ----------
+        X : array (n, n_in)
+            Input rows.
+        Y : array
+            Targets, as for :meth:`loss`.
+
         Returns
         -------
         loss : float
         grad : dict
             Keyed like ``params``, arrays of the same shapes.
+
+        Raises
+        ------
+        TypeError
+            If ``X`` or ``Y`` is not an array of real numbers.
+        ValueError
+            As for :meth:`loss`: shapes that do not fit, NaN, targets out of range.
 
         Examples
         --------
@@ -703,15 +824,21 @@ def _cg_group(network, X, T, weight_decay, line_searches, weights):
 _HIDDEN_ACTIVATION = {"binary": "sigmoid", "gaussian": "linear"}
 
 
-def _rbm_parts(program, i):
+def _rbm_parts(program, i, where):
     """(kinds, weight (v, h), b_v, b_h, sigma_v, sigma_h) of RBM ``programs[i]``, float64."""
+    if not isinstance(program, Program):
+        raise TypeError(
+            f"{where}: programs[{i}] must be a compiled RBM (gm.compile(gm.rbm(...))); got {type(program).__name__}"
+        )
     names = sorted(L.name for L in program.layers)
     if names != ["h", "v"] or len(program.couplings) != 1:
-        raise ValueError(f"programs[{i}]: expected an RBM with layers 'v' and 'h' (gm.rbm); got layers {names}")
+        raise ValueError(
+            f"{where}: programs[{i}]: expected an RBM with layers 'v' and 'h' (gm.rbm); got layers {names}"
+        )
     v, h = program.layer_of("v"), program.layer_of("h")
     if h.kind.name not in _HIDDEN_ACTIVATION:
         raise ValueError(
-            f"programs[{i}]: hidden units of kind {h.kind.name!r} cannot be unrolled; "
+            f"{where}: programs[{i}]: hidden units of kind {h.kind.name!r} cannot be unrolled; "
             "expected 'binary' (sigmoid) or 'gaussian' (linear)"
         )
     W = np.asarray(program.get(("v", "h"), "weight"), dtype=np.float64).reshape(v.cols, h.cols)
@@ -733,7 +860,7 @@ def _check_stack(programs, where):
         raise TypeError(
             f"{where}: programs must be a non-empty list of compiled RBMs (bottom first); got {type(programs).__name__}"
         )
-    parts = [_rbm_parts(p, i) for i, p in enumerate(programs)]
+    parts = [_rbm_parts(p, i, where) for i, p in enumerate(programs)]
     for i in range(1, len(parts)):
         below, here = parts[i - 1][2].shape[1], parts[i][2].shape[0]
         if below != here:
@@ -771,14 +898,26 @@ def from_rbms(programs, n_classes=None, *, seed=None, backend=None, dtype=None):
         RBMs from :func:`graphmrf.rbm` (layers ``"v"`` and ``"h"``), bottom first; RBM
         ``i``'s visible layer as wide as RBM ``i - 1``'s hidden layer.
     n_classes : int, optional
-    seed : for the softmax layer's weights
-    backend, dtype : default: the first program's
+        Classes of a softmax output layer ``out`` (none by default).
+    seed : int or Generator, optional
+        For the softmax layer's weights.
+    backend, dtype : optional
+        Of the network; default: the first program's.
 
     Returns
     -------
     Network
         Layers ``h1, ..., hL`` (and ``out``); its first activations equal the first RBM's
         ``p(h = 1 | v)`` to rounding.
+
+    Raises
+    ------
+    TypeError
+        If ``programs`` is not a non-empty list of compiled Programs, or ``n_classes`` not
+        an integer.
+    ValueError
+        If a program is not an RBM with layers ``v`` and ``h`` whose hidden units are
+        binary or gaussian, the widths do not chain, or ``n_classes`` is below 2.
 
     Examples
     --------
@@ -815,11 +954,22 @@ def autoencoder(programs, *, backend=None, dtype=None):
     ----------
     programs : list of Program
         As for :func:`from_rbms`; visible units binary or gaussian.
+    backend, dtype : optional
+        Of the network; default: the first program's.
 
     Returns
     -------
     Network
         ``2 L`` layers, weights of ``d_i`` untied from (initialised as the transpose of) ``h_i``'s.
+
+    Raises
+    ------
+    TypeError
+        If ``programs`` is not a non-empty list of compiled Programs.
+    ValueError
+        If a program is not an RBM with layers ``v`` and ``h``, has visible units other
+        than binary or gaussian (or hidden units other than binary or gaussian), or the
+        widths do not chain.
 
     Examples
     --------

@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
     _validate_data = None
 
 from . import deep_belief as _deep_belief
+from .arguments import COUNT, Integer, checked
 from .builders import rbm as _rbm_graph
 from .compile import compile as _compile
 from .samplers.gibbs import block_gibbs
@@ -46,7 +47,21 @@ _PROBE = 256  # rows whose pseudo-likelihood the verbose line reports
 
 
 class DataRangeWarning(UserWarning):
-    """Data outside the visible units' range (binary units read values in [0, 1])."""
+    """Data outside the visible units' range (binary units read values in [0, 1]).
+
+    :class:`RBM` and :class:`DBNClassifier` issue it, then read the values clipped to
+    [0, 1]; with ``strict=True`` they raise ``ValueError`` instead.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> X = np.random.default_rng(0).random((10, 4)) * 2            # values up to 2
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = RBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    >>> [w.category.__name__ for w in caught]
+    ['DataRangeWarning']
+    """
 
 
 def _pseudo_log_likelihood(W, b, c, V):
@@ -334,13 +349,33 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Train on X (n_samples, n_features), dense or sparse, for ``n_iter`` passes from a
         fresh model; returns self.
 
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            Training rows (binary units: values in [0, 1], read as probabilities).
+        y : None
+            Ignored (scikit-learn's signature for pipelines).
+
+        Returns
+        -------
+        RBM
+            ``self``, fitted: ``components_``, the intercepts, ``h_samples_``, ``program_``.
+
         Raises
         ------
         sklearn.utils._param_validation.InvalidParameterError
             (a ValueError) when a parameter breaks its rule in ``_parameter_constraints``;
             the message names the parameter, the rule and the value.
         ValueError
-            With ``strict=True``, when binary visible data leave [0, 1].
+            With ``strict=True``, when binary visible data leave [0, 1]; for data with NaN
+            or no rows (scikit-learn's checks).
+
+        Examples
+        --------
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float64)
+        >>> rbm = RBM(n_components=3, n_iter=2, random_state=0).fit(X)
+        >>> rbm.components_.shape, rbm.intercept_hidden_.shape, rbm.h_samples_.shape
+        ((3, 6), (3,), (10, 3))
         """
         X = self._check(X, reset=True)
         self._init(X)
@@ -354,6 +389,36 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         persistent chains, momentum velocities and the random generator. So ``k`` calls on
         X equal one :meth:`fit` with ``n_iter=k`` (and calls on single mini-batches equal
         the updates of one pass over them, in that order).
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            Rows of this pass (the first call fixes ``n_features``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        RBM
+            ``self``.
+
+        Raises
+        ------
+        sklearn.utils._param_validation.InvalidParameterError
+            (a ValueError) when a parameter breaks its rule.
+        ValueError
+            With ``strict=True``, when binary visible data leave [0, 1]; for data of
+            another width than the first call's, with NaN, or without rows.
+
+        Examples
+        --------
+        Two calls equal one fit of two passes:
+
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float64)
+        >>> a = RBM(n_components=3, n_iter=2, random_state=0).fit(X)
+        >>> b = RBM(n_components=3, random_state=0).partial_fit(X).partial_fit(X)
+        >>> bool(np.array_equal(a.components_, b.components_))
+        True
         """
         first = not hasattr(self, "program_")
         X = self._check(X, reset=first)
@@ -371,7 +436,32 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return next(i for i, b in enumerate(self.program_.blocks) if b[0].layer.name == "h")
 
     def transform(self, X):
-        """Hidden-unit activation probabilities ``p(h_j = 1 | v) = sigmoid(c_j + v^T W_j)``."""
+        """Hidden-unit activation probabilities ``p(h_j = 1 | v) = sigmoid(c_j + v^T W_j)``.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            Visible rows.
+
+        Returns
+        -------
+        array (n_samples, n_components)
+            In ``X``'s float type (float32 or float64).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width, with NaN, or (``strict=True``) outside [0, 1].
+
+        Examples
+        --------
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float32)
+        >>> H = RBM(n_components=3, n_iter=2, random_state=0).fit(X).transform(X)
+        >>> H.shape, H.dtype, bool(np.all((H > 0) & (H < 1)))
+        ((30, 3), dtype('float32'), True)
+        """
         check_is_fitted(self)
         X = self._check(X, reset=False)
         p, hb = self.program_, self._hidden_block()
@@ -391,6 +481,33 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         pass over (rows, visible units, hidden units).
         Gaussian visible units: the negative free energy ``-F(v)``, i.e. ``log p(v)`` up to
         the constant ``log Z``.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            Visible rows.
+
+        Returns
+        -------
+        array (n_samples,), float64
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width, with NaN, or (``strict=True``) outside [0, 1].
+
+        Examples
+        --------
+        The same numbers as :func:`graphmrf.exact.pseudo_log_likelihood`:
+
+        >>> import graphmrf as gm
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float64)
+        >>> rbm = RBM(n_components=3, n_iter=2, random_state=0).fit(X)
+        >>> reference = gm.exact.pseudo_log_likelihood(rbm.program_, X, reduce="none")
+        >>> bool(np.allclose(rbm.score_samples(X), reference))
+        True
         """
         check_is_fitted(self)
         return self._score(self._check(X, reset=False))
@@ -407,7 +524,35 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return out
 
     def gibbs(self, v):
-        """One Gibbs step from visible vectors ``v``: h ~ p(h | v), then v ~ p(v | h)."""
+        """One Gibbs step from visible vectors ``v``: h ~ p(h | v), then v ~ p(v | h).
+
+        The draws come from the estimator's own generator (seeded by ``random_state``), which
+        training also uses.
+
+        Parameters
+        ----------
+        v : array or sparse matrix (n_samples, n_features)
+            Visible rows to start from.
+
+        Returns
+        -------
+        array (n_samples, n_features)
+            The new visible states (0/1 for binary units), in ``v``'s float type.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width, with NaN, or (``strict=True``) outside [0, 1].
+
+        Examples
+        --------
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float64)
+        >>> V = RBM(n_components=3, n_iter=2, random_state=0).fit(X).gibbs(X[:4])
+        >>> V.shape, set(np.unique(V)) <= {0.0, 1.0}
+        ((4, 6), True)
+        """
         check_is_fitted(self)
         v = self._check(v, reset=False)
         p, hb = self.program_, self._hidden_block()
@@ -418,8 +563,46 @@ class RBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             out[rows] = s[:, p.columns("v")]
         return out
 
+    @checked(n_samples=COUNT, n_sweeps=Integer(0))
     def sample(self, n_samples=1, n_sweeps=1000, random_state=None):
-        """``n_samples`` visible vectors from independent chains after ``n_sweeps`` sweeps."""
+        """``n_samples`` visible vectors from independent chains after ``n_sweeps`` sweeps.
+
+        Each chain starts at a random state and runs ``n_sweeps`` sweeps of block Gibbs
+        sampling (:func:`graphmrf.samplers.block_gibbs`).
+
+        Parameters
+        ----------
+        n_samples : int >= 1
+            Number of chains, one vector each.
+        n_sweeps : int >= 0
+            Gibbs sweeps per chain (0: the random starting states).
+        random_state : int, RandomState or None
+            Seeds the chains; by default the estimator's own generator (training's) draws.
+
+        Returns
+        -------
+        array (n_samples, n_features), float64
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        TypeError
+            If ``n_samples`` or ``n_sweeps`` is not an integer.
+        ValueError
+            If ``n_samples`` is below 1 or ``n_sweeps`` negative (it ran no sweep and
+            returned the random starting states).
+
+        Examples
+        --------
+        >>> X = (np.random.default_rng(0).random((30, 6)) < 0.4).astype(np.float64)
+        >>> rbm = RBM(n_components=3, n_iter=2, random_state=0).fit(X)
+        >>> S = rbm.sample(5, n_sweeps=20, random_state=0)
+        >>> S.shape, set(np.unique(S)) <= {0.0, 1.0}
+        ((5, 6), True)
+        >>> bool(np.array_equal(S, rbm.sample(5, n_sweeps=20, random_state=0)))
+        True
+        """
         check_is_fitted(self)
         p = self.program_
         rng = self._rng
@@ -496,7 +679,33 @@ class _Classifier(ClassifierMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
     def predict(self, X):
-        """The most probable class of each row."""
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        array (n_samples,)
+            Labels from ``classes_`` (the argmax of :meth:`predict_proba`).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width or with NaN.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> y = np.where(X[:, 0] > 0.5, "big", "small")
+        >>> clf = DSNClassifier(n_modules=1, n_hidden=8, max_iter=5, random_state=0).fit(X, y)
+        >>> clf.predict(X[:3]).tolist() == [str(c) for c in clf.classes_[clf.predict_proba(X[:3]).argmax(axis=1)]]
+        True
+        """
         P = self.predict_proba(X)
         return self.classes_[np.argmax(P, axis=1)]
 
@@ -518,7 +727,14 @@ class FeedForwardClassifier(_Classifier):
     early_stopping : bool
         Hold out ``validation_fraction`` of the rows; stop after ``patience`` epochs without
         a lower validation loss and keep the best parameters.
+    validation_fraction : float in (0, 1)
+        The share of the rows held out with ``early_stopping``.
+    patience : int
+        Epochs without a lower validation loss before stopping (with ``early_stopping``).
+    verbose : int
+        When nonzero, a progress bar over the epochs.
     random_state : int, RandomState or None
+        Seeds the initial weights, the held-out rows and the order of the mini-batches.
 
     Attributes
     ----------
@@ -528,8 +744,20 @@ class FeedForwardClassifier(_Classifier):
     n_iter_ : int
         Epochs run.
 
+    Notes
+    -----
     Subclasses change the starting network by overriding ``_network(X, n_classes, seed)``
     (a DBN-DNN unrolls pretrained RBMs there).
+
+    Examples
+    --------
+    >>> from graphmrf.datasets import digits
+    >>> X, y = digits()
+    >>> clf = FeedForwardClassifier(hidden_layer_sizes=(20,), max_iter=10, batch_size=20, random_state=0)
+    >>> clf.fit(X[:500], y[:500]).network_
+    Network(64 -> h1: sigmoid 20 -> h2: softmax 10, loss='cross_entropy', backend='numpy', dtype=float32)
+    >>> bool(clf.score(X[500:800], y[500:800]) > 0.8)
+    True
     """
 
     def __init__(
@@ -565,7 +793,39 @@ class FeedForwardClassifier(_Classifier):
         return _ff.Network(sizes, ["sigmoid"] * (len(sizes) - 2) + ["softmax"], seed=seed)
 
     def fit(self, X, y):
-        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Training rows.
+        y : array (n_samples,)
+            Class labels (any hashable values; at least two classes).
+
+        Returns
+        -------
+        FeedForwardClassifier
+            ``self``, fitted: ``classes_``, ``network_``, ``history_``, ``n_iter_``.
+
+        Raises
+        ------
+        ValueError
+            For data with NaN or mismatched rows, a single class, a ``validation_fraction``
+            outside (0, 1) or leaving no row to train on (with ``early_stopping``), or a
+            hyper-parameter :class:`graphmrf.feedforward.Network` or
+            :func:`graphmrf.feedforward.fit` refuses (named as they name it).
+        TypeError
+            For a hyper-parameter of the wrong type.
+        DivergenceError
+            When training makes the loss or a parameter non-finite.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> clf = FeedForwardClassifier(hidden_layer_sizes=(5,), max_iter=3, batch_size=10, random_state=0)
+        >>> clf.fit(X, X[:, 0] > 0.5).classes_.tolist(), clf.n_iter_
+        ([False, True], 3)
+        """
         X, y = self._check_Xy(X, y)
         index = _classes(self, y)
         seed = self._seed()
@@ -601,7 +861,33 @@ class FeedForwardClassifier(_Classifier):
         return self
 
     def predict_proba(self, X):
-        """Class probabilities: the softmax output, rows summing to one."""
+        """Class probabilities: the softmax output, rows summing to one.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        array (n_samples, n_classes), float64
+            Columns in the order of ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width or with NaN.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> clf = FeedForwardClassifier(hidden_layer_sizes=(5,), max_iter=3, batch_size=10, random_state=0)
+        >>> P = clf.fit(X, X[:, 0] > 0.5).predict_proba(X[:4])
+        >>> P.shape, bool(np.allclose(P.sum(axis=1), 1))
+        ((4, 2), True)
+        """
         check_is_fitted(self)
         X = self._check_X(X)
         P = np.asarray(self.network_.forward(X), dtype=np.float64)
@@ -647,7 +933,10 @@ class DSNClassifier(_Classifier):
         L-BFGS iterations per module.
     time_budget : float, optional
         Seconds for the whole fit (at least one module is trained).
+    verbose : int
+        When nonzero, a progress bar over the modules.
     random_state : int, RandomState or None
+        Seeds the modules' initial weights.
 
     Attributes
     ----------
@@ -656,6 +945,16 @@ class DSNClassifier(_Classifier):
     temperature_ : float
     n_iter_ : int
         Objective evaluations, all modules together.
+
+    Examples
+    --------
+    >>> from graphmrf.datasets import digits
+    >>> X, y = digits()
+    >>> clf = DSNClassifier(n_modules=2, n_hidden=20, max_iter=10, random_state=0).fit(X[:500], y[:500])
+    >>> clf.network_
+    DSN(64 -> 10, modules=2, hidden=[20, 20], backend='numpy', dtype=float32)
+    >>> bool(clf.score(X[500:800], y[500:800]) > 0.8)
+    True
     """
 
     def __init__(self, n_modules=3, n_hidden=100, lam=1.0, max_iter=10, time_budget=None, verbose=0, random_state=None):
@@ -668,7 +967,39 @@ class DSNClassifier(_Classifier):
         self.random_state = random_state
 
     def fit(self, X, y):
-        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self."""
+        """Train on ``X`` (n_samples, n_features) and labels ``y``; returns self.
+
+        The targets are the one-hot rows of the labels; after the modules are trained,
+        ``temperature_`` is fitted on the training set (:meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Training rows.
+        y : array (n_samples,)
+            Class labels (any hashable values; at least two classes).
+
+        Returns
+        -------
+        DSNClassifier
+            ``self``, fitted: ``classes_``, ``network_``, ``temperature_``, ``n_iter_``.
+
+        Raises
+        ------
+        ValueError
+            For data with NaN or mismatched rows, a single class, or a hyper-parameter
+            :func:`graphmrf.dsn.fit` refuses (named as it names it: ``iterations`` for
+            ``max_iter``).
+        TypeError
+            For a hyper-parameter of the wrong type.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> clf = DSNClassifier(n_modules=2, n_hidden=8, max_iter=5, random_state=0).fit(X, X[:, 0] > 0.5)
+        >>> clf.classes_.tolist(), len(clf.network_.hidden_sizes), bool(clf.temperature_ > 0)
+        ([False, True], 2, True)
+        """
         X, y = self._check_Xy(X, y)
         index = _classes(self, y)
         T = np.eye(self.classes_.size, dtype=np.float32)[index]
@@ -688,12 +1019,63 @@ class DSNClassifier(_Classifier):
         return self
 
     def decision_outputs(self, X):
-        """The top module's linear outputs (n_samples, n_classes)."""
+        """The top module's linear outputs (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        array (n_samples, n_classes), float64
+            Columns in the order of ``classes_``; near the one-hot targets on training rows.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width or with NaN.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> clf = DSNClassifier(n_modules=1, n_hidden=8, max_iter=5, random_state=0).fit(X, X[:, 0] > 0.5)
+        >>> clf.decision_outputs(X[:4]).shape
+        (4, 2)
+        """
         check_is_fitted(self)
         return np.asarray(self.network_.predict(self._check_X(X)), dtype=np.float64)
 
     def predict_proba(self, X):
-        """``softmax(Y / temperature_)`` of the top module's outputs ``Y``."""
+        """``softmax(Y / temperature_)`` of the top module's outputs ``Y``.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        array (n_samples, n_classes), float64
+            Rows summing to one; the largest entry is that of the largest output.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            For data of the wrong width or with NaN.
+
+        Examples
+        --------
+        >>> X = np.random.default_rng(0).random((40, 6))
+        >>> clf = DSNClassifier(n_modules=1, n_hidden=8, max_iter=5, random_state=0).fit(X, X[:, 0] > 0.5)
+        >>> P, Y = clf.predict_proba(X[:4]), clf.decision_outputs(X[:4])
+        >>> bool(np.allclose(P.sum(axis=1), 1)), bool(np.array_equal(P.argmax(axis=1), Y.argmax(axis=1)))
+        (True, True)
+        """
         return _softmax_rows(self.decision_outputs(X) / self.temperature_)
 
     def __getstate__(self):  # pickling for clone/joblib: the array module is not picklable

@@ -141,3 +141,48 @@ def test_the_figures_draw(digits, stack, tmp_path):
     assert len(fig.axes) == 18
     ax = ae.plot_code_map(ae.encode(net, X)[:, :2], y)
     assert len(ax.collections) == 10
+
+
+def test_bad_arguments_of_the_helpers_get_clear_errors():
+    """Regressions: these raised raw NumPy/Python errors (a zero chunk: ``range() arg 3``;
+    a label count that differs from the codes': a boolean index error; a reconstruction
+    set shorter than the originals: an IndexError; strings: "could not convert")."""
+    rbms = [gm.compile(gm.rbm(6, 4, seed=0)), gm.compile(gm.rbm(4, 2, hidden="gaussian", seed=1))]
+    net, X = ff.autoencoder(rbms), np.random.default_rng(0).random((5, 6))
+    for f in (ae.encode, ae.reconstruct, ae.reconstruction_error):
+        with pytest.raises(ValueError, match=rf"{f.__name__}: chunk must be an integer >= 1; got 0"):
+            f(net, X, chunk=0)
+        with pytest.raises(TypeError, match=rf"{f.__name__}: chunk must be an integer >= 1; got 2.5"):
+            f(net, X, chunk=2.5)
+    np.testing.assert_allclose(ae.encode(net, X, chunk=2), ae.encode(net, X), rtol=1e-5)  # float32
+    with pytest.raises(TypeError, match=r"squared_error: reconstructions must be an array of real numbers; got dtype"):
+        ae.squared_error([["a"]], [[1.0]])
+    with pytest.raises(ValueError, match=r"squared_error: X has no rows"):
+        ae.squared_error(np.zeros((0, 3)), np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"pca_reconstruction: train must be a 2-d array \(examples, features\)"):
+        ae.pca_reconstruction(np.zeros(5), np.zeros((2, 5)), 1)
+
+
+def test_the_figures_refuse_mismatched_inputs_and_draw_into_a_given_subplot():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X = np.random.default_rng(0).random((5, 6))
+    with pytest.raises(ValueError, match=r"plot_code_map: labels must have shape \(5,\) \(one per row of codes\)"):
+        ae.plot_code_map(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"plot_reconstructions: reconstructions 'reconstruction' have shape \(3, 6\)"):
+        ae.plot_reconstructions(X, X[:3], (2, 3))
+    with pytest.raises(ValueError, match=r"plot_reconstructions: originals must have shape \(examples, 4\)"):
+        ae.plot_reconstructions(X, X, (2, 2))
+    with pytest.raises(ValueError, match=r"plot_reconstructions: labels has 2 entries; expected one per example \(5\)"):
+        ae.plot_reconstructions(X, X, (2, 3), labels=[0, 1])
+    # ax was accepted and ignored: the grid now fills the given subplot, next to the other one
+    fig, (left, right) = plt.subplots(1, 2)
+    out = ae.plot_reconstructions(X, {"a": X, "b": X}, (2, 3), ax=left)
+    assert out is fig and len(fig.axes) == 1 + 15 and right in fig.axes and left not in fig.axes
+    x1 = left.get_position().x1
+    assert all(a.get_position().x1 <= x1 + 1e-9 for a in fig.axes if a is not right)
+    plt.close(fig)

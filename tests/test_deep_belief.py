@@ -558,6 +558,24 @@ def test_bad_labels_are_named():
         db.up_down(plain, np.ones((2, 3)), labels=[0, 1])
 
 
+def test_flags_and_data_errors_name_the_function():
+    """Regressions: up_pass read any truthy value (the string "no") as sample=True;
+    log_likelihood_bound's and hidden_probabilities' data errors did not name the function;
+    transpose refused an RBM with a label layer saying its visible kind was wrong."""
+    plain = gm.compile(gm.dbn([3, 2, 2], recognition=True, seed=0))
+    with pytest.raises(TypeError, match=r"up_pass: sample must be True or False; got 'no'"):
+        db.up_pass(plain, np.ones((2, 3)), sample="no")
+    with pytest.raises(ValueError, match=r"log_likelihood_bound: data: expected shape \(examples, 3\)"):
+        db.log_likelihood_bound(plain, np.ones((2, 4)))
+    rbm = gm.compile(gm.rbm(3, 2, seed=0))
+    with pytest.raises(ValueError, match=r"hidden_probabilities: data: expected shape \(examples, 3\)"):
+        db.hidden_probabilities(rbm, np.ones((2, 4)))
+    X, y = gm.datasets.bars_and_stripes(3), np.arange(14) % 2
+    top = db.greedy(X, [9, 3], labels=y, n_labels=2, epochs=1, monitors=(), seed=0).rbms[0]
+    with pytest.raises(ValueError, match=r"transpose: the RBM has a label layer"):
+        db.transpose(top)
+
+
 def test_data_of_the_wrong_width_or_kind_is_named():
     dbn = labelled_dbn()
     with pytest.raises(ValueError, match=r"greedy: data has 5 columns; layer 'v' has sizes\[0\] = 4 units"):

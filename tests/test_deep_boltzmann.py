@@ -303,6 +303,23 @@ def test_bad_input_is_refused_by_name():
         db.variational_bound(prog, np.zeros((2, 6)), float("nan"))
 
 
+def test_bad_data_and_schedules_are_named_by_the_function_that_reads_them():
+    """Regressions: log_partition's data of the wrong width raised NumPy's IndexError and
+    NaN data gave a NaN estimate; a schedule of strings raised "could not convert";
+    chains_at_data's errors named mean_field; strings as data raised "could not convert"."""
+    prog = _dbm([6, 4, 3])
+    with pytest.raises(ValueError, match=r"log_partition: data must have shape \(examples, 6\) .*; got \(3, 4\)"):
+        db.log_partition(prog, n_chains=4, betas=3, data=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=r"log_partition: data has NaN or infinite entries"):
+        db.log_partition(prog, n_chains=4, betas=3, data=np.full((3, 6), np.nan))
+    with pytest.raises(ValueError, match=r"log_partition: betas must be an integer >= 1 .*; got 'abc'"):
+        db.log_partition(prog, n_chains=4, betas="abc")
+    with pytest.raises(ValueError, match=r"chains_at_data: data must have shape \(examples, 6\)"):
+        db.chains_at_data(prog, np.zeros((3, 4)))
+    with pytest.raises(TypeError, match=r"mean_field: data must be an array of real numbers; got dtype <U1"):
+        db.mean_field(prog, [["a"] * 6])
+
+
 def test_models_that_are_not_dbms_are_refused_by_name():
     gauss = gm.compile(gm.rbm(4, 3, hidden="gaussian", seed=0))
     with pytest.raises(gm.ModelError, match=r"mean_field: hidden layer 'h' has 'gaussian' units"):

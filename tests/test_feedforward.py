@@ -370,6 +370,23 @@ def test_unrolling_refuses_what_it_cannot_unroll():
         ff.from_rbms([])
     with pytest.raises(ValueError, match=r"from_rbms: n_classes must be None or an integer >= 2; got 1"):
         ff.from_rbms([spin], n_classes=1)
+    # regression: an uncompiled graph raised AttributeError ('Graph' object has no attribute 'layers')
+    with pytest.raises(TypeError, match=r"from_rbms: programs\[0\] must be a compiled RBM .*; got Graph"):
+        ff.from_rbms([gm.rbm(3, 2, seed=0)])
+
+
+def test_names_and_non_numeric_data_get_clear_errors():
+    """Regressions: a string of names was split into one-letter layer names; strings as data
+    and a scalar target raised NumPy's "could not convert" and an IndexError."""
+    with pytest.raises(TypeError, match=r"Network: names must be None or a list of layer names; got 'ab'"):
+        ff.Network([2, 3, 2], ["sigmoid", "softmax"], names="ab")
+    net = ff.Network([2, 2], ["sigmoid"], seed=0)
+    with pytest.raises(TypeError, match=r"forward: X must be an array of real numbers; got dtype <U1"):
+        net.forward([["a", "b"]])
+    with pytest.raises(TypeError, match=r"loss: Y must be an array of real numbers; got dtype <U1"):
+        net.loss(np.zeros((1, 2)), [["a", "b"]])
+    with pytest.raises(ValueError, match=r"loss: Y must be an array with one row per row of X \(1\); got a scalar"):
+        net.loss(np.zeros((1, 2)), 1)
 
 
 def test_fine_tuning_a_pretrained_autoencoder_lowers_its_reconstruction_loss():

@@ -85,6 +85,12 @@ def test_gibbs_and_sample_give_binary_vectors():
     assert v.shape == (3, 64) and set(np.unique(v)) <= {0.0, 1.0}
     s = rbm.sample(4, n_sweeps=10, random_state=0)
     assert s.shape == (4, 64) and set(np.unique(s)) <= {0.0, 1.0}
+    # regression: a negative n_sweeps ran no sweep and returned the random starting states;
+    # a float n_samples raised Python's "'float' object cannot be interpreted as an integer"
+    with pytest.raises(ValueError, match=r"sample: n_sweeps must be an integer >= 0; got -1"):
+        rbm.sample(2, n_sweeps=-1)
+    with pytest.raises(TypeError, match=r"sample: n_samples must be an integer >= 1; got 2.5"):
+        rbm.sample(2.5)
 
 
 # -- PCD chains, and one model whatever the data's dtype ----------------------------------
