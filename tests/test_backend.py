@@ -72,3 +72,25 @@ def test_cupy_programs_sample_and_train_like_numpy_ones_statistically():
     assert gm.exact.log_partition(gm.compile(g, backend="cupy")) == pytest.approx(
         gm.exact.log_partition(gm.compile(g)), rel=1e-6
     )
+
+
+@pytest.mark.parametrize("bit_generator", ["PCG64", "SFC64", "Philox", "MT19937"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3, 1000, 4095, 4096, 4097, 5000])
+def test_uniform_rows_draws_what_row_by_row_draws_would(bit_generator, dtype, n):
+    from graphmrf.backend import uniform_into, uniform_rows
+
+    def generator():
+        rng = np.random.Generator(getattr(np.random, bit_generator)(7))
+        rng.random(3, dtype=np.float32)  # a half word left in the buffer: the rows must carry on from it
+        return rng
+
+    rng = generator()
+    expected = np.empty((4, n), dtype)
+    for row in expected:
+        uniform_into(rng, row)
+    after = rng.random()
+    rng = generator()
+    got = uniform_rows(rng, np.empty((4, n), dtype))
+    assert np.array_equal(got, expected)
+    assert rng.random() == after  # and leave the stream where row-by-row draws leave it

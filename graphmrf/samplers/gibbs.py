@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import kernels
-from ..backend import as_generator, uniform_into
+from ..backend import as_generator, uniform_into, uniform_rows
 from ..couplings import column_major
 from ..program import Part
 from .clamp import as_mask
@@ -301,10 +301,8 @@ def _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
     order = np.asarray([p.layer.offset + p.start for p in parts], dtype=np.int64)
     chains = state.shape[0]
     uniforms = None
-    if mode == "sample":  # one draw per visit, as update_part draws them: (chains, 1) at a time
-        uniforms = np.empty((order.size, chains), dtype=state.dtype)
-        for t in range(order.size):
-            uniform_into(rng, uniforms[t].reshape(chains, 1))
+    if mode == "sample":  # the draws update_part makes, (chains, 1) per visit, in one call where it can
+        uniforms = uniform_rows(rng, np.empty((order.size, chains), dtype=state.dtype))
     if len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
         J = program.couplings[0].W  # a Hopfield net: the lateral matrix is the coupling matrix
     else:
