@@ -37,11 +37,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .arguments import AnyOf, Boolean, Constraint, Function, Integer, Seed, checked
-from .backend import as_generator, to_host
+from .backend import to_host
 from .builders import marginal_bias
-from .compile import compile as _compile
 from .samplers.gibbs import block_gibbs
 from .samplers.progress import Progress
+from .support import check_data
 
 __all__ = ["log_partition", "AISResult", "base_parameters", "DegenerateWeightsWarning", "MIN_ESS_FRACTION"]
 
@@ -230,7 +230,8 @@ def log_partition(program, n_chains=100, betas=1000, data=None, seed=None, sweep
     Raises
     ------
     ValueError
-        For a directed net, and for arguments that break their rules.
+        For a directed net, for arguments that break their rules, and for ``data`` of
+        the wrong width or outside its units' support (:func:`graphmrf.support.check_data`).
     TypeError
         For arguments of the wrong type.
 
@@ -250,13 +251,15 @@ def log_partition(program, n_chains=100, betas=1000, data=None, seed=None, sweep
     """
     if program.directed:
         raise ValueError("ais.log_partition: a directed net is normalised (log Z = 0); a DBN's log Z is its top RBM's")
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
+    if data is not None:  # the base model's biases are fitted to it: the same data rules as fit's
+        data = check_data(program, data)
     if isinstance(betas, (int, np.integer)):
         betas = np.linspace(0.0, 1.0, int(betas) + 1)
     betas = np.asarray(to_host(betas), dtype=np.float64)
     if betas.size == 1:
         betas = np.array([0.0, float(betas[0])])
-    work = _compile(program.to_graph(), backend=program.backend, dtype=program.dtype)
+    work = program.copy()  # the path moves its parameters
     base = base_parameters(work, data)
     target = {k: work.xp.array(v, copy=True) for k, v in work.params.items()}
     coupling_keys = {c.key for c in work.couplings}

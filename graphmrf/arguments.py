@@ -574,10 +574,18 @@ def checked(raises=ValueError, **table):
         # a method is named by its class ("Tempering: ladder must be ..."), a function by its name
         where = fn.__qualname__.replace(".__init__", "") if "<locals>" not in fn.__qualname__ else fn.__name__
         defaults = {k: p.default for k, p in sig.parameters.items()}
+        positional = [k for k, p in sig.parameters.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        positional = [k for k in positional if k not in ("self", "cls")]
 
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            bound = sig.bind(*args, **kwargs)
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError as exc:  # Python's own message does not name the function
+                message = f"{where}: {exc}"
+                if "positional" in str(exc):
+                    message += f"; it takes {', '.join(positional)} by position, the options after them by name"
+                raise TypeError(message) from None
             for name, value in bound.arguments.items():
                 rule = table.get(name)
                 if rule is not None and value is not defaults[name]:

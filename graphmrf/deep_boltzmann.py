@@ -751,7 +751,7 @@ def chains_at_data(program, data, *, seed=None):
     structure = _Structure(program, "chains_at_data")
     data = _check_rows(program, data, "chains_at_data")  # named here, not as mean_field's
     q = mean_field(program, data).means
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
     xp = program.xp
     for L in structure.hidden:
         mu = q[:, L.sl]
@@ -1175,8 +1175,8 @@ def log_partition(program, *, n_chains=100, betas=10000, data=None, seed=None, p
     betas = _schedule(betas)
     if data is not None:  # (a wrong width reached NumPy's IndexError, NaN a NaN estimate)
         data = _check_rows(program, data, "log_partition")
-    rng = as_generator(seed, program.backend)
-    work = _compile(program.to_graph(), backend=program.backend, dtype=program.dtype)
+    rng = program.generator(seed)
+    work = program.copy()  # the path moves its parameters
     summed_w = next(b for b in work.blocks if [p.layer.index for p in b] == [p.layer.index for p in summed])
     others_w = [b for b in work.blocks if b is not summed_w]
     xp = work.xp

@@ -545,7 +545,8 @@ def attractors(program, patterns, *, n_probes=200, max_order=3, seed=None, max_s
     hits = np.zeros(len(sigma), dtype=np.int64)
     other = {}
     if n_probes:
-        rng = as_generator(seed)
+        # the probes are drawn on the host: the program's own generator where it is NumPy's
+        rng = program.generator(seed) if program.backend.name == "numpy" else as_generator(seed)
         probes = to_units(np.where(rng.random((n_probes, N)) < 0.5, -1.0, 1.0))
         # the descent draws its unit orders on the program's backend (a CuPy net needs a CuPy generator)
         order_rng = rng if program.backend.name == "numpy" else int(rng.integers(2**62))

@@ -40,6 +40,7 @@ from .arguments import COUNT, Options, Real, checked
 from .backend import to_host
 from .errors import ModelError
 from .learn import place_visible, summed_layers
+from .support import check_data
 
 __all__ = [
     "MONITORS",
@@ -184,6 +185,8 @@ def reconstruction_error(program, data):
     ModelError
         If a layer mixes visible and hidden units (a machine declared unit by unit): it
         has no whole layers to reconstruct.
+    ValueError
+        If ``data`` has the wrong width or lies outside its units' support.
 
     Examples
     --------
@@ -201,6 +204,7 @@ def reconstruction_error(program, data):
             "the reconstruction takes whole layers up and down (an RBM's, a DBM's): monitor "
             "'pseudo_log_likelihood' or 'log_likelihood' instead"
         )
+    data = check_data(program, data)
     xp = program.xp
     vis = xp.asarray(program.visible_columns)
     s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)

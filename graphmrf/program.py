@@ -35,6 +35,8 @@ True
 True
 """
 
+import dataclasses
+
 import numpy as np
 
 from . import conditionals, parameters, statistics
@@ -316,6 +318,44 @@ class Program:
         [1.0, 2.0]
         """
         return parameters.to_graph(self)
+
+    def copy(self):
+        """An independent Program of the same model: the same layout, backend and float
+        type, a copy of the current parameters (recognition weights included), built without
+        a round trip through the graph. Algorithms that move the parameters along a path
+        (AIS) work on one.
+
+        Returns
+        -------
+        Program
+
+        Examples
+        --------
+        >>> import numpy as np, graphmrf as gm
+        >>> prog = gm.compile(gm.rbm(3, 2, seed=0), dtype=np.float64)
+        >>> twin = prog.copy()
+        >>> twin.params["h.bias"][:] = 5.0
+        >>> prog.params["h.bias"].tolist() == [0.0, 0.0], twin.dtype, bool(np.allclose(twin.energy(
+        ...     np.ones((1, 5))), prog.energy(np.ones((1, 5))) - 10))
+        (True, dtype('float64'), True)
+        """
+        layer_params = [{k: to_host(v).copy() for k, v in L.params.items()} for L in self.layers]
+
+        def own_arrays(c):  # a coupling's arrays may be the very arrays this Program updates
+            arrays = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
+            return dataclasses.replace(c, **{k: v.copy() for k, v in arrays.items() if isinstance(v, np.ndarray)})
+
+        spec = dataclasses.replace(
+            self.spec,
+            couplings=[own_arrays(c) for c in self.spec.couplings],
+            recognition=[own_arrays(r) for r in self.spec.recognition],
+        )
+        twin = Program(spec, self._block_spec, self.backend, self.dtype, params=layer_params)
+        for k, v in self.params.items():
+            twin.params[k][...] = v
+        for k, v in self.recognition_params.items():
+            twin.recognition_params[k][...] = v
+        return twin
 
     def float64(self):
         """This model as a float64 NumPy Program (itself when it is one): exact sums run

@@ -53,7 +53,7 @@ from scipy import stats
 
 from . import ais, exact, goodness, learn
 from .arguments import BETA, COUNT, AnyOf, Constraint, Function, InstanceOf, Integer, Options, Real, Seed, checked
-from .backend import as_generator, to_host
+from .backend import to_host
 from .errors import ModelError
 from .goodness import bin_states, chi_square
 from .program import Program
@@ -516,7 +516,7 @@ def _verify_sampler(
     detect_tv,
     min_expected=5.0,
 ):
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
     target = _Target(program, reference, beta, clamp, max_states, min_expected)
     probs, states, cols = target.probs, target.states, target.cols
     stationarity = stationarity if not target.real else ()
@@ -1072,7 +1072,7 @@ def _default_data(program, rng, rows=8, max_states=2**16):
 def _verify_gradient(
     program, method, data, replicates, n_chains, n_sweeps, alpha, seed, expected, max_states, min_replicates=10
 ):
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
     if data is None:
         data = _default_data(program, rng, max_states=max_states)
     data = np.asarray(to_host(data), dtype=np.float64)
@@ -1225,7 +1225,7 @@ def _gradient_power(report, t, se, exp_vec, few):
 def _verify_ais(program, method, n_chains, n_sweeps, replicates, alpha, seed, max_states, min_replicates=10):
     if program.directed:
         raise ModelError("verify: AIS is for undirected models (a directed net is normalised: log Z = 0)")
-    rng = as_generator(seed, program.backend)
+    rng = program.generator(seed)
     n_chains = n_chains or 100
     n_sweeps = n_sweeps or 1000
     exact_log_z = exact.log_partition(program, max_states=max_states)

@@ -124,6 +124,9 @@ def test_the_programs_seed_is_honoured_by_every_sampling_function():
             gm.sample(prog, 3, chains=4).state,
             gm.impute(prog, X, n_sweeps=20, burn_in=5, chains_per_row=2),
             gm.fit(prog, np.eye(4)[:3], epochs=2, rule="pcd", chains=5, monitors=()).persistent,
+            gm.ais.log_partition(prog, n_chains=10, betas=20).log_weights,
+            gm.verify(prog, "gibbs", n_chains=500, n_sweeps=2, stationarity=()).empirical_probs,
+            [c.statistic for c in gm.verify(prog, "pcd", replicates=10, n_chains=50).checks],
         ]
 
     a = runs(_rbm(seed=7))
@@ -352,3 +355,50 @@ def test_the_phases_of_the_boltzmann_rule_check_their_data_and_states():
         gm.learn.boltzmann_gradient(prog, np.array([[0, 2, 0, 1]]), 0, sweeps=1)
     with pytest.raises(ValueError, match=r"state: column 0 .* holds 3"):
         gm.learn.negative_phase(prog, np.full((2, 7), 3.0), 0)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (np.zeros((3, 2)), r"data: expected shape \(examples, 4\) \(the visible columns\); got \(3, 2\)"),
+        (np.full((3, 4), 255.0), r"holds 255 in row 0; binary units take values in \[0, 1\]"),
+        (np.full((3, 4), np.nan), r"holds NaN in row 0"),
+    ],
+)
+def test_ais_and_the_reconstruction_monitor_check_their_data(data, message):
+    # AIS once raised NumPy's IndexError, accepted 255 and returned log Z = nan; the monitor returned a number
+    prog = _rbm()
+    with pytest.raises(ValueError, match=message):
+        gm.ais.log_partition(prog, n_chains=10, betas=10, data=data)
+    with pytest.raises(ValueError, match=message):
+        gm.monitors.reconstruction_error(prog, data)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: gm.fit(p), r"^fit: missing a required argument: 'data'$"),
+        (lambda p: gm.sample(p, 3, chainz=2), r"^sample: got an unexpected keyword argument 'chainz'$"),
+        (
+            lambda p: gm.sample(p, 3, 4),
+            r"^sample: too many positional arguments; it takes program, n_sweeps by position, the options after "
+            r"them by name$",
+        ),
+    ],
+)
+def test_a_call_that_does_not_bind_names_the_function(call, message):
+    # Python's own message ("missing a required argument: 'data'") named no function once @checked wrapped it
+    with pytest.raises(TypeError, match=message):
+        call(_rbm())
+
+
+def test_a_clamped_value_outside_the_support_is_named():
+    with pytest.raises(gm.ModelError, match=r"clamp: node 'v': binary units take the values \{0, 1\}; got 2$"):
+        gm.sample(_rbm(), 3, chains=2, clamp={"v": [1, 0, 2, 0]})
+
+
+def test_a_burn_in_longer_than_the_run_is_refused():
+    # it once returned no samples without a word
+    with pytest.raises(ValueError, match=r"sample: burn_in must be <= n_sweeps \(4\); got 10"):
+        gm.sample(_rbm(), 4, chains=2, burn_in=10)
+    assert gm.sample(_rbm(), 4, chains=2, burn_in=4).state.shape == (2, 7)

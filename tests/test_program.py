@@ -322,3 +322,16 @@ def test_column_major_states_give_the_same_conditionals_after_parameter_updates(
         f = np.asfortranarray(s)
         col = prog.part_conditional(f, f, part, 0.5, workspace=ws)["logits"]
         np.testing.assert_allclose(col, row, rtol=1e-12)
+
+
+def test_a_copy_owns_its_parameters():
+    # its couplings once shared the compiled arrays: AIS moving the copy along its path moved the model
+    prog = gm.compile(gm.dbm([4, 3, 2], seed=0, scale=1.0), dtype=np.float64)
+    state = prog.random_state(8, seed=0)
+    before = prog.energy(state).copy()
+    twin = prog.copy()
+    assert np.array_equal(twin.energy(state), before)
+    for v in twin.params.values():
+        v[...] = 0.0
+    assert np.array_equal(prog.energy(state), before)
+    assert not any(np.shares_memory(twin.params[k], v) for k, v in prog.params.items())

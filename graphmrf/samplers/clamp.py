@@ -12,6 +12,7 @@ their current value in every sampler. :func:`clamp_mask` builds one from a dict
 ([3, 3, 3, 3], [1.0, 0.0, 1.0])
 """
 
+from ..backend import to_host
 from ..errors import ModelError
 
 __all__ = ["clamp_mask", "as_mask"]
@@ -108,7 +109,7 @@ def clamp_mask(program, state, values):
     >>> clamp_mask(prog, np.zeros((1, 5)), {"v": [1, 0, 2]})
     Traceback (most recent call last):
     ...
-    graphmrf.errors.ModelError: clamp: node 'v': values must lie in (0, 1)
+    graphmrf.errors.ModelError: clamp: node 'v': binary units take the values {0, 1}; got 2
     """
     xp = program.xp
     state = xp.array(state, dtype=program.dtype, copy=True)
@@ -134,6 +135,9 @@ def clamp_mask(program, state, values):
         if L.kind.discrete and not L.kind.onehot:
             ok = xp.isin(state[:, cs], xp.asarray(L.kind.support, dtype=program.dtype))
             if not bool(xp.all(ok)):
-                raise ModelError(f"clamp: node {node!r}: values must lie in {tuple(L.kind.support)}")
+                bad = float(to_host(state[:, cs][~ok].ravel()[0]))
+                allowed = ", ".join(f"{x:g}" for x in L.kind.support)
+                kind = L.kind.name
+                raise ModelError(f"clamp: node {node!r}: {kind} units take the values {{{allowed}}}; got {bad:g}")
         mask[:, cs] = True
     return state, mask

@@ -189,8 +189,8 @@ def sample(
         If an argument is of the wrong type (a method that is neither a name, a sampler
         nor a function).
     ValueError
-        If an argument breaks its rule (an unknown method name, ``n_sweeps < 1``), or
-        ``init`` has the wrong shape or a value outside its unit's support.
+        If an argument breaks its rule (an unknown method name, ``n_sweeps < 1``,
+        ``burn_in > n_sweeps``), or ``init`` has the wrong shape or a value outside its unit's support.
     ModelError
         If ``clamp`` names a node not in the model, or gives a value outside its support.
 
@@ -208,6 +208,11 @@ def sample(
     >>> given.node(prog, "v")[-1].tolist()
     [[1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]]
     """
+    if burn_in > n_sweeps:
+        raise ValueError(
+            f"sample: burn_in must be <= n_sweeps ({n_sweeps}); got {burn_in} (no state would be kept; "
+            "burn_in = n_sweeps keeps only the last state, in result.state)"
+        )
     sampler = _sampler(method)
     name = getattr(sampler, "name", type(sampler).__name__)
     rng = program.generator(seed)
