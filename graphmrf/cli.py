@@ -248,12 +248,12 @@ def _factor(text):
     return v
 
 
-_GRADIENT = ("cd-1", "cd-k", "pcd", "boltzmann")
+_GRADIENT = ("cd-1", "cd-k", "pcd", "boltzmann", "neal")
 
 _VERIFY_EPILOG = """\
 modes (by --method):
   a sampler (gibbs, sequential, ...)  many independent chains against the exact (conditional) distribution
-  cd-1, cd-k, pcd, boltzmann          a gradient estimator against its exact expectation (--data, --replicates)
+  cd-1, cd-k, pcd, boltzmann, neal    a gradient estimator against its exact expectation (--data, --replicates)
   ais                                 AIS estimates of log Z: (estimate - exact) / standard error ~ N(0, 1)
 
 every report states its false-positive rate and what a pass rules out (its power).
@@ -330,7 +330,7 @@ def _add_verify_parser(sub):
         ),
         sweeps_help=(
             "sampler: sweeps from a random start (100); cd-k: k (5); pcd/boltzmann: burn-in sweeps "
-            "(100); ais: temperatures (1000)"
+            "(100); neal: posterior sweeps (100); ais: temperatures (1000)"
         ),
     )
     ve.description = (

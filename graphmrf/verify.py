@@ -24,7 +24,7 @@ target instead (``detect_beta=0.97``), :func:`verify` picks the number of chains
 :func:`power` and :func:`chains_to_detect` give both from the exact distribution alone,
 before any sampling.
 
-**Gradient estimators** (``mode="gradient"``: "cd-1", "cd-k", "pcd", "boltzmann" or a
+**Gradient estimators** (``mode="gradient"``: "cd-1", "cd-k", "pcd", "boltzmann", "neal" or a
 function ``estimator(program, data, rng) -> dict``). Independent replicates of the
 estimate are compared entry by entry with its exact expectation -- CD-k's own k-step
 expectation (:func:`cd_expectation`), the exact log-likelihood gradient for the others
@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from . import ais, exact, goodness, learn
+from . import ais, belief, exact, goodness, learn
 from .arguments import BETA, COUNT, AnyOf, Constraint, Function, InstanceOf, Integer, Options, Real, Seed, checked
 from .backend import to_host
 from .errors import ModelError
@@ -1020,6 +1020,10 @@ ESTIMATORS = {
         100,
         False,
     ),
+    # a belief net: the posterior by clamped Gibbs sampling (explaining away), then the delta rule
+    "neal": _Estimator(
+        lambda chains, k: lambda p, d, rng: belief.neal(p, d, rng, positive_sweeps=k)[0], "exact", 100, False
+    ),
 }
 
 
@@ -1030,13 +1034,13 @@ def gradient_estimator(name, n_chains=1000, n_sweeps=None):
 
     Parameters
     ----------
-    name : {"cd-1", "cd-k", "pcd", "boltzmann"}
-        The estimator.
+    name : {"cd-1", "cd-k", "pcd", "boltzmann", "neal"}
+        The estimator ("neal": Neal's rule for belief nets, :func:`graphmrf.belief.neal`).
     n_chains : int
         Free chains of "pcd" and "boltzmann".
     n_sweeps : int, optional
         k of "cd-k" (default 5); burn-in sweeps of the free chains of "pcd" and
-        "boltzmann" (default 100).
+        "boltzmann", posterior sweeps of "neal" (default 100).
 
     Returns
     -------
@@ -1354,7 +1358,7 @@ def verify(
         A model small enough to enumerate (at most ``max_states`` discrete states).
     method : str or function
         A sampler :func:`graphmrf.sample` accepts (or a sweep function); a gradient
-        estimator "cd-1", "cd-k", "pcd", "boltzmann" (or a function
+        estimator "cd-1", "cd-k", "pcd", "boltzmann", "neal" (or a function
         ``estimator(program, data, rng) -> dict`` with ``mode="gradient"``); or "ais"
         (or a function ``(program, rng) -> result with .log_z, .stderr`` with
         ``mode="ais"``).

@@ -306,3 +306,20 @@ def test_the_models_readme_states_what_verify_power_computes():
     net = gm.compile(gm.load(gm.models.path("explaining_away.graphml")))
     assert 3.2e6 < chains_to_detect(net, beta_factor=0.97, clamp={"house_jumps": 1}) < 3.6e6 and "3.4 million" in text
     assert 42000 < chains_to_detect(_lecture(), beta_factor=0.97) < 46000 and "44000" in text
+
+
+def test_neals_rule_is_checked_against_the_exact_gradient_and_a_posterior_left_unsampled_is_caught():
+    """Neal's rule with the posterior sampled agrees with the exact log-likelihood gradient
+    of a tiny belief net; with the hidden units left at their random start (no sweeps) the
+    rule is biased and is rejected (false-positive rate 1e-3, fixed seeds)."""
+    from graphmrf import belief
+
+    prog = gm.compile(gm.sbn([4, 3, 2], seed=0, scale=1.0), dtype=np.float64)
+    right = gm.verify(prog, "neal", mode="gradient", n_sweeps=50, replicates=50, seed=0)
+    assert right.passed, str(right)
+
+    def unsampled(p, d, rng):
+        return belief.neal(p, d, rng, positive_sweeps=0)[0]
+
+    wrong = gm.verify(prog, unsampled, mode="gradient", replicates=50, seed=0)
+    assert wrong.failed, str(wrong)

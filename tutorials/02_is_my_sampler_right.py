@@ -236,8 +236,9 @@ print(f"CD-2 held to the CD-1 expectation: {wrong_k.verdict} (largest |t| {wrong
 assert wrong_k.failed
 
 # %% [markdown]
-# "pcd" and "boltzmann" (both phases sampled, for a Boltzmann machine with coupled hidden
-# units) are checked against the exact log-likelihood gradient the same way.
+# "pcd", "boltzmann" (both phases sampled, for a Boltzmann machine with coupled hidden
+# units) and "neal" (Neal's rule for belief nets: the posterior sampled, then the delta rule)
+# are checked against the exact log-likelihood gradient the same way.
 #
 # ## Partition functions: is the error bar honest?
 #
