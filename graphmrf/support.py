@@ -74,6 +74,19 @@ def _rule(kind, means):
     return f"{kind.name} units take values in {{{', '.join(f'{v:g}' for v in support)}}}"
 
 
+def _plainly_valid(xp, kind, block, means):
+    """True when one or two reductions prove ``block`` valid without building a mask (the
+    common case, checked on every mini-batch): a [0, 1] block by its minimum and maximum,
+    a real-valued one by a finite sum. NaN, overflow and the other rules take the full check."""
+    if kind.onehot or block.size == 0:
+        return False
+    if not kind.discrete:
+        return bool(xp.isfinite(block.sum()))
+    if means and tuple(kind.support) == (0, 1):
+        return 0.0 <= float(block.min()) and float(block.max()) <= 1.0
+    return False
+
+
 def _bad_entries(xp, kind, width, block, means, missing):
     """Boolean mask (rows, columns of the block) of entries that break ``kind``'s rule."""
     nan = xp.isnan(block)
@@ -210,6 +223,8 @@ def _check_layers(program, arr, what, missing, means, visible_only):
             if not np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size))
             else arr[:, pos[0] : pos[0] + pos.size]
         )
+        if _plainly_valid(program.xp, L.kind, block, means):
+            continue
         bad = _bad_entries(program.xp, L.kind, L.width, block, means, missing)
         if bool(bad.any()):
             bad, block = to_host(bad), to_host(block).astype(np.float64)
