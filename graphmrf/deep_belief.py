@@ -685,13 +685,69 @@ def greedy(
     [('v', 9), ('h1', 8), ('h2', 6), ('labels', 2)]
     """
     where = "greedy"
+    sizes = [int(s) for s in sizes]
+    L = len(sizes) - 1
+    _check_greedy_options(sizes, fit_options, per_layer, checkpoint, init, where)
+    checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+    backend = get_backend(backend)
+    xp = backend.xp
+    rng = as_generator(seed, backend)
+    X = _rows(data, where, "data")
+    if X.shape[1] != sizes[0]:
+        raise ValueError(f"{where}: data has {X.shape[1]} columns; layer 'v' has sizes[0] = {sizes[0]} units")
+    if (labels is None) != (n_labels is None):
+        raise ValueError(
+            f"{where}: a label layer needs both labels= and n_labels=; got "
+            f"{'labels' if labels is not None else 'n_labels'} only"
+        )
+    y = None if labels is None else _label_indices(labels, X.shape[0], n_labels, where, "labels")
+    Xv, yv = _validation_rows(validation, sizes[0], n_labels, where)
+
+    rbms, histories = [], []
+    with Progress(L, "greedy (layers)", progress) as bar:
+        for k in range(1, L + 1):
+            top = k == L
+            # 1. train the RBM of layer k on what the layers below make of the data
+            #    (or read it back from its checkpoint)
+            options = {"progress": progress, **fit_options, **(per_layer[k - 1] if per_layer else {})}
+            if options.get("stop_when") is not None:  # a stopping rule keeps state: a fresh one per layer
+                options["stop_when"] = copy.deepcopy(options["stop_when"])
+            path = checkpoint.format(layer=k) if checkpoint else None
+            if path and os.path.exists(path):
+                rbm, _, rng = load_checkpoint(path, backend=backend.name)
+                hist = History()
+                hist.checkpoint = path
+            else:
+                if init == "transpose" and k > 1:  # Hinton, Osindero & Teh: start from the RBM below, transposed
+                    graph = _transposed_graph(rbms[-1], y if top else None, n_labels)
+                else:
+                    kind = visible if k == 1 else "binary"
+                    graph = _layer_graph(k, sizes[k - 1], sizes[k], X, kind, y if top else None, n_labels, scale, rng)
+                rbm = _compile(graph, backend=backend, dtype=dtype, seed=rng)
+                hist = _fit_layer(rbm, k, X, Xv, y if top else None, yv if top else None, n_labels, rng, options)
+                if path:
+                    save_checkpoint(path, rbm, hist.state, rng)
+            rbms.append(rbm)
+            histories.append(hist)
+            # 2. freeze it; 3. the next layer's data: its hidden probabilities, or samples of them
+            if not top:
+                P = hidden_probabilities(rbm, X)
+                X = _bernoulli(xp, rng, P) if inputs == "samples" else P
+                if Xv is not None:
+                    Xv = hidden_probabilities(rbm, Xv)
+            bar.update(layer=k)
+    return Stack(stack(rbms, backend=backend, dtype=dtype, seed=rng), rbms, histories)
+
+
+def _check_greedy_options(sizes, fit_options, per_layer, checkpoint, init, where):
+    """greedy's arguments that its decorator cannot check: the options passed on to fit,
+    the per-layer options, the checkpoint pattern, and the sizes init='transpose' needs."""
     for bad in ("seed", "validation", "persistent", "state"):
         if bad in fit_options:
             raise TypeError(
                 f"{where}: {bad!r} is greedy's own argument or a per-layer state; it cannot be a fit option for every "
                 "layer"
             )
-    sizes = [int(s) for s in sizes]
     L = len(sizes) - 1
     if per_layer is not None:
         if len(per_layer) != L or not all(isinstance(d, dict) for d in per_layer):
@@ -702,21 +758,6 @@ def greedy(
             raise ValueError(
                 f"{where}: checkpoint must be a path pattern with '{{layer}}' ending in .npz; got {checkpoint!r}"
             )
-    backend = get_backend(backend)
-    xp = backend.xp
-    rng = as_generator(seed, backend)
-    X = _rows(data, where, "data")
-    if X.shape[1] != sizes[0]:
-        raise ValueError(f"{where}: data has {X.shape[1]} columns; layer 'v' has sizes[0] = {sizes[0]} units")
-    y = None
-    if (labels is None) != (n_labels is None):
-        raise ValueError(
-            f"{where}: a label layer needs both labels= and n_labels=; got "
-            f"{'labels' if labels is not None else 'n_labels'} only"
-        )
-    if labels is not None:
-        y = _label_indices(labels, X.shape[0], n_labels, where, "labels")
-    Xv, yv = _validation_rows(validation, sizes[0], n_labels, where)
     if init == "transpose":
         for k in range(2, L + 1):
             if sizes[k] != sizes[k - 2]:
@@ -724,52 +765,23 @@ def greedy(
                     f"{where}: init='transpose' starts layer h{k} as the transpose of the RBM below, so it needs "
                     f"sizes[{k}] == sizes[{k - 2}]; got {sizes[k]} and {sizes[k - 2]}"
                 )
-    rbms, histories = [], []
-    with Progress(L, "greedy (layers)", progress) as bar:
-        for k in range(1, L + 1):
-            top = k == L
-            ylab = y if top else None
-            options = {"progress": progress, **fit_options, **(per_layer[k - 1] if per_layer else {})}
-            if options.get("stop_when") is not None:  # a stopping rule keeps state: a fresh one per layer
-                options["stop_when"] = copy.deepcopy(options["stop_when"])
-            path = checkpoint.format(layer=k) if checkpoint else None
-            if path and os.path.exists(path):
-                rbm, _, rng = load_checkpoint(path, backend=backend.name)
-                hist = History()
-                hist.checkpoint = path
-            else:
-                if init == "transpose" and k > 1:
-                    graph = _transposed_graph(rbms[-1], ylab, n_labels)
-                else:
-                    graph = _layer_graph(
-                        k, sizes[k - 1], sizes[k], X, visible if k == 1 else "binary", ylab, n_labels, scale, rng
-                    )
-                rbm = _compile(graph, backend=backend, dtype=dtype, seed=rng)
-                rows = X if ylab is None else np.hstack([to_host(X), np.eye(n_labels)[ylab]])
-                val = None
-                if Xv is not None:
-                    val = Xv if not top or yv is None else np.hstack([to_host(Xv), np.eye(n_labels)[yv]])
-                try:
-                    hist = fit(rbm, rows, seed=rng, validation=val, **options)
-                except DivergenceError as exc:
-                    raise DivergenceError(f"{where}: layer {k} (RBM h{k - 1} -> h{k}): {exc}") from None
-                except TypeError as exc:
-                    if "unexpected keyword" in str(exc):
-                        raise TypeError(
-                            f"{where}: {exc} (options after the data and sizes go to graphmrf.fit)"
-                        ) from None
-                    raise
-                if path:
-                    save_checkpoint(path, rbm, hist.state, rng)
-            rbms.append(rbm)
-            histories.append(hist)
-            if not top:  # the next layer's data: this layer's hidden probabilities, or samples
-                P = hidden_probabilities(rbm, X)
-                X = _bernoulli(xp, rng, P) if inputs == "samples" else P
-                if Xv is not None:
-                    Xv = hidden_probabilities(rbm, Xv)
-            bar.update(layer=k)
-    return Stack(stack(rbms, backend=backend, dtype=dtype, seed=rng), rbms, histories)
+
+
+def _fit_layer(rbm, k, X, Xv, y, yv, n_labels, rng, options):
+    """:func:`graphmrf.fit` of layer k's RBM on ``X`` (with the one-hot labels beside it at
+    the top of a label DBN), its errors naming the layer."""
+    rows = X if y is None else np.hstack([to_host(X), np.eye(n_labels)[y]])
+    val = None
+    if Xv is not None:
+        val = Xv if y is None or yv is None else np.hstack([to_host(Xv), np.eye(n_labels)[yv]])
+    try:
+        return fit(rbm, rows, seed=rng, validation=val, **options)
+    except DivergenceError as exc:
+        raise DivergenceError(f"greedy: layer {k} (RBM h{k - 1} -> h{k}): {exc}") from None
+    except TypeError as exc:
+        if "unexpected keyword" in str(exc):
+            raise TypeError(f"greedy: {exc} (options after the data and sizes go to graphmrf.fit)") from None
+        raise
 
 
 def _validation_rows(validation, width, n_labels, where):

@@ -690,29 +690,15 @@ def fit(
         for epoch in range(1, epochs + 1):
             last_good = {key: v.copy() for key, v in params.items()}
             order = rng.permutation(n) if bs < n else np.arange(n)
-            losses = []
             try:
                 with _quiet(network):  # a diverging step is caught below, not by a warning
                     lr_now = rate(epoch) if method == "sgd" else None
-                    for b0 in range(0, n, bs):
-                        rows = xp.asarray(order[b0 : b0 + bs])
-                        Xb, Tb = (X, T) if bs == n else (X[rows], T[rows])
-                        if masking:
-                            Xb = _masked(xp, Xb, masking, rng)
-                        if method == "sgd":
-                            losses.append(_sgd_step(network, Xb, Tb, lr_now, momentum, weight_decay, velocity, weights))
-                        else:
-                            losses.append(_cg_group(network, Xb, Tb, weight_decay, line_searches, weights))
-                    record = {"epoch": epoch, "loss": float(np.mean(losses))}
-                    if val is not None:
-                        acts, z = network._forward(val[0], logits=network.loss_function == "cross_entropy")
-                        record["validation_loss"] = network._loss_value(acts[-1], z, val[1])
-                        if not np.isfinite(record["validation_loss"]):
-                            raise _Diverged("the validation loss")
-                        if network.layers[-1].activation == "softmax":
-                            record["validation_accuracy"] = float(
-                                (acts[-1].argmax(axis=1) == val[1].argmax(axis=1)).mean()
-                            )
+                    losses = []
+                    for b0 in range(0, n, bs):  # a pass over the data in mini-batches, one step each
+                        Xb, Tb = _batch(xp, X, T, order[b0 : b0 + bs], bs == n, masking, rng)
+                        step = (lr_now, momentum, weight_decay, velocity, weights, line_searches)
+                        losses.append(_step(network, method, Xb, Tb, *step))
+                    record = {"epoch": epoch, "loss": float(np.mean(losses)), **_scores(network, val)}
             except _Diverged as bad:
                 for key, v in params.items():
                     v[...] = last_good[key]
@@ -757,6 +743,34 @@ def _masked(xp, X, fraction, rng):
     drawn on the host from ``rng``, so every backend sees the same noise)."""
     keep = rng.random(X.shape, dtype=np.float32) >= fraction
     return X * xp.asarray(keep, dtype=X.dtype)
+
+
+def _batch(xp, X, T, rows, whole, masking, rng):
+    """The rows of one step (inputs corrupted by masking noise when asked) and their targets."""
+    Xb, Tb = (X, T) if whole else (X[xp.asarray(rows)], T[xp.asarray(rows)])
+    if masking:
+        Xb = _masked(xp, Xb, masking, rng)
+    return Xb, Tb
+
+
+def _step(network, method, Xb, Tb, lr, momentum, weight_decay, velocity, weights, line_searches):
+    """One optimisation step on a batch: momentum SGD, or a conjugate-gradient group."""
+    if method == "sgd":
+        return _sgd_step(network, Xb, Tb, lr, momentum, weight_decay, velocity, weights)
+    return _cg_group(network, Xb, Tb, weight_decay, line_searches, weights)
+
+
+def _scores(network, val):
+    """The validation loss (and accuracy, for a softmax output) of an epoch; {} without validation."""
+    if val is None:
+        return {}
+    acts, z = network._forward(val[0], logits=network.loss_function == "cross_entropy")
+    record = {"validation_loss": network._loss_value(acts[-1], z, val[1])}
+    if not np.isfinite(record["validation_loss"]):
+        raise _Diverged("the validation loss")
+    if network.layers[-1].activation == "softmax":
+        record["validation_accuracy"] = float((acts[-1].argmax(axis=1) == val[1].argmax(axis=1)).mean())
+    return record
 
 
 def _sgd_step(network, X, T, lr, momentum, weight_decay, velocity, weights):
