@@ -256,7 +256,9 @@ class Network:
                 value = xp.asarray(value, dtype=self.dtype)
                 if not bool(xp.all(xp.isfinite(value))):
                     raise ValueError(f"Network: params[{key!r}] has NaN or infinite entries")
-                params[key] = xp.array(value, copy=True)
+                # row-major, whatever the source (a decoder's weights are transposed views): the
+                # velocities made like them, and every elementwise step, then run contiguously
+                params[key] = xp.array(value, copy=True, order="C")
         return params
 
     def __repr__(self):
