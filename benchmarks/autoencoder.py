@@ -255,7 +255,7 @@ def main():
     ap.add_argument("--masking", type=float, default=0.0, help="masking noise while fine-tuning (denoising)")
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl); 1 on a shared machine")
     ap.add_argument("--speed-rows", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds of the speed comparison (default 5)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--figures", default="figures", help="folder for the figures (default ./figures)")
     ap.add_argument("--seed", type=int, default=0)

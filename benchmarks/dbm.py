@@ -268,7 +268,7 @@ def main():
     ap.add_argument("--save", default=None, help="write the trained DBM to this .npz file")
     ap.add_argument("--load", default=None, help="score the DBM of this .npz file instead of training one")
     ap.add_argument("--speed-rows", type=int, default=3000, help="images of the speed comparison (default 3000)")
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds of the speed comparison (default 3)")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds of the speed comparison (default 5)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
