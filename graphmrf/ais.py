@@ -252,8 +252,8 @@ def log_partition(program, n_chains=100, betas=1000, data=None, seed=None, sweep
     if program.directed:
         raise ValueError("ais.log_partition: a directed net is normalised (log Z = 0); a DBN's log Z is its top RBM's")
     rng = program.generator(seed)
-    if data is not None:  # the base model's biases are fitted to it: the same data rules as fit's
-        data = check_data(program, data)
+    if data is not None:  # the base model's biases are fitted to it: the same data rules as fit's (NaN: missing)
+        data = check_data(program, data, missing=True)
     if isinstance(betas, (int, np.integer)):
         betas = np.linspace(0.0, 1.0, int(betas) + 1)
     betas = np.asarray(to_host(betas), dtype=np.float64)

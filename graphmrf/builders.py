@@ -21,7 +21,7 @@ from .arguments import AnyOf, Boolean, Integer, Options, Real, Seed, SequenceOf,
 from .backend import as_generator
 from .errors import ModelError
 
-__all__ = ["lattice", "ising", "potts", "hopfield", "boltzmann", "rbm", "dbm", "sbn", "dbn"]
+__all__ = ["lattice", "ising", "potts", "hopfield", "boltzmann", "rbm", "dbm", "sbn", "dbn", "marginal_bias"]
 
 
 _KINDS = Options("binary", "spin", "gaussian", "softmax")
@@ -50,7 +50,8 @@ def marginal_bias(kind, data, n, categories=None):
     ----------
     kind : {"binary", "spin", "gaussian", "softmax"}
     data : array (examples, n) or (examples, n * categories), or None
-        None gives zero biases. Softmax ratings may hold NaN for a missing rating.
+        None gives zero biases. NaN marks a missing value (a whole softmax unit of NaN, a
+        missing rating): the marginals are those of the observed entries.
     n : int
         Units (softmax: units of ``categories`` columns each).
     categories : int, optional
@@ -75,14 +76,16 @@ def marginal_bias(kind, data, n, categories=None):
     if data is None:
         return 0.0
     X = np.asarray(data, dtype=np.float64)
-    if kind == "binary":
-        p = np.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)
-        return np.log(p / (1 - p))
-    if kind == "spin":
-        m = np.clip(X.mean(axis=0), -1 + 2e-3, 1 - 2e-3)
-        return np.arctanh(m)
-    if kind == "gaussian":
-        return X.mean(axis=0)
+    if kind in ("binary", "spin", "gaussian"):
+        # the mean of each column over its observed entries (NaN: missing); 0 for a column never observed
+        seen = ~np.isnan(X)
+        mean = np.where(seen, X, 0.0).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
+        if kind == "gaussian":
+            return mean
+        if kind == "binary":
+            p = np.clip(np.where(seen.any(axis=0), mean, 0.5), 1e-3, 1 - 1e-3)
+            return np.log(p / (1 - p))
+        return np.arctanh(np.clip(mean, -1 + 2e-3, 1 - 2e-3))
     if kind == "softmax":  # frequencies among the observed ratings (missing units are NaN)
         R = X.reshape(X.shape[0], n, categories)
         seen = ~np.isnan(R).any(axis=2)

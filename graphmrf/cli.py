@@ -100,7 +100,7 @@ def cmd_sample(args):
         prog,
         args.sweeps,
         chains=args.chains,
-        burn_in=args.burn_in,
+        burn_in=min(100, args.sweeps) if args.burn_in is None else args.burn_in,
         method=args.method,
         beta=args.beta,
         seed=args.seed,
@@ -444,7 +444,12 @@ def main(argv=None):
     sa = _sampler_parser(
         sub, "sample", "run MCMC chains on a model and summarise them", cmd_sample, chains=1000, sweeps=200
     )
-    sa.add_argument("--burn-in", type=int, default=100)
+    sa.add_argument(
+        "--burn-in",
+        type=int,
+        default=None,
+        help="sweeps before samples are kept (default: 100, or all the sweeps if fewer)",
+    )
     sa.add_argument("--progress", action="store_true", default=None, help="show a progress bar")
     _add_verify_parser(sub)
     mo = sub.add_parser("models", help="list the models shipped with graphmrf")

@@ -49,12 +49,13 @@ from .backend import as_generator, get_backend, to_host
 from .builders import rbm as _rbm
 from .compile import compile as _compile
 from .errors import DivergenceError, EnumerationTooLargeError, ModelError
+from .io import load_checkpoint, save_checkpoint
 from .layout import Part
 from .program import Program
 from .samplers.progress import Progress
 from .samplers.run import sample as _sample
 from .support import check_data
-from .train import History, fit, load_checkpoint, save_checkpoint
+from .train import History, fit
 
 __all__ = [
     "greedy",
@@ -646,7 +647,7 @@ def greedy(
         (e.g. more epochs for the top layer).
     checkpoint : str, optional
         A path pattern with ``{layer}`` ending in ``.npz``: each trained layer is written
-        there (:func:`graphmrf.train.save_checkpoint`, the generator's state included), and a
+        there (:func:`graphmrf.io.save_checkpoint`, the generator's state included), and a
         later call with the same arguments loads the layers it finds instead of training
         them -- an interrupted run resumes where it stopped and gives the same DBN.
     seed : int or Generator, optional

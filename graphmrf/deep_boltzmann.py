@@ -971,7 +971,8 @@ def pretrain(
     """
     layers, links = _chain(program, "pretrain")
     data = to_host(_check_rows(program, data, "pretrain"))
-    rng = as_generator(seed)
+    # drawn on the host: the program's own generator where it is NumPy's (compile(seed=...) holds)
+    rng = program.generator(seed) if program.backend.name == "numpy" else as_generator(seed)
     L = len(layers) - 1
     options = dict(
         epochs=epochs,

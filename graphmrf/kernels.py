@@ -479,7 +479,9 @@ def logistic_noise(uniforms):
     """The uniforms of a sweep as logistic noise, transposed to (chains, visits):
     ``u < sigmoid(z)`` exactly when ``log(u / (1 - u)) < z``, so a one-unit update compares
     its logit with the noise instead of taking an exponential (NumPy's vectorised logarithms
-    cost a fraction of one scalar ``exp`` per visit).
+    cost a fraction of one scalar ``exp`` per visit). In floating point the two tests part
+    only at a rounding boundary, or at u = 0 (probability 2**-24 in float32) with a logit
+    below about -17, where a float32 sigmoid rounds to 0 and the noise is -inf.
 
     Parameters
     ----------

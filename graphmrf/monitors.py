@@ -186,7 +186,8 @@ def reconstruction_error(program, data):
         If a layer mixes visible and hidden units (a machine declared unit by unit): it
         has no whole layers to reconstruct.
     ValueError
-        If ``data`` has the wrong width or lies outside its units' support.
+        If ``data`` has the wrong width or lies outside its units' support (NaN marks
+        a missing entry: it is not scored).
 
     Examples
     --------
@@ -204,11 +205,12 @@ def reconstruction_error(program, data):
             "the reconstruction takes whole layers up and down (an RBM's, a DBM's): monitor "
             "'pseudo_log_likelihood' or 'log_likelihood' instead"
         )
-    data = check_data(program, data)
+    data = check_data(program, data, missing=True)
     xp = program.xp
     vis = xp.asarray(program.visible_columns)
+    seen = ~xp.isnan(data)  # missing entries (NaN) go in as 0 and are not scored, as fit treats them
     s = xp.zeros((data.shape[0], program.n_columns), dtype=program.dtype)
-    s[:, vis] = data
+    s[:, vis] = xp.where(seen, data, 0)
     T = program.statistic(s).copy()
     for L in program.layers:
         if not L.visible.any():
@@ -218,7 +220,8 @@ def reconstruction_error(program, data):
             T_vis_zero = T.copy()
             T_vis_zero[:, L.sl] = 0
             s[:, L.sl] = L.ops.expected_state(program.field(T_vis_zero, L), L.params, 1.0, L.width)
-    return float(to_host(xp.mean((s[:, vis] - data) ** 2)))
+    err = xp.where(seen, s[:, vis] - xp.where(seen, data, 0), 0)
+    return float(to_host((err**2).sum() / max(int(seen.sum()), 1)))
 
 
 def _on(program, name, rows):

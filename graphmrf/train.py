@@ -42,7 +42,7 @@ from .arguments import (
 )
 from .backend import to_host
 from .errors import DivergenceError
-from .io import load_checkpoint, save_checkpoint  # the checkpoint files, re-exported
+from .io import load_checkpoint, save_checkpoint  # noqa: F401 (the checkpoint files, still reachable here)
 from .learn import contrastive_divergence, exact_gradient
 from .monitors import MONITORS, ON_DATA, MonitorWarning, evaluate, usable
 from .program import Program
@@ -50,7 +50,7 @@ from .samplers.progress import Progress
 from .support import check_data, check_state
 from .workspace import Workspace
 
-__all__ = ["fit", "History", "DivergenceError", "MonitorWarning", "RULES", "save_checkpoint", "load_checkpoint"]
+__all__ = ["fit", "History", "DivergenceError", "MonitorWarning", "RULES"]
 
 RULES = ("exact", "pcd", "cd")
 

@@ -1021,8 +1021,14 @@ ESTIMATORS = {
         False,
     ),
     # a belief net: the posterior by clamped Gibbs sampling (explaining away), then the delta rule
+    # (a DBN's undirected top takes its model term from n_chains free chains, k sweeps from random)
     "neal": _Estimator(
-        lambda chains, k: lambda p, d, rng: belief.neal(p, d, rng, positive_sweeps=k)[0], "exact", 100, False
+        lambda chains, k: (
+            lambda p, d, rng: belief.neal(p, d, rng, k=k, chains=p.random_state(chains, seed=rng), positive_sweeps=k)[0]
+        ),
+        "exact",
+        100,
+        False,
     ),
 }
 

@@ -157,3 +157,11 @@ def test_verify_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit):
         main("verify --help".split())
     assert "3  inconclusive" in capsys.readouterr().out
+
+
+def test_sample_with_fewer_sweeps_than_the_default_burn_in(capsys):
+    # the default burn-in (100) once exceeded --sweeps 50, which sample() refuses: it is capped at the sweeps
+    assert main("sample lecture_bm --chains 10 --sweeps 50".split()) == 0
+    assert "unit updates/s" in capsys.readouterr().out
+    assert main("sample lecture_bm --chains 10 --sweeps 50 --burn-in 60".split()) == 2
+    assert "burn_in must be <= n_sweeps (50); got 60" in capsys.readouterr().err

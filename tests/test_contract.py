@@ -362,11 +362,10 @@ def test_the_phases_of_the_boltzmann_rule_check_their_data_and_states():
     [
         (np.zeros((3, 2)), r"data: expected shape \(examples, 4\) \(the visible columns\); got \(3, 2\)"),
         (np.full((3, 4), 255.0), r"holds 255 in row 0; binary units take values in \[0, 1\]"),
-        (np.full((3, 4), np.nan), r"holds NaN in row 0"),
     ],
 )
 def test_ais_and_the_reconstruction_monitor_check_their_data(data, message):
-    # AIS once raised NumPy's IndexError, accepted 255 and returned log Z = nan; the monitor returned a number
+    # AIS once raised NumPy's IndexError and accepted 255; the monitor returned a number
     prog = _rbm()
     with pytest.raises(ValueError, match=message):
         gm.ais.log_partition(prog, n_chains=10, betas=10, data=data)
@@ -402,3 +401,58 @@ def test_a_burn_in_longer_than_the_run_is_refused():
     with pytest.raises(ValueError, match=r"sample: burn_in must be <= n_sweeps \(4\); got 10"):
         gm.sample(_rbm(), 4, chains=2, burn_in=10)
     assert gm.sample(_rbm(), 4, chains=2, burn_in=4).state.shape == (2, 7)
+
+
+def test_ais_and_the_reconstruction_monitor_take_missing_ratings():
+    # the data check once refused NaN there, though fit takes NaN as missing
+    prog = gm.compile(gm.rbm(5, 3, visible="softmax", categories=3, seed=0), dtype=np.float64)
+    X = np.eye(3)[np.random.default_rng(0).integers(0, 3, size=(20, 5))].reshape(20, 15)
+    X[:, 3:6] = np.nan  # the second item never rated
+    X[::2, 9:12] = np.nan
+    est = gm.ais.log_partition(prog, n_chains=50, betas=50, data=X, seed=0)
+    assert abs(est.log_z - gm.exact.log_partition(prog)) < 5 * est.stderr + 0.05
+    err = gm.monitors.reconstruction_error(prog, X)
+    assert 0.0 < err < 1.0
+    # data that are all missing once gave log Z = nan: the base model then has zero biases
+    binary = _rbm(dtype=np.float64)
+    est = gm.ais.log_partition(binary, n_chains=50, betas=50, data=np.full((3, 4), np.nan), seed=0)
+    assert np.isfinite(est.log_z) and abs(est.log_z - gm.exact.log_partition(binary)) < 5 * est.stderr + 0.05
+
+
+@pytest.mark.parametrize(
+    "value, accepted",
+    [
+        (0.0, True),
+        (-0.0, True),
+        (1.0, True),
+        (0.5, True),
+        (np.nextafter(1.0, 2.0), False),
+        (-1e-300, False),
+        (np.nan, False),
+        (np.inf, False),
+        (-np.inf, False),
+        (2.0, False),
+    ],
+)
+def test_the_quick_data_check_agrees_with_the_full_one_at_the_edges(value, accepted):
+    # a [0, 1] block is proven valid by its min and max before any mask is built: never wrongly
+    prog = _rbm(dtype=np.float64)
+    data = np.full((3, 4), 0.25)
+    data[1, 2] = value
+    if accepted:
+        gm.support.check_data(prog, data)
+    else:
+        with pytest.raises(ValueError, match=r"data: column 2 \(node 'v', unit 2\) holds"):
+            gm.support.check_data(prog, data)
+
+
+def test_dbm_pretraining_draws_from_the_programs_generator():
+    from graphmrf import deep_boltzmann as db
+
+    X = (np.random.default_rng(0).random((20, 6)) < 0.5).astype(float)
+    runs = []
+    for _ in range(2):
+        prog = gm.compile(gm.dbm([6, 4, 3], seed=0), seed=5)
+        db.pretrain(prog, X, epochs=2, progress=False, monitors=())
+        runs.append(prog.params["h1~h2.weight"].copy())
+    np.testing.assert_array_equal(runs[0], runs[1])

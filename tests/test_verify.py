@@ -310,13 +310,17 @@ def test_the_models_readme_states_what_verify_power_computes():
 
 def test_neals_rule_is_checked_against_the_exact_gradient_and_a_posterior_left_unsampled_is_caught():
     """Neal's rule with the posterior sampled agrees with the exact log-likelihood gradient
-    of a tiny belief net; with the hidden units left at their random start (no sweeps) the
-    rule is biased and is rejected (false-positive rate 1e-3, fixed seeds)."""
+    of a tiny belief net, and of a tiny DBN (its top RBM's term from burnt-in free chains);
+    with the hidden units left at their random start (no sweeps) the rule is biased and is
+    rejected (false-positive rate 1e-3, fixed seeds)."""
     from graphmrf import belief
 
     prog = gm.compile(gm.sbn([4, 3, 2], seed=0, scale=1.0), dtype=np.float64)
     right = gm.verify(prog, "neal", mode="gradient", n_sweeps=50, replicates=50, seed=0)
     assert right.passed, str(right)
+    dbn = gm.compile(gm.dbn([4, 3, 2], seed=0, scale=1.0), dtype=np.float64)
+    top = gm.verify(dbn, "neal", mode="gradient", n_sweeps=50, n_chains=500, replicates=200, seed=0)
+    assert top.passed and top.power["detectable_bias"] < 0.1, str(top)
 
     def unsampled(p, d, rng):
         return belief.neal(p, d, rng, positive_sweeps=0)[0]
