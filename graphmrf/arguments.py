@@ -577,16 +577,30 @@ def checked(raises=ValueError, **table):
         positional = [k for k, p in sig.parameters.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         positional = [k for k in positional if k not in ("self", "cls")]
 
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
+        names = list(sig.parameters)
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in sig.parameters.values())
+        n_positional = sum(p.kind == p.POSITIONAL_OR_KEYWORD for p in sig.parameters.values())
+        required = {k for k, p in sig.parameters.items() if p.default is p.empty}
+
+        def bind(args, kwargs):
+            """name -> value of the arguments given; Python's own binding (sig.bind) only
+            where a call is not plainly well formed, for its message."""
+            if plain and len(args) <= n_positional and kwargs.keys() <= sig.parameters.keys():
+                given = dict(zip(names, args))
+                if not given.keys() & kwargs.keys() and required <= given.keys() | kwargs.keys():
+                    given.update(kwargs)
+                    return given
             try:
-                bound = sig.bind(*args, **kwargs)
+                return sig.bind(*args, **kwargs).arguments
             except TypeError as exc:  # Python's own message does not name the function
                 message = f"{where}: {exc}"
                 if "positional" in str(exc):
                     message += f"; it takes {', '.join(positional)} by position, the options after them by name"
                 raise TypeError(message) from None
-            for name, value in bound.arguments.items():
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            for name, value in bind(args, kwargs).items():
                 rule = table.get(name)
                 if rule is not None and value is not defaults[name]:
                     check(where, name, value, rule, raises)

@@ -26,6 +26,8 @@ Traceback (most recent call last):
 ValueError: data: column 1 (node 'v', unit 1) holds 2 in row 0; binary units take values in [0, 1]
 """
 
+import weakref
+
 import numpy as np
 
 from .backend import to_host
@@ -202,27 +204,38 @@ def check_state(program, state, what="state"):
     return arr
 
 
+_BLOCKS = weakref.WeakKeyDictionary()  # program -> {visible_only: [(layer, positions, slice or None)]}
+
+
+def _column_blocks(program, visible_only):
+    """Each layer's columns in ``arr`` (all columns, or the visible ones), as positions and,
+    where they are a run, a slice: they depend on the layout only, so they are found once
+    per Program (the data check runs on every mini-batch)."""
+    known = _BLOCKS.setdefault(program, {})
+    if visible_only not in known:
+        vis_pos = None
+        if visible_only:
+            vis_pos = np.full(program.n_columns, -1)
+            vis_pos[program.visible_columns] = np.arange(program.visible_columns.size)
+        blocks = []
+        for L in program.layers:
+            cols = np.arange(L.sl.start, L.sl.stop)
+            if visible_only:
+                cols = cols[program.visible_mask[cols]]
+                if not cols.size:
+                    continue
+            pos = vis_pos[cols] if visible_only else cols
+            run = np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size))
+            blocks.append((L, pos, slice(int(pos[0]), int(pos[0]) + pos.size) if run else None))
+        known[visible_only] = blocks
+    return known[visible_only]
+
+
 def _check_layers(program, arr, what, missing, means, visible_only):
     if arr.shape[0] == 0:
         return
-    vis_pos = None
-    if visible_only:
-        vis_pos = np.full(program.n_columns, -1)
-        vis_pos[program.visible_columns] = np.arange(program.visible_columns.size)
-    for L in program.layers:
-        cols = np.arange(L.sl.start, L.sl.stop)
-        if visible_only:
-            cols = cols[program.visible_mask[cols]]
-            if not cols.size:
-                continue
-            pos = vis_pos[cols]
-        else:
-            pos = cols
-        block = (
-            arr[:, pos]
-            if not np.array_equal(pos, np.arange(pos[0], pos[0] + pos.size))
-            else arr[:, pos[0] : pos[0] + pos.size]
-        )
+    for L, pos, run in _column_blocks(program, visible_only):
+        block = arr[:, run] if run is not None else arr[:, pos]
         if _plainly_valid(program.xp, L.kind, block, means):
             continue
         bad = _bad_entries(program.xp, L.kind, L.width, block, means, missing)
