@@ -53,9 +53,9 @@ class Part:
     __slots__ = ("layer", "units", "_key")
 
     def __init__(self, layer, start=0, stop=None, units=None):
-        if isinstance(units, slice):
-            pass
-        elif units is not None:
+        if units is None:
+            units = slice(int(start), int(layer.n if stop is None else stop))
+        elif not isinstance(units, slice):  # an index array: kept as a slice where it is a run
             idx = np.asarray(units).reshape(-1)
             if idx.dtype.kind not in "iu":
                 idx = idx.astype(np.int64)
@@ -65,8 +65,6 @@ class Part:
                 units = slice(int(idx[0]), int(idx[-1]) + 1)
             else:
                 units = idx
-        else:
-            units = slice(int(start), int(layer.n if stop is None else stop))
         self.layer, self.units, self._key = layer, units, None
 
     @property
