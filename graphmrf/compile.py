@@ -31,7 +31,7 @@ from .backend import Backend, get_backend
 from .couplings import lattice_bonds
 from .errors import ModelError
 from .program import Part, Program
-from .validate import validate
+from .validate import bulk, validate
 
 __all__ = ["compile"]
 
@@ -184,12 +184,13 @@ def compile(graph, backend="numpy", dtype=None, seed=None):
     ...
     graphmrf.errors.ModelError: compile: dtype must be float32 or float64; got float16
     """
-    spec = validate(graph)
-    be = get_backend(backend)
-    dtype = _float_type(dtype)
-    # blocks of units that are conditionally independent given the rest, updated in turn
-    blocks = _layer_blocks(spec.layers, spec.couplings) + _unit_blocks(spec.layers, spec.couplings)
-    return Program(spec, blocks, be, dtype, seed)  # it checks the blocks
+    with bulk():  # a lattice of units makes hundreds of thousands of small objects, none in a cycle
+        spec = validate(graph)
+        be = get_backend(backend)
+        dtype = _float_type(dtype)
+        # blocks of units that are conditionally independent given the rest, updated in turn
+        blocks = _layer_blocks(spec.layers, spec.couplings) + _unit_blocks(spec.layers, spec.couplings)
+        return Program(spec, blocks, be, dtype, seed)  # it checks the blocks
 
 
 def _float_type(dtype):

@@ -32,6 +32,8 @@ Traceback (most recent call last):
 graphmrf.errors.ModelError: edge ('v', 'h'): weight has shape (2, 3); expected (3, 2) (rows index 'v', ...)
 """
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -238,10 +240,24 @@ def _weight(value, where):
     return arr.astype(np.float64)
 
 
-def _fast_unit_info(g, node):
-    """Single-unit nodes with scalar attributes: no per-node array work (the values are
-    checked together, per kind, after grouping); None when the node needs the full path."""
-    d = g.nodes[node]
+def _unit_infos(graph):
+    """node -> (kind, declared, n, width, params, visible). Nodes declared alike (the same
+    attribute names, types and values: the sites of a lattice of units) share one reading."""
+    infos, seen = {}, {}
+    for node, d in graph.nodes(data=True):
+        try:
+            key = tuple((k, type(v), v) for k, v in d.items())
+            info = seen[key] if key in seen else seen.setdefault(key, _fast_unit_info(d))
+        except TypeError:  # an unhashable attribute (an array): read on its own
+            info = _fast_unit_info(d)
+        infos[node] = info or _node_info(graph, node)
+    return infos
+
+
+def _fast_unit_info(d):
+    """Single-unit nodes (attributes ``d``) with scalar attributes: no per-node array work
+    (the values are checked together, per kind, after grouping); None when the node needs
+    the full path."""
     if "size" in d or "categories" in d:
         return None
     kind = KINDS.get(d.get("kind")) if isinstance(d.get("kind"), str) else None
@@ -332,21 +348,56 @@ def validate(graph):
     ...
     graphmrf.errors.ModelError: node 'v': bias must be finite; ...
     """
-    _check_graph(graph)
-    directed = graph.is_directed()
-    infos = {node: _fast_unit_info(graph, node) or _node_info(graph, node) for node in graph.nodes}
-    undirected_nodes = _check_directed(graph, infos) if directed else set()
-    layers, unit_index = _layers(graph, infos, directed, undirected_nodes)
-    model_edges, recognition_edges = [], []  # one pass over the edges (a lattice of units has many)
-    for edge in graph.edges(data=True):
-        (recognition_edges if edge[2].get("recognition", False) else model_edges).append(edge)
-    couplings = _couplings(graph, model_edges, layers, unit_index, directed)
+    with bulk():
+        _check_graph(graph)
+        directed = graph.is_directed()
+        infos = _unit_infos(graph)
+        undirected_nodes = _check_directed(graph, infos) if directed else set()
+        layers, unit_index = _layers(graph, infos, directed, undirected_nodes)
+        model_edges, recognition_edges = [], []  # one pass over the edges (a lattice of units has many)
+        for edge in _edges(graph):
+            (recognition_edges if edge[2].get("recognition", False) else model_edges).append(edge)
+        couplings = _couplings(graph, model_edges, layers, unit_index, directed)
     for c in couplings:
         if c.type == "lateral":
             layers[c.a].lateral = True
     _check_gaussian_precision(layers, couplings)
     recognition = _recognition(graph, recognition_edges, layers, unit_index)
     return ModelSpec(graph, directed, layers, couplings, unit_index, recognition)
+
+
+@contextlib.contextmanager
+def bulk():
+    """Python's cyclic garbage collector paused while a large graph is read or compiled: the
+    hundreds of thousands of tuples, dicts and lists made hold no cycles, and collections
+    triggered by their allocation took about 40 % of validating a 512x512 lattice of units.
+    Nested uses leave it as the outermost found it.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with bulk():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _edges(graph):
+    """``graph.edges(data=True)`` in the same order, each undirected edge once from the node
+    declared first, without networkx's per-edge bookkeeping of the nodes already seen."""
+    if graph.is_directed():
+        return graph.edges(data=True)
+    position = {node: i for i, node in enumerate(graph.nodes)}
+    return [(u, v, d) for u, nbrs in graph.adjacency() for v, d in nbrs.items() if position[v] >= position[u]]
 
 
 def _check_graph(graph):
@@ -471,8 +522,15 @@ def _gather_unit_params(graph, L):
     params = {}
     for p in L.kind.params:
         vals = L.params[p.name]
-        raw = np.array([v if np.ndim(v) == 0 else np.nan for v in vals], dtype=np.float64)
-        fast = np.array([np.ndim(v) == 0 for v in vals])
+        try:  # the common case, one number per unit: a single conversion
+            raw = np.array(vals, dtype=np.float64)
+        except (TypeError, ValueError):
+            raw = None
+        if raw is not None and raw.shape == (len(vals),):
+            fast = np.ones(len(vals), dtype=bool)
+        else:
+            raw = np.array([v if np.ndim(v) == 0 else np.nan for v in vals], dtype=np.float64)
+            fast = np.array([np.ndim(v) == 0 for v in vals])
         if not p.valid(raw[fast]):
             for j in np.flatnonzero(fast):
                 if not p.valid(raw[j : j + 1]):
@@ -490,25 +548,25 @@ def _gather_unit_params(graph, L):
 def _couplings(graph, edges, layers, unit_index, directed):
     """Every model edge as a coupling: dense between layer nodes, entries of a sparse
     coupling per (layer, layer, type) between single units."""
-    position = {node: i for i, node in enumerate(graph.nodes)}
+    # (an undirected edge comes from the node declared first: see _edges)
     couplings, sparse = [], {}
+    single = [L.width == 1 and not L.declared for L in layers]  # layers of single one-column units
     for u, v, d in edges:
-        if not directed and position[v] < position[u]:
-            u, v = v, u
         lu, iu = unit_index[u]
         lv, iv = unit_index[v]
         w = d.get("weight")
-        if type(w) in _NUMBERS and u != v and layers[lu].width == 1 and layers[lv].width == 1:
-            if not (layers[lu].declared or layers[lv].declared):
-                # the common case, one number between two units: no message is built unless
-                # something is wrong (the values are checked together at the end)
-                ctype = (
-                    "directed"
-                    if directed and not d.get("undirected", False)
-                    else ("lateral" if lu == lv else "undirected")
-                )
-                _entries(sparse, layers, lu, lv, ctype).append(iu, iv, w, (u, v, 0, 0))
-                continue
+        if type(w) in _NUMBERS and u != v and single[lu] and single[lv]:
+            # the common case, one number between two units: no message is built unless
+            # something is wrong (the values are checked together at the end)
+            ctype = (
+                "directed" if directed and not d.get("undirected", False) else ("lateral" if lu == lv else "undirected")
+            )
+            c = (sparse.get((lu, lv, ctype)) or _entries(sparse, layers, lu, lv, ctype)).c
+            c.rows.append(iu)
+            c.cols.append(iv)
+            c.values.append(w)
+            c.edges.append((u, v, 0, 0))
+            continue
         c = _edge_coupling(sparse, layers, (u, lu, iu), (v, lv, iv), d, directed)
         if c is not None:
             couplings.append(c)
