@@ -209,7 +209,7 @@ def report(r, work, unit, floor="floor", ours="graphmrf", extra=None, peers=None
 
 
 class PeerError(RuntimeError):
-    pass
+    """A peer's worker process failed or broke the request protocol; the message says how."""
 
 
 _WORKER_LOOP = r"""
