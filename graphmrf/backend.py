@@ -10,7 +10,16 @@ import scipy.sparse
 
 from .errors import BackendUnavailableError
 
-__all__ = ["Backend", "get_backend", "as_generator", "to_host", "uniform_into", "uniform_rows", "logsumexp"]
+__all__ = [
+    "Backend",
+    "get_backend",
+    "as_generator",
+    "to_host",
+    "uniform_into",
+    "uniform_rows",
+    "uniform_words",
+    "logsumexp",
+]
 
 
 class Backend:
@@ -252,6 +261,47 @@ def uniform_into(rng, out):
     flat[...] = words.view(np.int32)
     flat *= _F32_STEP
     return out
+
+
+def uniform_words(rng, size, dtype):
+    """How :func:`uniform_into` makes ``size`` uniforms of ``dtype`` from ``rng``'s 64-bit
+    words, where it is a fixed map of them: ``"pairs"`` (float32: each word gives two,
+    ``(w >> 8) * 2**-24`` of its low 32-bit half, then of its high half; an odd count leaves
+    the last high half unused), ``"single"`` (float64: each word gives one,
+    ``(w >> 11) * 2**-53``, as NumPy's ``random`` does), or None (NumPy's buffered
+    32-bit draw, a generator without 64-bit output, CuPy). A kernel that draws the words
+    itself can then make exactly the same numbers.
+
+    Parameters
+    ----------
+    rng : Generator
+        NumPy's or CuPy's.
+    size : int
+        How many uniforms one call fills.
+    dtype : dtype
+        Their type.
+
+    Returns
+    -------
+    {"pairs", "single", None}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> uniform_words(rng, 10_000, np.float32), uniform_words(rng, 10, np.float32), uniform_words(rng, 10, np.float64)
+    ('pairs', None, 'single')
+    >>> w = np.random.default_rng(0).bit_generator.random_raw(1)[0]
+    >>> float(uniform_into(np.random.default_rng(0), np.empty(1))[0]) == float(w >> 11) * 2.0**-53
+    True
+    """
+    if not isinstance(rng, np.random.Generator) or not isinstance(rng.bit_generator, _RAW64):
+        return None
+    if np.dtype(dtype) == np.float64:
+        return "single"
+    if np.dtype(dtype) == np.float32 and size >= _FEW:
+        return "pairs"
+    return None
 
 
 def uniform_rows(rng, out):

@@ -193,7 +193,8 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
     """The fused checkerboard kernel (:func:`graphmrf.kernels.checkerboard`) where it applies
     -- numba installed, a spin or binary lattice layer whose only input is its own lattice,
     a row-major NumPy state that is its own statistic, one beta -- drawing the same
-    uniforms as the path below; True when it did the update."""
+    uniforms as the path below (in the kernel, where it can make them from the generator's
+    words); True when it did the update."""
     L = part.layer
     if not (kernels.enabled() and L.shape is not None and L.kind.name in ("spin", "binary") and not L.children):
         return False
@@ -206,11 +207,12 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
         return False
     c = inputs[0].coupling
     shape = (state.shape[0], part.n)
-    u = (
-        workspace.uniform(rng, shape, state.dtype, np, "C")
-        if workspace is not None
-        else uniform_into(rng, np.empty(shape, dtype=state.dtype))
-    )
+    if kernels.draws_from(rng, state.shape[0] * part.n, state.dtype):
+        u = rng  # the kernel draws the very uniforms below itself, without the array
+    elif workspace is not None:
+        u = workspace.uniform(rng, shape, state.dtype, np, "C")
+    else:
+        u = uniform_into(rng, np.empty(shape, dtype=state.dtype))
     lo, hi = L.kind.support
     # a view of the layer's columns (the lattice sites); the kernels write through it
     sites_view = state[:, L.sl] if L.sl.start or L.sl.stop != state.shape[1] else state
@@ -218,10 +220,12 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
         return False
     bias = L.params["bias"]
     colour = _checkerboard_colour(workspace, part, L.shape)
-    if colour is not None and c.W.size == 1 and bool((bias == bias[0]).all()):
+    b = bias[0]
+    if colour is not None and c.W.size == 1 and bias.min() == b == bias.max():  # two reductions: no array made
         # one coupling, one bias: the probability is a function of the neighbours' count
-        table = kernels.probability_table(float(c.W[0]), float(bias[0]), float(beta), (lo, hi), len(L.shape))
-        kernels.checkerboard_table(sites_view, u, table, (lo, hi), L.shape, colour, c.periodic)
+        kernels.checkerboard_table(
+            sites_view, u, float(c.W[0]), float(b), float(beta), (lo, hi), L.shape, colour, c.periodic
+        )
     else:
         kernels.checkerboard(
             sites_view, part.units, u, c.W, bias[part.columns], float(beta) * (hi - lo), (lo, hi), L.shape, c.periodic

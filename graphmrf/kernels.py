@@ -17,6 +17,13 @@ Kernels:
 * :func:`sequential` -- a one-unit-at-a-time sweep (Gibbs, or zero-temperature descent:
   Hopfield recall) of a dense model of two-valued units.
 
+The lattice kernels take their uniforms as an array, or draw them themselves from a NumPy
+``Generator`` whose bit generator is PCG64 (NumPy's default) or SFC64: the kernel steps a
+copy of the bit generator's state with the same recurrence, maps each 64-bit word to
+uniforms as :func:`graphmrf.backend.uniform_into` does, and hands the state back, so the
+numbers, and the generator's state afterwards, are exactly those of filling the array
+first -- without writing and re-reading it (the draw was half the cost of an update).
+
 >>> import numpy as np, graphmrf as gm
 >>> prog = gm.compile(gm.ising(8, coupling=0.3), seed=0)
 >>> a = gm.sample(prog, 5, chains=2, seed=1).state
@@ -30,12 +37,26 @@ import contextlib
 
 import numpy as np
 
+from .backend import uniform_words
+
 try:  # an optional extra: the NumPy path is the always-available reference
     import numba
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
 except ImportError:  # pragma: no cover - depends on the environment
     numba = None
 
-__all__ = ["AVAILABLE", "enabled", "disabled", "checkerboard", "checkerboard_table", "sequential", "logistic_noise"]
+__all__ = [
+    "AVAILABLE",
+    "enabled",
+    "disabled",
+    "draws_from",
+    "checkerboard",
+    "checkerboard_table",
+    "sequential",
+    "logistic_noise",
+]
 
 #: Whether numba is installed here (the kernels are compiled at their first use).
 AVAILABLE = numba is not None
@@ -45,6 +66,137 @@ _state = {"on": AVAILABLE}
 def _jit_helper(fn):
     """A function the kernels call: compiled by numba when it is there."""
     return numba.njit(cache=True, nogil=True, inline="always")(fn) if numba is not None else fn
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy's PCG64 and SFC64, stepped inside a kernel
+
+_ARRAY, _SFC64, _PCG64 = 0, 1, 2  # where a kernel's uniforms come from
+_BITS = {"SFC64": _SFC64, "PCG64": _PCG64}
+_MASK64 = (1 << 64) - 1
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645  # PCG's default 128-bit multiplier, as NumPy's PCG64
+_MULT_HI, _MULT_LO = np.uint64(_PCG_MULT >> 64), np.uint64(_PCG_MULT & _MASK64)
+_U1, _U3, _U8, _U11, _U24, _U40, _U58, _U63, _U64 = (np.uint64(k) for k in (1, 3, 8, 11, 24, 40, 58, 63, 64))
+_LOW32 = np.uint64(0xFFFFFFFF)
+_STEP24, _STEP53 = 2.0**-24, 2.0**-53
+_NO_ARRAY = np.zeros((1, 1))
+
+if numba is not None:
+
+    @intrinsic
+    def _mulhi(typingctx, a, b):
+        """The high word of the 128-bit product of two uint64 (one machine multiply)."""
+        sig = types.uint64(types.uint64, types.uint64)
+
+        def codegen(context, builder, signature, args):
+            wide = ir.IntType(128)
+            product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+            return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+        return sig, codegen
+
+else:  # pragma: no cover - depends on the environment
+    _mulhi = None
+
+
+@_jit_helper
+def _next_word(algo, g0, g1, g2, g3):
+    """The bit generator's next 64-bit word and its new state ``(g0, g1, g2, g3)``: SFC64's
+    ``(a, b, c, counter)``, or PCG64's 128-bit state and increment as high and low words
+    (the state times the multiplier plus the increment, then XSL-RR of the new state)."""
+    if algo == _SFC64:
+        out = g0 + g1 + g3
+        g3 = g3 + _U1
+        g0 = g1 ^ (g1 >> _U11)
+        g1 = g2 + (g2 << _U3)
+        g2 = ((g2 << _U24) | (g2 >> _U40)) + out
+        return out, g0, g1, g2, g3
+    lo = g1 * _MULT_LO
+    hi = _mulhi(g1, _MULT_LO) + g1 * _MULT_HI + g0 * _MULT_LO
+    new_lo = lo + g3
+    hi = hi + g2 + (_U1 if new_lo < lo else np.uint64(0))
+    x = hi ^ new_lo
+    rot = hi >> _U58
+    return (x >> rot) | (x << ((_U64 - rot) & _U63)), hi, new_lo, g2, g3
+
+
+@_jit_helper
+def _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, half):
+    """The next uniform (as a float64, exactly): ``U[c, k]``, or made from the generator's
+    words as :func:`graphmrf.backend.uniform_into` makes them -- two float32 per word, its
+    low half first (``half``: the high half of ``word`` is still to be used), or one
+    float64 per word (``wide``). Returns it with the new state."""
+    if algo == _ARRAY:
+        return np.float64(U[c, k]), g0, g1, g2, g3, word, half
+    # through int64 (the values fit): x86 has no direct conversion of an unsigned 64-bit integer
+    if half:
+        return np.float64(np.int64(word >> _U40)) * _STEP24, g0, g1, g2, g3, word, False
+    word, g0, g1, g2, g3 = _next_word(algo, g0, g1, g2, g3)
+    if wide:
+        return np.float64(np.int64(word >> _U11)) * _STEP53, g0, g1, g2, g3, word, False
+    return np.float64(np.int64((word & _LOW32) >> _U8)) * _STEP24, g0, g1, g2, g3, word, True
+
+
+def draws_from(rng, size, dtype):
+    """True when the lattice kernels can draw, themselves, exactly the ``size`` uniforms of
+    ``dtype`` that :func:`graphmrf.backend.uniform_into` would put in an array: numba is
+    installed, ``rng`` is a NumPy Generator on PCG64 or SFC64, and the draw is a fixed map
+    of its 64-bit words (:func:`graphmrf.backend.uniform_words`).
+
+    Parameters
+    ----------
+    rng : Generator
+    size : int
+        How many uniforms one kernel call uses.
+    dtype : dtype
+        The state's type (float32 or float64).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> draws_from(np.random.default_rng(0), 10_000, np.float32) == AVAILABLE
+    True
+    >>> draws_from(np.random.Generator(np.random.MT19937(0)), 10_000, np.float32)
+    False
+    """
+    bg = getattr(rng, "bit_generator", None)
+    return AVAILABLE and type(bg).__name__ in _BITS and uniform_words(rng, size, dtype) is not None
+
+
+@contextlib.contextmanager
+def _uniform_source(uniforms, dtype, size):
+    """``(U, algo, words)`` for a kernel: the array itself, or a Generator's state as four
+    words, written back to its bit generator (under its lock) when the kernel returns."""
+    if not isinstance(uniforms, np.random.Generator):
+        yield np.asarray(uniforms), _ARRAY, np.zeros(4, np.uint64)
+        return
+    if not draws_from(uniforms, size, dtype):
+        raise ValueError(
+            f"uniforms: the kernels draw from a Generator on PCG64 or SFC64, {size} float32 (at least "
+            f"4096) or float64 at a time; got {type(uniforms.bit_generator).__name__}, {size} {np.dtype(dtype)}"
+        )
+    bg = uniforms.bit_generator
+    with bg.lock:
+        full = bg.state
+        inner = full["state"]
+        algo = _BITS[full["bit_generator"]]
+        if algo == _SFC64:
+            words = np.array(inner["state"], dtype=np.uint64)
+        else:
+            words = np.array(
+                [inner["state"] >> 64, inner["state"] & _MASK64, inner["inc"] >> 64, inner["inc"] & _MASK64],
+                dtype=np.uint64,
+            )
+        yield _NO_ARRAY, algo, words
+        if algo == _SFC64:
+            inner["state"] = words
+        else:
+            inner["state"] = (int(words[0]) << 64) | int(words[1])
+        bg.state = full
 
 
 def enabled():
@@ -97,9 +249,10 @@ def _compile(fn):
     return numba.njit(cache=True, nogil=True)(fn) if AVAILABLE else None
 
 
-def _checker(S, sites, U, J, per_bond, bias, slope, lo, hi, shape, strides, periodic):
+def _checker(S, sites, U, algo, g, wide, J, per_bond, bias, slope, lo, hi, shape, strides, periodic):
     """One colour of a lattice: ``S`` (chains, sites) updated in place at ``sites`` (row-major
-    indices, ascending) with uniforms ``U`` (chains, len(sites)); ``J`` (ndim, sites) per bond
+    indices, ascending) with uniforms ``U`` (chains, len(sites)), or drawn from the generator
+    state ``g`` (see :func:`_draw`); ``J`` (ndim, sites) per bond
     or (1,) shared; ``bias`` (len(sites),), the colour's own biases. The input is summed
     axis by axis, next neighbour then previous one, as :func:`graphmrf.couplings.neighbour_sum`
     does, and the logit is ``slope * (x + bias)``."""
@@ -108,6 +261,8 @@ def _checker(S, sites, U, J, per_bond, bias, slope, lo, hi, shape, strides, peri
     nd = shape.shape[0]
     half = S.dtype.type(0.5)
     one = S.dtype.type(1.0)
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    word, odd = np.uint64(0), False
     for c in range(chains):
         for k in range(m):
             i = sites[k]
@@ -144,24 +299,28 @@ def _checker(S, sites, U, J, per_bond, bias, slope, lo, hi, shape, strides, peri
                     x += jb_p * S[c, jp]
             z = (x + bias[k]) * slope
             p = (np.tanh(z * half) + one) * half
-            S[c, i] = hi if U[c, k] < p else lo
+            u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+            S[c, i] = hi if u < p else lo
+    g[0], g[1], g[2], g[3] = g0, g1, g2, g3
 
 
-def _checker_2d(S, U, table, lo, hi, L0, L1, colour, periodic):
+def _checker_2d(S, U, algo, g, wide, table, lo, hi, L0, L1, colour, periodic):
     """A checkerboard colour of a 2-D lattice with one coupling and one bias for every site:
     the probability of ``hi`` is ``table[deg, n]`` for a site with ``deg`` neighbours of
     which ``n`` are at ``hi``. Rows in order, so the colour's uniforms are read in order.
     Interior sites run without boundary tests, the first and last column of each row take
     the general form. Indices are unsigned: a signed index makes numba test it for a
-    negative value at every read (3.1 against 1.35 ns per site, measured)."""
+    negative value at every read (3.1 against 1.35 ns per site, measured). Uniforms as in
+    :func:`_checker`."""
     one = np.uint64(1)
     two = np.uint64(2)
     rows = np.uint64(L0)
     cols = np.uint64(L1)
     t4 = table[4]
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    word, odd = np.uint64(0), False
     for c in range(S.shape[0]):
         s = S[c]
-        u = U[c]
         k = np.uint64(0)
         for r in range(L0):
             r = np.uint64(r)
@@ -173,23 +332,27 @@ def _checker_2d(S, U, table, lo, hi, L0, L1, colour, periodic):
             j = (r + np.uint64(colour)) % two
             if has_up and has_dn:
                 if j == 0 and cols > one:
-                    _site_2d(s, u, k, table, lo, hi, row, up, dn, True, True, j, cols, periodic)
+                    u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                    _site_2d(s, u, table, lo, hi, row, up, dn, True, True, j, cols, periodic)
                     k += one
                     j = two
                 while j + one < cols:  # the interior: four neighbours
                     n = (s[up + j] == hi) + (s[dn + j] == hi) + (s[row + j - one] == hi) + (s[row + j + one] == hi)
-                    s[row + j] = hi if u[k] < t4[n] else lo
+                    u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                    s[row + j] = hi if u < t4[n] else lo
                     k += one
                     j += two
             while j < cols:
-                _site_2d(s, u, k, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic)
+                u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                _site_2d(s, u, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic)
                 k += one
                 j += two
+    g[0], g[1], g[2], g[3] = g0, g1, g2, g3
 
 
 @_jit_helper
-def _site_2d(s, u, k, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic):
-    """One site of :func:`_checker_2d` in its general form (any boundary)."""
+def _site_2d(s, u, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, periodic):
+    """One site of :func:`_checker_2d` in its general form (any boundary), with uniform ``u``."""
     one = np.uint64(1)
     deg = 0
     n = 0
@@ -211,21 +374,23 @@ def _site_2d(s, u, k, table, lo, hi, row, up, dn, has_up, has_dn, j, cols, perio
     elif periodic:
         n += s[row] == hi
         deg += 1
-    s[row + j] = hi if u[k] < table[deg, n] else lo
+    s[row + j] = hi if u < table[deg, n] else lo
 
 
-def _checker_3d(S, U, table, lo, hi, L0, L1, L2, colour, periodic):
+def _checker_3d(S, U, algo, g, wide, table, lo, hi, L0, L1, L2, colour, periodic):
     """The 3-D form of :func:`_checker_2d`: rows of the last axis in order, each with its
     four neighbouring rows (the planes before and after, the rows before and after);
-    interior runs of a row with all four take six neighbours without tests."""
+    interior runs of a row with all four take six neighbours without tests. Uniforms as in
+    :func:`_checker`."""
     one = np.uint64(1)
     two = np.uint64(2)
     p0, p1, n2 = np.uint64(L0), np.uint64(L1), np.uint64(L2)
     plane = p1 * n2
     t6 = table[6]
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    word, odd = np.uint64(0), False
     for c in range(S.shape[0]):
         s = S[c]
-        u = U[c]
         k = np.uint64(0)
         for a in range(L0):
             a = np.uint64(a)
@@ -245,25 +410,29 @@ def _checker_3d(S, U, table, lo, hi, L0, L1, L2, colour, periodic):
                 j = (a + b + np.uint64(colour)) % two
                 if has_a0 and has_a1 and has_b0 and has_b1:
                     if j == 0 and n2 > one:
-                        _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic)
+                        u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                        _site_3d(s, u, table, lo, hi, here, rows, has, j, n2, periodic)
                         k += one
                         j = two
                     r0, r1, r2, r3 = rows
                     while j + one < n2:
                         n = (s[r0 + j] == hi) + (s[r1 + j] == hi) + (s[r2 + j] == hi) + (s[r3 + j] == hi)
                         n += (s[here + j - one] == hi) + (s[here + j + one] == hi)
-                        s[here + j] = hi if u[k] < t6[n] else lo
+                        u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                        s[here + j] = hi if u < t6[n] else lo
                         k += one
                         j += two
                 while j < n2:
-                    _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic)
+                    u, g0, g1, g2, g3, word, odd = _draw(algo, wide, U, c, k, g0, g1, g2, g3, word, odd)
+                    _site_3d(s, u, table, lo, hi, here, rows, has, j, n2, periodic)
                     k += one
                     j += two
+    g[0], g[1], g[2], g[3] = g0, g1, g2, g3
 
 
 @_jit_helper
-def _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic):
-    """One site of :func:`_checker_3d` in its general form (any boundary)."""
+def _site_3d(s, u, table, lo, hi, here, rows, has, j, n2, periodic):
+    """One site of :func:`_checker_3d` in its general form (any boundary), with uniform ``u``."""
     one = np.uint64(1)
     deg = 0
     n = 0
@@ -283,11 +452,12 @@ def _site_3d(s, u, k, table, lo, hi, here, rows, has, j, n2, periodic):
     elif periodic:
         n += s[here] == hi
         deg += 1
-    s[here + j] = hi if u[k] < table[deg, n] else lo
+    s[here + j] = hi if u < table[deg, n] else lo
 
 
 _checker_jit = None
 _table_jit = {}
+_tables = {}  # probability tables, by (J, b, beta, lo, hi, ndim, dtype)
 
 
 def checkerboard_colour(shape, sites):
@@ -316,22 +486,29 @@ def probability_table(coupling, bias, beta, values, ndim):
     return 1.0 / (1.0 + np.exp(-beta * (hi - lo) * x))
 
 
-def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
-    """Gibbs update of one colour of a 2-D or 3-D lattice with one coupling and one bias
-    for every site: ``table[deg, n]`` is the probability of ``values[1]`` for a site with
-    ``deg`` neighbours of which ``n`` hold ``values[1]``.
+def checkerboard_table(state, uniforms, coupling, bias, beta, values, shape, colour, periodic):
+    """Gibbs update of one colour of a 2-D or 3-D lattice with one coupling for every bond
+    and one bias for every site, in place: the probability of ``hi`` at a site with ``deg``
+    neighbours, ``n`` of them at ``hi``, is ``sigmoid(beta (hi - lo) (J (n hi + (deg - n) lo) + b))``,
+    read from a table (:func:`probability_table`), not an exponential per site.
 
-    The probability is then a lookup: no exponential per site. Sites of the colour are
-    updated in row-major order, site ``k`` of the colour reading ``uniforms[:, k]``.
+    Sites of the colour are updated in row-major order, site ``k`` of the colour reading
+    ``uniforms[:, k]``, or drawing it, in that order, from a Generator (:func:`draws_from`).
 
     Parameters
     ----------
     state : array (chains, sites), float32 or float64, row-major
         The lattice's sites, updated in place.
-    uniforms : array (chains, sites of the colour)
-        One uniform per updated site.
-    table : array (2 ndim + 1, 2 ndim + 1)
-        See :func:`probability_table`.
+    uniforms : array (chains, sites of the colour), or Generator
+        One uniform per updated site; or the Generator whose bit generator (PCG64 or SFC64)
+        the kernel draws them from, exactly as :func:`graphmrf.backend.uniform_into` would
+        fill that array, advancing it as far.
+    coupling : float
+        ``J``, the coupling of every bond.
+    bias : float
+        ``b``, the bias of every site.
+    beta : float
+        The inverse temperature.
     values : (lo, hi)
         The two values of a site.
     shape : tuple of int
@@ -345,6 +522,8 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     ------
     RuntimeError
         If numba is not installed (check :data:`AVAILABLE`).
+    ValueError
+        If ``uniforms`` is a Generator the kernel cannot draw from (:func:`draws_from`).
 
     Examples
     --------
@@ -352,11 +531,10 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     so a uniform of 0.01 turns it and one of 0.5 does not.
 
     >>> import numpy as np
-    >>> table = probability_table(0.5, 0.0, 1.0, (-1, 1), 2)
     >>> state = -np.ones((2, 16))
     >>> uniforms = np.repeat([[0.01], [0.5]], 8, axis=1)
     >>> if AVAILABLE:
-    ...     checkerboard_table(state, uniforms, table, (-1, 1), (4, 4), 0, True)
+    ...     checkerboard_table(state, uniforms, 0.5, 0.0, 1.0, (-1, 1), (4, 4), 0, True)
     ... else:  # what it does (numba is not installed here)
     ...     state[0].reshape(4, 4)[(np.add.outer(np.arange(4), np.arange(4)) % 2) == 0] = 1
     >>> state[0].reshape(4, 4), float(state[1].max())
@@ -371,9 +549,28 @@ def checkerboard_table(state, uniforms, table, values, shape, colour, periodic):
     if nd not in _table_jit:
         _table_jit[nd] = _compile(_checker_2d if nd == 2 else _checker_3d)
     dt = state.dtype.type
-    table = np.ascontiguousarray(table, dtype=state.dtype)
-    lo, hi = dt(values[0]), dt(values[1])
-    _table_jit[nd](state, uniforms, table, lo, hi, *shape, colour, bool(periodic))
+    lo, hi = values
+    key = (coupling, bias, beta, lo, hi, nd, state.dtype)
+    table = _tables.get(key)
+    if table is None:
+        if len(_tables) > 64:  # a few models at a few temperatures; an annealing run makes many
+            _tables.clear()
+        table = _tables[key] = probability_table(coupling, bias, beta, (lo, hi), nd).astype(state.dtype)
+    size = state.shape[0] * ((state.shape[1] + 1 - colour) // 2)  # colour 0 takes the odd site out
+    with _uniform_source(uniforms, state.dtype, size) as (U, algo, words):
+        _table_jit[nd](
+            state,
+            U,
+            algo,
+            words,
+            state.dtype == np.float64,
+            table,
+            dt(lo),
+            dt(hi),
+            *shape,
+            colour,
+            bool(periodic),
+        )
 
 
 def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, periodic):
@@ -389,8 +586,9 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
         The lattice's sites, updated in place.
     sites : int array
         The colour's sites, ascending.
-    uniforms : array (chains, len(sites))
-        One uniform per updated site, in the order of ``sites``.
+    uniforms : array (chains, len(sites)), or Generator
+        One uniform per updated site, in the order of ``sites``; or the Generator the
+        kernel draws them from, as :func:`checkerboard_table` does.
     coupling : array
         One coupling for every bond (size 1), or ``(ndim, *shape)`` per bond.
     bias : array (len(sites),)
@@ -408,6 +606,8 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     ------
     RuntimeError
         If numba is not installed (check :data:`AVAILABLE`).
+    ValueError
+        If ``uniforms`` is a Generator the kernel cannot draw from (:func:`draws_from`).
 
     Examples
     --------
@@ -434,20 +634,24 @@ def checkerboard(state, sites, uniforms, coupling, bias, slope, values, shape, p
     strides = np.ones(shape.size, dtype=np.int64)
     for a in range(shape.size - 2, -1, -1):
         strides[a] = strides[a + 1] * shape[a + 1]
-    _checker_jit(
-        state,
-        sites,
-        uniforms,
-        J,
-        coupling.size > 1,
-        np.ascontiguousarray(bias, dtype=state.dtype),
-        dt(slope),
-        dt(values[0]),
-        dt(values[1]),
-        shape,
-        strides,
-        bool(periodic),
-    )
+    with _uniform_source(uniforms, state.dtype, state.shape[0] * len(sites)) as (U, algo, words):
+        _checker_jit(
+            state,
+            sites,
+            U,
+            algo,
+            words,
+            state.dtype == np.float64,
+            J,
+            coupling.size > 1,
+            np.ascontiguousarray(bias, dtype=state.dtype),
+            dt(slope),
+            dt(values[0]),
+            dt(values[1]),
+            shape,
+            strides,
+            bool(periodic),
+        )
 
 
 def _sequential(S, X, order, noise, J, bias, slope, lo, hi, mode_max):

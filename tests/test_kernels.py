@@ -21,8 +21,10 @@ ALPHA = 1e-3
         gm.lattice((6, 5), kind="binary", periodic=False, coupling=-0.7, field=0.4),
         gm.lattice((6, 6), coupling=np.random.default_rng(0).normal(size=(2, 6, 6))),  # one coupling per bond
         gm.ising(5, coupling=0.5),  # odd periodic sides: greedy colours, the general kernel
+        gm.ising(64, coupling=0.44),  # 4 x 2048 uniforms a colour: the kernel draws them itself
+        gm.lattice((48, 48), coupling=np.random.default_rng(1).normal(size=(2, 48, 48))),
     ],
-    ids=["periodic", "open-field", "3d", "binary", "per-bond", "odd"],
+    ids=["periodic", "open-field", "3d", "binary", "per-bond", "odd", "drawn-in-kernel", "per-bond-drawn"],
 )
 def test_the_fused_lattice_update_follows_the_numpy_path(graph):
     """Same seed, same uniforms: the states agree site for site (the probabilities are
@@ -44,6 +46,57 @@ def test_the_fused_kernels_sample_the_exact_distribution(name):
         prog, "gibbs", n_chains=4000, n_sweeps=300 if name == "lattice_open" else 30, alpha=ALPHA, seed=0
     )
     assert report.passed, str(report)
+
+
+def _words_after(rng):
+    return rng.bit_generator.random_raw(3).tolist()
+
+
+@pytest.mark.parametrize("bits", ["PCG64", "SFC64"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape, periodic", [((64, 64), True), ((65, 63), False), ((16, 16, 17), True), ((15, 17, 17), False)]
+)
+def test_the_kernels_draw_exactly_the_uniforms_of_the_array(bits, dtype, shape, periodic):
+    """Bit for bit: the Generator handed to a kernel gives the states, and is left in the
+    state, of drawing the colour's uniforms into an array first (odd colour sizes leave
+    half a word, as uniform_into does)."""
+    n = int(np.prod(shape))
+    init = np.where(np.random.default_rng(0).random((3, n)) < 0.5, 1.0, -1.0).astype(dtype)
+    parity = np.indices(shape).sum(axis=0).reshape(-1) % 2
+    per_bond = np.random.default_rng(1).normal(size=(len(shape), n))
+    bias = np.random.default_rng(2).normal(size=n)
+    for general in (False, True):
+        a, b = init.copy(), init.copy()
+        ra, rb = (np.random.Generator(getattr(np.random, bits)(5)) for _ in range(2))
+        for _sweep in range(2):
+            for colour in (0, 1):
+                sites = np.flatnonzero(parity == colour)
+                assert kernels.draws_from(rb, 3 * sites.size, dtype)
+                u = gm.backend.uniform_into(ra, np.empty((3, sites.size), dtype))
+                if general:
+                    for state, source in ((a, u), (b, rb)):
+                        args = (per_bond, bias[sites], 0.8, (-1, 1), shape, periodic)
+                        kernels.checkerboard(state, sites, source, *args)
+                else:
+                    for state, source in ((a, u), (b, rb)):
+                        kernels.checkerboard_table(state, source, 0.4, 0.1, 0.7, (-1, 1), shape, colour, periodic)
+        assert np.array_equal(a, b) and not np.array_equal(a, init)
+        assert _words_after(ra) == _words_after(rb)
+
+
+def test_the_kernels_draw_only_where_the_stream_is_a_map_of_whole_words():
+    pcg = np.random.default_rng(0)
+    assert kernels.draws_from(pcg, 4096, np.float32) and kernels.draws_from(pcg, 1, np.float64)
+    assert not kernels.draws_from(pcg, 4095, np.float32)  # NumPy's buffered 32-bit draw
+    for other in (np.random.MT19937(0), np.random.Philox(0)):
+        assert not kernels.draws_from(np.random.Generator(other), 10_000, np.float64)
+    state = -np.ones((1, 64 * 64))
+    with pytest.raises(ValueError, match="MT19937, 2048 float64"):
+        kernels.checkerboard_table(
+            state, np.random.Generator(np.random.MT19937(0)), 0.4, 0.0, 1.0, (-1, 1), (64, 64), 0, True
+        )
+    assert (state == -1).all()
 
 
 def test_kernels_can_be_switched_off_and_are_on_by_default():
