@@ -409,11 +409,14 @@ class SequentialFloor:
     ``p(s) ~ exp(b.s + s.W.s / 2)``, every chain at once, one unit at a time.
 
     The sigmoid comparison is moved to the noise: u < 1/(1 + exp(-x)) exactly when
-    x > log(u) - log(1 - u), the logistic variate of u. The whole sweep's logistic variates are
-    drawn in one vectorised pass, so the per-unit work is one matrix-vector product for the
-    unit's input (bias folded in as a column of ones) and one comparison written straight
-    into the unit's row of the unit-major state (units, chains). (Incremental field updates
-    cost more here: at this temperature about half the chains change at every step.)"""
+    x > log(u / (1 - u)), the logistic variate of u (one logarithm). The whole sweep's
+    logistic variates are drawn in one vectorised pass, so the per-unit work is one
+    matrix-vector product for the unit's input (bias folded in as a column of ones) and one
+    comparison written straight into the unit's row of the unit-major state (units,
+    chains). (Incremental field updates cost more here: at this temperature about half the
+    chains change at every step; so does the blocked form of graphmrf's kernel written in
+    NumPy -- a product per block of 4 to 32 units, then each change corrected into the
+    block's later units -- measured 1.1-1.9x this floor's time at 100 units, 1000 chains.)"""
 
     def __init__(self, W, b, chains, seed=0):
         n = len(b)
@@ -440,9 +443,9 @@ class SequentialFloor:
         for _ in range(sweeps):
             self.uniforms(noise)
             np.subtract(1, noise, out=tmp)
-            np.log(noise, out=noise)
-            np.log(tmp, out=tmp)
-            noise -= tmp  # logistic variates (u = 0 gives -inf: always on, as u < p)
+            np.divide(noise, tmp, out=noise)
+            with np.errstate(divide="ignore"):  # u = 0 gives -inf: always on, as u < p
+                np.log(noise, out=noise)  # logistic variates
             for i in range(self.n):
                 np.matmul(Wb[i], S, out=x)
                 np.greater(x, noise[i], out=S[i])

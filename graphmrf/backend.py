@@ -345,8 +345,36 @@ def uniform_rows(rng, out):
             uniform_into(rng, row)
         return out
     if fast and n < _FEW:  # each row NumPy's own draw, which continues from call to call
-        return rng.random(dtype=out.dtype, out=out)
+        if out.size < _FEW:
+            return rng.random(dtype=out.dtype, out=out)
+        return _buffered_float32(rng, out)
     return uniform_into(rng, out)
+
+
+def _buffered_float32(rng, out):
+    """``rng.random(dtype=np.float32, out=out)``, the same numbers and the same state after,
+    from the raw 64-bit words. NumPy's float32 draw takes 32-bit words, each 64-bit word's
+    low half and then its high half, the high half kept in the bit generator between calls
+    (``has_uint32``, ``uinteger``); taken here from ``random_raw`` in one call, at the cost
+    of the fast path of :func:`uniform_into`, not of a buffered call per word."""
+    bg = rng.bit_generator
+    flat = out.reshape(-1)
+    held = bg.state
+    first = int(held["has_uint32"])
+    if first:  # the half word left by the last draw comes first
+        flat[0] = np.float32((int(held["uinteger"]) >> 8) * 2.0**-24)
+    rest = flat.size - first
+    words = bg.random_raw((rest + 1) // 2).view(np.uint32)
+    last = int(words[-1]) if rest else int(held["uinteger"])  # NumPy keeps it even once used
+    halves = words[:rest]
+    np.right_shift(halves, 8, out=halves)
+    flat[first:] = halves.view(np.int32)
+    flat[first:] *= _F32_STEP
+    after = bg.state
+    after["has_uint32"] = rest % 2  # an odd count leaves the last word's high half for the next draw
+    after["uinteger"] = last
+    bg.state = after
+    return out
 
 
 def to_host(a):

@@ -737,10 +737,10 @@ def logistic_noise(uniforms):
     >>> logistic_noise(u).round(4).tolist()
     [[0.0, -1.0986], [-inf, 1.0986]]
     """
+    noise = np.subtract(1, uniforms)
+    np.divide(uniforms, noise, out=noise)  # one logarithm, not log(u) - log1p(-u): two
     with np.errstate(divide="ignore"):  # u = 0: noise -inf, and every logit exceeds it, as u < sigmoid(z)
-        noise = np.log(uniforms)
-    noise -= np.log1p(-uniforms)
-    return np.ascontiguousarray(noise)
+        return np.log(noise, out=noise)
 
 
 _sequential_jit = {}

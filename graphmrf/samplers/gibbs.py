@@ -244,21 +244,22 @@ def sequential_gibbs(
     state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
-    parts = unit_parts(program)
+    perm = None  # the visit order: declared, or a permutation of it
     if order == "random":
+        n = sum(L.n for L in program.layers)
         perm = np.asarray(
-            program.backend.xp.asnumpy(rng.permutation(len(parts)))
-            if program.backend.name == "cupy"
-            else rng.permutation(len(parts))
+            program.backend.xp.asnumpy(rng.permutation(n)) if program.backend.name == "cupy" else rng.permutation(n)
         )
-        parts = [parts[i] for i in perm]
     elif order != "systematic":
         raise ValueError(f"order: expected 'systematic' or 'random'; got {order!r}")
     count = mode == "max" if count is None else count
     changed = 0
     with _small_products(program, None):
-        if _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
+        if _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
             return state, SweepInfo(energy=program.energy(state) if energy else None)
+        parts = unit_parts(program)
+        if perm is not None:
+            parts = [parts[i] for i in perm]
         fields = _Fields(program, T) if _Fields.applies(program) else None
         children = _ChildInputs(program, state, T, workspace) if _ChildInputs.applies(program) else None
         for part in parts:
@@ -284,7 +285,7 @@ def sequential_gibbs(
     return state, SweepInfo(energy=program.energy(state) if energy else None, changed=changed if count else None)
 
 
-def _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
+def _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
     """The fused one-unit-at-a-time sweep (:func:`graphmrf.kernels.sequential`) where it
     applies -- numba installed, nothing clamped or counted, every layer of single-column
     spin or binary units, dense undirected or lateral couplings only, a NumPy state that
@@ -298,7 +299,9 @@ def _fused_sequential(program, state, T, keep, parts, rng, beta, mode, count):
         return False
     if any(c.sparse or c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
         return False
-    order = np.asarray([p.layer.offset + p.start for p in parts], dtype=np.int64)
+    order = np.concatenate([L.offset + np.arange(L.n) for L in program.layers])  # columns: one per unit
+    if perm is not None:
+        order = order[perm]
     chains = state.shape[0]
     uniforms = None
     if mode == "sample":  # the draws update_part makes, (chains, 1) per visit, in one call where it can
