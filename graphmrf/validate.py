@@ -210,9 +210,9 @@ def _attr_array(value, shape, where, what):
     if arr is None or arr.dtype.kind not in "iuf":
         raise ModelError(f"{where}: {what} must be a real number or an array of them; got {value!r}")
     arr = arr.astype(np.float64)
+    if arr.ndim == 0:  # one value for every unit: kept a number (see _per_column)
+        return arr
     try:
-        if arr.ndim == 0:  # one value for every unit: one filled array, no broadcast copy
-            return np.full(shape, float(arr))
         return np.broadcast_to(arr, shape).astype(np.float64)
     except ValueError:
         raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
@@ -299,21 +299,32 @@ def _node_info(g, node):
     vis_arr = np.asarray(vis)
     if vis_arr.dtype != bool:
         raise ModelError(f"{where}: visible must be a bool (or a bool array of length {n}); got {vis!r}")
-    vis_arr = np.broadcast_to(vis_arr, (n,)).copy() if vis_arr.ndim <= 1 and vis_arr.size in (1, n) else None
-    if vis_arr is None:
+    if not (vis_arr.ndim <= 1 and vis_arr.size in (1, n)):
         raise ModelError(f"{where}: visible has shape {np.shape(vis)}; expected a bool or shape ({n},)")
+    # one bool for the layer stays one (read-only, broadcast); an array is copied (the graph's own may change)
+    vis_arr = np.broadcast_to(vis_arr.reshape(-1)[:1], (n,)) if vis_arr.size == 1 else vis_arr.copy()
     params = {}
     for p in kind.params:
         raw = d.get(p.graph_attr, p.default)
         shape = (n, width) if width > 1 else (n,)
         arr = _attr_array(raw, shape, where, p.graph_attr)
+        # the values as declared are checked (a number given for a whole layer once, not per unit)
         if not np.all(np.isfinite(arr)):
             raise ModelError(f"{where}: {p.graph_attr} must be finite; got {'NaN' if np.isnan(arr).any() else 'inf'}")
         if not p.valid(arr):
             bad = arr[~(arr > 0)] if arr.size else arr
             raise ModelError(f"{where}: {p.graph_attr} {p.rule}; got {bad.ravel()[:3].tolist()}")
-        params[p.name] = p.to_internal(arr).reshape(-1)
+        params[p.name] = _per_column(p.to_internal(arr), shape)
     return kind, declared, n, width, params, vis_arr
+
+
+def _per_column(arr, shape):
+    """A parameter's internal values, one per column (flat): a number given for the whole
+    layer stays one number, read-only and broadcast (no array the size of a lattice in float64;
+    the Program fills its own array of its float type)."""
+    if arr.ndim == 0:
+        return np.broadcast_to(arr, (int(np.prod(shape)),))
+    return np.broadcast_to(arr, shape).reshape(-1)
 
 
 def validate(graph):
@@ -750,7 +761,7 @@ def _recognition(graph, edges, layers, unit_index):
             )
         if not np.all(np.isfinite(W)):
             raise ModelError(f"{where}: weight must be finite")
-        bias = _attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias")
+        bias = np.broadcast_to(_attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias"), (Lv.cols,)).copy()
         if not np.all(np.isfinite(bias)):
             raise ModelError(f"{where}: bias must be finite")
         out.append(CouplingSpec(f"{Lu.name}=>{Lv.name}.weight", lu, lv, "recognition", weight=W, values=bias))
