@@ -249,16 +249,16 @@ def checkerboard_sites(shape, colour):
 
 
 def _param_array(xp, values, dtype):
-    """A layer parameter on the backend in ``dtype``, a fresh writable array: a number
-    given for the whole layer (a read-only broadcast from validation) is filled in, in
-    ``dtype`` directly."""
+    """A layer parameter on the backend in ``dtype``, flat: a read-only view from validation
+    (of the declared values) becomes a fresh writable copy, and a number given for the whole
+    layer is filled in, in ``dtype`` directly."""
     if isinstance(values, np.ndarray) and not values.flags.writeable:
         if values.size and not any(values.strides):
             value = values.reshape(-1)[0]
             if value == 0:  # zeroed pages from the system, touched only when used
-                return xp.zeros(values.shape, dtype=dtype)
-            return xp.full(values.shape, value, dtype=dtype)
-        return xp.array(values, dtype=dtype)
+                return xp.zeros(values.size, dtype=dtype)
+            return xp.full(values.size, value, dtype=dtype)
+        return xp.array(values, dtype=dtype).reshape(-1)  # a copy: the declared values stay the graph's
     return xp.asarray(values, dtype=dtype)
 
 

@@ -67,7 +67,9 @@ class LayerSpec:
     width : int
         Columns per unit (K for softmax units).
     params : dict of arrays
-        Internal parameter values per column (``log_sigma`` for a Gaussian sigma).
+        Internal parameter values per column (``log_sigma`` for a Gaussian sigma); for a
+        layer node, read-only views of the declared values (flat, or a broadcast of shape
+        (n, width) when the declared values broadcast), which the Program copies.
     visible : bool array (n,)
         Which units are visible.
     directed : bool
@@ -211,13 +213,14 @@ def _attr_array(value, shape, where, what):
         arr = None
     if arr is None or arr.dtype.kind not in "iuf":
         raise ModelError(f"{where}: {what} must be a real number or an array of them; got {value!r}")
-    arr = arr.astype(np.float64)
-    if arr.ndim == 0:  # one value for every unit: kept a number (see _per_column)
+    arr = arr.astype(np.float64, copy=False)  # the values as declared, in their shape (see _per_column)
+    if arr.ndim == 0:
         return arr
     try:
-        return np.broadcast_to(arr, shape).astype(np.float64)
+        np.broadcast_to(arr, shape)
     except ValueError:
         raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
+    return arr
 
 
 _SCALAR = (int, float, np.floating, np.integer)
@@ -307,12 +310,15 @@ def _node_info(g, node):
 
 
 def _per_column(arr, shape):
-    """A parameter's internal values, one per column (flat): a number given for the whole
-    layer stays one number, read-only and broadcast (no array the size of a lattice in float64;
-    the Program fills its own array of its float type)."""
+    """A parameter's internal values per column, read-only, made from the declared values
+    without a copy the size of the layer: a number given for the whole layer is that number
+    broadcast (flat), an array of every value a flat view, and one that broadcasts (``q``
+    values of a Potts lattice, the same at every site) a broadcast of ``shape``. The Program
+    fills its own array of its float type from it."""
     if arr.ndim == 0:
         return np.broadcast_to(arr, (int(np.prod(shape)),))
-    return np.broadcast_to(arr, shape).reshape(-1)
+    full = np.broadcast_to(arr, shape)
+    return full.reshape(-1) if arr.size == full.size else full
 
 
 def validate(graph):
