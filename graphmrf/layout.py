@@ -143,6 +143,19 @@ class Part:
         return self._units
 
     @property
+    def checkerboard_colour(self):
+        """0 or 1 when the part was made by :meth:`checkerboard` (one colour of its lattice's
+        checkerboard, known without reading its units), else None.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> [p.checkerboard_colour for (p,) in gm.compile(gm.ising(16)).blocks]
+        [0, 1]
+        """
+        return None if self._sites is None else self._sites[1]
+
+    @property
     def contiguous(self):
         """True when the units are one run (their columns are a slice, views not copies)."""
         return isinstance(self._units, slice)

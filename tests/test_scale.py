@@ -67,8 +67,10 @@ def test_the_compiled_checkerboard_passes_the_full_block_check(case):
     flat = parity(layer.shape)
     for colour, (part,) in enumerate(prog.blocks):
         assert part.layer is layer and part.indices.tolist() == np.flatnonzero(flat == colour).tolist()
+        assert part.checkerboard_colour == colour
     # the same units as plain index sets take the full check: every site once, no two neighbours in a block
     plain = [[Part(layer, units=np.asarray(part.indices))] for (part,) in prog.blocks]
+    assert plain[0][0].checkerboard_colour is None
     prog.check_blocks(plain)
     prog.check_blocks([list(b) for b in prog.blocks])
     with pytest.raises(gm.ModelError, match="neighbouring sites"):
