@@ -19,6 +19,7 @@ import numpy as np
 
 from .arguments import AnyOf, Boolean, Integer, Options, Real, Seed, SequenceOf, checked
 from .backend import as_generator
+from .couplings import lattice_bonds
 from .errors import ModelError
 
 __all__ = ["lattice", "ising", "potts", "hopfield", "boltzmann", "rbm", "dbm", "sbn", "dbn", "marginal_bias"]
@@ -241,12 +242,15 @@ def ising(L, periodic=True, coupling=1.0, field=0.0, kind="spin", dims=2, units=
         raise ModelError(
             "ising: units=True takes one coupling for every bond; declare per-bond couplings with units=False"
         )
-    g = nx.grid_2d_graph(L, L, periodic=periodic)
     out = nx.Graph(name=f"ising{L}x{L}{'-periodic' if periodic else ''}")
-    for node in sorted(g.nodes):
-        out.add_node(node, kind=kind, visible=True, bias=float(field))
-    for u, v in sorted(tuple(sorted(e)) for e in g.edges):
-        out.add_edge(u, v, weight=float(J))
+    sites = [(i, j) for i in range(L) for j in range(L)]  # row-major: (i, j) is site i * L + j
+    out.add_nodes_from(sites, kind=kind, visible=True, bias=float(field))
+    # the bonds of nx.grid_2d_graph, each from its lower site, in order: found by array code
+    rows, cols = lattice_bonds((L, L), periodic)
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    order = np.lexsort((hi, lo))
+    ends = zip(map(sites.__getitem__, lo[order].tolist()), map(sites.__getitem__, hi[order].tolist()))
+    out.add_edges_from(ends, weight=float(J))
     return out
 
 
@@ -289,7 +293,9 @@ def potts(L, q, periodic=True, coupling=1.0, field=0.0, dims=2):
     >>> g.nodes["s"]["categories"], g.nodes["s"]["shape"]
     (3, (4, 4))
     """
-    field = np.broadcast_to(np.asarray(field, dtype=np.float64), (L**dims, q)).copy()
+    field = np.asarray(field, dtype=np.float64)
+    np.broadcast_to(field, (L**dims, q))  # a number, q numbers, or one per site and state
+    field = float(field) if field.ndim == 0 else field.copy()  # kept as given: not copied to every site
     return lattice(
         (L,) * dims, kind="softmax", categories=q, periodic=periodic and L > 2, coupling=coupling, field=field
     )

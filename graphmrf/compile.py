@@ -94,8 +94,9 @@ def _ranges(starts, lengths):
 
 def _lattice_colours(layer, coupling):
     """Colour classes of a lattice layer's sites: the checkerboard (parity of the sum of
-    the coordinates) when the lattice is bipartite -- open, or periodic with even sides --
-    and a greedy colouring of the lattice graph otherwise (odd periodic sides)."""
+    the coordinates; parts made by :meth:`Part.checkerboard`, whose units are found when
+    first read) when the lattice is bipartite -- open, or periodic with even sides -- and a
+    greedy colouring of the lattice graph otherwise (odd periodic sides; unit arrays)."""
     shape = layer.shape
     if coupling.periodic and min(shape) < 3:
         raise ModelError(
@@ -103,12 +104,8 @@ def _lattice_colours(layer, coupling):
             "site to itself or twice to one neighbour); declare periodic=False"
         )
     if not coupling.periodic or all(k % 2 == 0 for k in shape):
-        parity = np.zeros(shape, dtype=np.int8)
-        for axis, k in enumerate(shape):  # the sum of the coordinates, mod 2, by broadcasting
-            parity ^= (np.arange(k, dtype=np.int8) % 2).reshape([k if a == axis else 1 for a in range(len(shape))])
-        flat = parity.reshape(-1)
-        index_type = np.int32 if flat.size < 2**31 else np.int64  # half the memory of int64 indices
-        return [np.flatnonzero(flat == k).astype(index_type) for k in (0, 1)]
+        colours = [Part.checkerboard(layer, shape, k) for k in (0, 1)]
+        return [p for p in colours if p.n]  # a lattice of one site has no second colour
     n = int(np.prod(shape))
     if n > 1 << 16:
         raise ModelError(
@@ -224,7 +221,8 @@ def _layer_blocks(layers, couplings):
             blocks.append(plain)
         for i in cls:
             if i in lattices:
-                blocks.extend([[Part(i, units=units)] for units in _lattice_colours(layers[i], lattices[i])])
+                for colour in _lattice_colours(layers[i], lattices[i]):
+                    blocks.append([colour.on(i) if isinstance(colour, Part) else Part(i, units=colour)])
             elif i in sequential:
                 blocks.extend([[Part(i, u, u + 1)] for u in range(layers[i].n)])
     return blocks

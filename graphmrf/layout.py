@@ -16,12 +16,14 @@ block is a tuple of parts that are conditionally independent given the rest.
 [["Part('v', 0, 3)"], ["Part('h', 0, 2)"]]
 """
 
+import functools
+
 import numpy as np
 
 from .errors import ModelError
 from .symbolic import derive
 
-__all__ = ["Part", "Layer", "Layout"]
+__all__ = ["Part", "Layer", "Layout", "checkerboard_sites"]
 
 
 class Part:
@@ -50,7 +52,7 @@ class Part:
     (slice(2, 8, None), [0, 1, 4, 5])
     """
 
-    __slots__ = ("layer", "units", "_key")
+    __slots__ = ("layer", "_units", "_key", "_sites")
 
     def __init__(self, layer, start=0, stop=None, units=None):
         if units is None:
@@ -65,12 +67,98 @@ class Part:
                 units = slice(int(idx[0]), int(idx[-1]) + 1)
             else:
                 units = idx
-        self.layer, self.units, self._key = layer, units, None
+        self.layer, self._units, self._key, self._sites = layer, units, None, None
+
+    @classmethod
+    def checkerboard(cls, layer, shape, colour):
+        """The sites of one colour of a lattice's checkerboard: those whose coordinates sum
+        to ``colour`` mod 2 (row-major site indices). A colour class of the lattice's
+        nearest-neighbour graph when the lattice is open or its sides are even.
+
+        On a large lattice the units are found when first read (:func:`checkerboard_sites`);
+        the part knows its size, its key and its place in a valid colouring without them.
+
+        Parameters
+        ----------
+        layer : Layer or int
+            The lattice layer (the compiler passes its index).
+        shape : tuple of int
+            The lattice's sides.
+        colour : {0, 1}
+            The parity of the coordinates' sum.
+
+        Returns
+        -------
+        Part
+
+        Examples
+        --------
+        >>> class L:
+        ...     name, n, width = "s", 6, 1
+        >>> Part.checkerboard(L, (2, 3), 1).units.tolist()
+        [1, 3, 5]
+        >>> big = Part.checkerboard(L, (64, 64), 0)
+        >>> big, big.n, big.units[:3].tolist()
+        (Part.checkerboard('s', (64, 64), 0), 2048, [0, 2, 4])
+        """
+        shape, colour = tuple(int(k) for k in shape), int(colour)
+        n = int(np.prod(shape))
+        if n < 64:  # small: the units now, through the usual path (a class of two sites may be a run)
+            part = cls(layer, units=checkerboard_sites(shape, colour))
+        else:  # no colour class of six sites or more is a run, so the part is an index set
+            part = cls.__new__(cls)
+            part.layer, part._units, part._key = layer, None, None
+        part._sites = (shape, colour)
+        return part
+
+    def on(self, layer):
+        """The same units of another layer object (what the compiler's parts become once
+        the layout's layers exist), without checking them again.
+
+        Parameters
+        ----------
+        layer : Layer
+            The layer.
+
+        Returns
+        -------
+        Part
+
+        Examples
+        --------
+        >>> class L:
+        ...     name, n, width = "v", 6, 1
+        >>> Part(0, units=[0, 2]).on(L)
+        Part('v', units=[0, 2])
+        """
+        part = type(self).__new__(type(self))
+        part.layer, part._units, part._key, part._sites = layer, self._units, None, self._sites
+        return part
+
+    @property
+    def units(self):
+        """The units, ascending: a slice for a run, else an int array."""
+        if self._units is None:  # a checkerboard colour of a large lattice, read for the first time
+            self._units = checkerboard_sites(*self._sites)
+        return self._units
+
+    @property
+    def checkerboard_colour(self):
+        """0 or 1 when the part was made by :meth:`checkerboard` (one colour of its lattice's
+        checkerboard, known without reading its units), else None.
+
+        Examples
+        --------
+        >>> import graphmrf as gm
+        >>> [p.checkerboard_colour for (p,) in gm.compile(gm.ising(16)).blocks]
+        [0, 1]
+        """
+        return None if self._sites is None else self._sites[1]
 
     @property
     def contiguous(self):
         """True when the units are one run (their columns are a slice, views not copies)."""
-        return isinstance(self.units, slice)
+        return isinstance(self._units, slice)
 
     @property
     def start(self):
@@ -85,6 +173,9 @@ class Part:
     @property
     def n(self):
         """Number of units."""
+        if self._units is None:  # a checkerboard colour: the even sites are one more when every side is odd
+            n = int(np.prod(self._sites[0]))
+            return (n + 1 - self._sites[1]) // 2
         return self.units.stop - self.units.start if self.contiguous else int(self.units.size)
 
     @property
@@ -111,19 +202,77 @@ class Part:
     def key(self):
         """A hashable identity (layer and units), for structural caches."""
         if self._key is None:
-            u = (
-                (self.units.start, self.units.stop)
-                if self.contiguous
-                else (self.units.size, hash(self.units.tobytes()))
-            )
+            if self._sites is not None:  # a checkerboard colour: its lattice and colour say which units
+                u = ("checkerboard",) + self._sites
+            elif self.contiguous:
+                u = (self.units.start, self.units.stop)
+            else:
+                u = (self.units.size, hash(self.units.tobytes()))
             self._key = (getattr(self.layer, "index", self.layer), u)
         return self._key
 
     def __repr__(self):
         name = getattr(self.layer, "name", self.layer)
+        if self._sites is not None and int(np.prod(self._sites[0])) >= 64:  # not its millions of units
+            return f"Part.checkerboard({name!r}, {self._sites[0]}, {self._sites[1]})"
         if self.contiguous:
             return f"Part({name!r}, {self.units.start}, {self.units.stop})"
         return f"Part({name!r}, units={self.units.tolist()})"
+
+
+def checkerboard_sites(shape, colour):
+    """The sites of a lattice of ``shape`` (row-major indices) whose coordinates sum to
+    ``colour`` mod 2, ascending: along each row of the last axis every other site, from
+    the row's first site of that colour -- found by arithmetic, never by a search over a
+    mask of the lattice.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The lattice's sides.
+    colour : {0, 1}
+        The parity.
+
+    Returns
+    -------
+    int array
+        int32 below 2**31 sites (half the memory of int64), else int64.
+
+    Examples
+    --------
+    >>> checkerboard_sites((3, 3), 0).tolist(), checkerboard_sites((2, 4), 1).tolist()
+    ([0, 2, 4, 6, 8], [1, 3, 4, 6])
+    """
+    shape = tuple(int(k) for k in shape)
+    n = int(np.prod(shape))
+    index_type = np.int32 if n < 2**31 else np.int64
+    last = shape[-1]
+    lead = np.zeros(shape[:-1], dtype=np.int8)  # the parity of each row's leading coordinates
+    for axis, k in enumerate(shape[:-1]):
+        lead ^= (np.arange(k, dtype=np.int8) % 2).reshape([k if a == axis else 1 for a in range(len(shape) - 1)])
+    first = lead.reshape(-1) ^ np.int8(colour)  # each row's first column of this colour: 0 or 1
+    starts = np.arange(first.size, dtype=index_type) * index_type(last) + first.astype(index_type)
+    per_row = (last + 1) // 2
+    sites = starts[:, None] + np.arange(0, 2 * per_row, 2, dtype=index_type)[None, :]
+    if last % 2 == 0:
+        return sites.reshape(-1)
+    keep = np.ones(sites.shape, dtype=bool)  # odd rows: a row starting at column 1 has one site fewer
+    keep[first == 1, -1] = False
+    return sites[keep]
+
+
+def _param_array(xp, values, dtype):
+    """A layer parameter on the backend in ``dtype``, flat: a read-only view from validation
+    (of the declared values) becomes a fresh writable copy, and a number given for the whole
+    layer is filled in, in ``dtype`` directly."""
+    if isinstance(values, np.ndarray) and not values.flags.writeable:
+        if values.size and not any(values.strides):
+            value = values.reshape(-1)[0]
+            if value == 0:  # zeroed pages from the system, touched only when used
+                return xp.zeros(values.size, dtype=dtype)
+            return xp.full(values.size, value, dtype=dtype)
+        return xp.array(values, dtype=dtype).reshape(-1)  # a copy: the declared values stay the graph's
+    return xp.asarray(values, dtype=dtype)
 
 
 class Layer:
@@ -170,7 +319,7 @@ class Layer:
         self.shape = spec.shape  # a lattice layer's sides (None for others)
         self.ops = derive(spec.kind).numeric(backend.xp)
         source = spec.params if params is None else params
-        self.params = {k: backend.xp.asarray(v, dtype=dtype) for k, v in source.items()}
+        self.params = {k: _param_array(backend.xp, v, dtype) for k, v in source.items()}
         self.children = []  # directed couplings where this layer is the parent
 
     def p(self, cols=slice(None)):
@@ -200,17 +349,55 @@ class Layer:
 
 
 def _neighbours_share_a_block(block_of, periodic):
-    """True when two nearest neighbours of a lattice (``block_of`` shaped like it) are in one block."""
+    """True when two nearest neighbours of a lattice (``block_of`` shaped like it) are in one
+    block: each axis's neighbouring slices compared as views (and, on a torus, the last face
+    with the first), no shifted copy of the lattice."""
     for axis in range(block_of.ndim):
-        if periodic:
-            if np.any(block_of == np.roll(block_of, -1, axis=axis)):
-                return True
-        elif np.any(
-            np.take(block_of, np.arange(block_of.shape[axis] - 1), axis)
-            == np.take(block_of, np.arange(1, block_of.shape[axis]), axis)
-        ):
+        k = block_of.shape[axis]
+
+        def face(sl, axis=axis):
+            return block_of[(slice(None),) * axis + (sl,)]
+
+        if k > 1 and np.any(face(slice(0, k - 1)) == face(slice(1, k))):
+            return True
+        if periodic and np.any(face(k - 1) == face(0)):  # the bond that wraps around (a side of 1: to itself)
             return True
     return False
+
+
+def _checkerboard_blocks(layer, found):
+    """``(block of colour 0, block of colour 1)`` when a lattice layer's parts ``found``
+    (``(block, part)`` pairs) are exactly the two colours of its checkerboard, else None."""
+    if layer.shape is None or len(found) != 2:
+        return None
+    sites = [p._sites for _, p in found]
+    if any(s is None or s[0] != tuple(layer.shape) for s in sites) or {s[1] for s in sites} != {0, 1}:
+        return None
+    by_colour = sorted((s[1], bi) for s, (bi, _) in zip(sites, found))
+    return by_colour[0][1], by_colour[1][1]
+
+
+def _columns_where(layers, visible):
+    """The columns of units whose visibility is ``visible``, ascending: a layer that is all
+    of one side gives a range or nothing, with no search over its columns."""
+    index_type = np.int32 if sum(L.cols for L in layers) < 2**31 else np.int64  # a lattice's: half the memory
+    pieces = []
+    for L in layers:
+        mine = (
+            L.visible == visible
+            if any(L.visible.strides)
+            else np.broadcast_to(L.visible[:1] == visible, L.visible.shape)
+        )
+        if not any(mine.strides):  # one value for the whole layer (as declared)
+            if mine.size and mine[0]:
+                pieces.append(np.arange(L.sl.start, L.sl.stop, dtype=index_type))
+            continue
+        units = np.flatnonzero(mine)
+        cols = (units[:, None] * L.width + np.arange(L.width)).reshape(-1) if L.width > 1 else units
+        pieces.append((cols + L.offset).astype(index_type))
+    if len(pieces) == 1:
+        return pieces[0]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=index_type)
 
 
 class Layout:
@@ -246,13 +433,27 @@ class Layout:
             self.layers.append(L)
             off += L.cols
         self.n_columns = off
-        self.blocks = [tuple(Part(self.layers[p.layer], units=p.units) for p in b) for b in blocks]
-        vis = np.concatenate([np.repeat(L.visible, L.width) for L in self.layers])
-        #: Boolean mask over columns: True for columns of visible units.
-        self.visible_mask = vis
-        index_type = np.int32 if vis.size < 2**31 else np.int64  # a lattice's columns: half the memory
-        self.visible_columns = np.flatnonzero(vis).astype(index_type)
-        self.hidden_columns = np.flatnonzero(~vis).astype(index_type)
+        self.blocks = [tuple(p.on(self.layers[p.layer]) for p in b) for b in blocks]
+
+    # the column lists are made when first read: for a lattice each is an array the size of its state
+
+    @functools.cached_property
+    def visible_mask(self):
+        """Boolean mask over columns: True for columns of visible units."""
+        vis = np.empty(self.n_columns, dtype=bool)
+        for L in self.layers:
+            vis[L.sl] = L.visible if L.width == 1 else np.repeat(L.visible, L.width)
+        return vis
+
+    @functools.cached_property
+    def visible_columns(self):
+        """The columns of visible units, ascending (int32 below 2**31 columns)."""
+        return _columns_where(self.layers, True)
+
+    @functools.cached_property
+    def hidden_columns(self):
+        """The columns of hidden units, ascending (int32 below 2**31 columns)."""
+        return _columns_where(self.layers, False)
 
     def columns(self, node):
         """Column slice (into a state) of a layer node or a single unit node.
@@ -372,30 +573,48 @@ class Layout:
         ...
         graphmrf.errors.ModelError: compile: units of 'h' are in no block
         """
-        block_of = [np.full(L.n, -1) for L in self.layers]
+        found = [[] for _ in self.layers]  # (block, part) of each layer
         for bi, b in enumerate(blocks):
             for p in b:
-                bo = block_of[p.layer.index]
-                if (bo[p.units] != -1).any():
-                    raise ModelError(f"{where}: units of {p.layer.name!r} are in two blocks")
-                bo[p.units] = bi
-        for L, bo in zip(self.layers, block_of):
-            if (bo == -1).any():
-                raise ModelError(f"{where}: units of {L.name!r} are in no block")
-        parents = {}
+                found[p.layer.index].append((bi, p))
+        # a lattice's two checkerboard colours cover it once and hold no two neighbours (open,
+        # or even sides): no array over its sites is needed to know it
+        boards = {L.index: _checkerboard_blocks(L, f) for L, f in zip(self.layers, found)}
+        index_type = np.int32 if len(blocks) < 2**31 else np.int64
+        block_of = {}
+
+        def blocks_of(L):  # the block of each unit of L (checked: every unit in exactly one)
+            if L.index not in block_of:
+                bo = np.full(L.n, -1, dtype=index_type)
+                for bi, p in found[L.index]:
+                    if (bo[p.units] != -1).any():
+                        raise ModelError(f"{where}: units of {L.name!r} are in two blocks")
+                    bo[p.units] = bi
+                if (bo == -1).any():
+                    raise ModelError(f"{where}: units of {L.name!r} are in no block")
+                block_of[L.index] = bo
+            return block_of[L.index]
+
+        for L in self.layers:
+            if boards[L.index] is None:
+                blocks_of(L)
+        parents = []  # (child layer, child or -1 for a whole layer, block of a parent) per parent
         for c in couplings:
-            ua, ub = block_of[c.a.index], block_of[c.b.index]
             if c.type == "stencil":
-                if _neighbours_share_a_block(ua.reshape(c.a.shape), c.periodic):
+                board = boards[c.a.index]
+                bipartite = not c.periodic or all(k % 2 == 0 for k in c.a.shape)
+                if board is not None and board[0] != board[1] and bipartite:
+                    continue
+                if _neighbours_share_a_block(blocks_of(c.a).reshape(c.a.shape), c.periodic):
                     raise ModelError(f"{where}: a block holds two neighbouring sites of the lattice {c.a.name!r}")
                 continue
+            ua, ub = blocks_of(c.a), blocks_of(c.b)
             if c.sparse:
                 ea, eb = c.rows // c.a.width, c.cols_ // c.b.width
                 if np.any(ua[ea] == ub[eb]):
                     raise ModelError(f"{where}: a block holds two units coupled by {c.key}")
                 if c.type == "directed":
-                    for child, par in zip(eb, ea):
-                        parents.setdefault((c.b.index, int(child)), []).append(int(ua[par]))
+                    parents.append(np.stack([np.full(eb.size, c.b.index), eb, ua[ea]], axis=1))
             elif c.type == "lateral":
                 if np.unique(ua).size != ua.size:
                     raise ModelError(f"{where}: a block holds two units coupled by {c.key}")
@@ -405,7 +624,8 @@ class Layout:
                 if c.type == "directed":
                     if np.unique(ua).size != ua.size:
                         raise ModelError(f"{where}: a block holds two co-parents through {c.key}")
-                    parents.setdefault((c.b.index, None), []).extend(ua.tolist())
-        for bl in parents.values():
-            if len(set(bl)) != len(bl):
+                    parents.append(np.stack([np.full(ua.size, c.b.index), np.full(ua.size, -1), ua], axis=1))
+        if parents:  # two parents of one child in one block: a repeated (child, block) pair
+            pairs = np.unique(np.concatenate(parents).astype(np.int64), axis=0)
+            if pairs.shape[0] != sum(p.shape[0] for p in parents):
                 raise ModelError(f"{where}: a block holds two parents of one child")

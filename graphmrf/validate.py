@@ -32,8 +32,10 @@ Traceback (most recent call last):
 graphmrf.errors.ModelError: edge ('v', 'h'): weight has shape (2, 3); expected (3, 2) (rows index 'v', ...)
 """
 
+import collections.abc
 import contextlib
 import gc
+import itertools
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -65,7 +67,9 @@ class LayerSpec:
     width : int
         Columns per unit (K for softmax units).
     params : dict of arrays
-        Internal parameter values per column (``log_sigma`` for a Gaussian sigma).
+        Internal parameter values per column (``log_sigma`` for a Gaussian sigma); for a
+        layer node, read-only views of the declared values (flat, or a broadcast of shape
+        (n, width) when the declared values broadcast), which the Program copies.
     visible : bool array (n,)
         Which units are visible.
     directed : bool
@@ -127,7 +131,7 @@ class CouplingSpec:
         Layer-relative columns of each sparse entry.
     values : numpy.ndarray, optional
         The sparse entries' couplings.
-    edges : list
+    edges : sequence
         ``(u, v, i, j)`` per sparse entry: the graph edge and the entry of its weight.
     periodic : bool
         Whether a lattice wraps around.
@@ -209,13 +213,14 @@ def _attr_array(value, shape, where, what):
         arr = None
     if arr is None or arr.dtype.kind not in "iuf":
         raise ModelError(f"{where}: {what} must be a real number or an array of them; got {value!r}")
-    arr = arr.astype(np.float64)
+    arr = arr.astype(np.float64, copy=False)  # the values as declared, in their shape (see _per_column)
+    if arr.ndim == 0:
+        return arr
     try:
-        if arr.ndim == 0:  # one value for every unit: one filled array, no broadcast copy
-            return np.full(shape, float(arr))
-        return np.broadcast_to(arr, shape).astype(np.float64)
+        np.broadcast_to(arr, shape)
     except ValueError:
         raise ModelError(f"{where}: {what} has shape {arr.shape}; expected a scalar or shape {shape}") from None
+    return arr
 
 
 _SCALAR = (int, float, np.floating, np.integer)
@@ -238,20 +243,6 @@ def _weight(value, where):
         shown = repr(value) if arr.ndim == 0 else f"an array of dtype {arr.dtype}"
         raise ModelError(f"{where}: weight must be a real number or an array of them; got {shown}")
     return arr.astype(np.float64)
-
-
-def _unit_infos(graph):
-    """node -> (kind, declared, n, width, params, visible). Nodes declared alike (the same
-    attribute names, types and values: the sites of a lattice of units) share one reading."""
-    infos, seen = {}, {}
-    for node, d in graph.nodes(data=True):
-        try:
-            key = tuple((k, type(v), v) for k, v in d.items())
-            info = seen[key] if key in seen else seen.setdefault(key, _fast_unit_info(d))
-        except TypeError:  # an unhashable attribute (an array): read on its own
-            info = _fast_unit_info(d)
-        infos[node] = info or _node_info(graph, node)
-    return infos
 
 
 def _fast_unit_info(d):
@@ -299,21 +290,35 @@ def _node_info(g, node):
     vis_arr = np.asarray(vis)
     if vis_arr.dtype != bool:
         raise ModelError(f"{where}: visible must be a bool (or a bool array of length {n}); got {vis!r}")
-    vis_arr = np.broadcast_to(vis_arr, (n,)).copy() if vis_arr.ndim <= 1 and vis_arr.size in (1, n) else None
-    if vis_arr is None:
+    if not (vis_arr.ndim <= 1 and vis_arr.size in (1, n)):
         raise ModelError(f"{where}: visible has shape {np.shape(vis)}; expected a bool or shape ({n},)")
+    # one bool for the layer stays one (read-only, broadcast); an array is copied (the graph's own may change)
+    vis_arr = np.broadcast_to(vis_arr.reshape(-1)[:1], (n,)) if vis_arr.size == 1 else vis_arr.copy()
     params = {}
     for p in kind.params:
         raw = d.get(p.graph_attr, p.default)
         shape = (n, width) if width > 1 else (n,)
         arr = _attr_array(raw, shape, where, p.graph_attr)
+        # the values as declared are checked (a number given for a whole layer once, not per unit)
         if not np.all(np.isfinite(arr)):
             raise ModelError(f"{where}: {p.graph_attr} must be finite; got {'NaN' if np.isnan(arr).any() else 'inf'}")
         if not p.valid(arr):
             bad = arr[~(arr > 0)] if arr.size else arr
             raise ModelError(f"{where}: {p.graph_attr} {p.rule}; got {bad.ravel()[:3].tolist()}")
-        params[p.name] = p.to_internal(arr).reshape(-1)
+        params[p.name] = _per_column(p.to_internal(arr), shape)
     return kind, declared, n, width, params, vis_arr
+
+
+def _per_column(arr, shape):
+    """A parameter's internal values per column, read-only, made from the declared values
+    without a copy the size of the layer: a number given for the whole layer is that number
+    broadcast (flat), an array of every value a flat view, and one that broadcasts (``q``
+    values of a Potts lattice, the same at every site) a broadcast of ``shape``. The Program
+    fills its own array of its float type from it."""
+    if arr.ndim == 0:
+        return np.broadcast_to(arr, (int(np.prod(shape)),))
+    full = np.broadcast_to(arr, shape)
+    return full.reshape(-1) if arr.size == full.size else full
 
 
 def validate(graph):
@@ -351,13 +356,12 @@ def validate(graph):
     with bulk():
         _check_graph(graph)
         directed = graph.is_directed()
-        infos = _unit_infos(graph)
-        undirected_nodes = _check_directed(graph, infos) if directed else set()
-        layers, unit_index = _layers(graph, infos, directed, undirected_nodes)
-        model_edges, recognition_edges = [], []  # one pass over the edges (a lattice of units has many)
-        for edge in _edges(graph):
-            (recognition_edges if edge[2].get("recognition", False) else model_edges).append(edge)
-        couplings = _couplings(graph, model_edges, layers, unit_index, directed)
+        nodes = _Nodes(graph)
+        undirected_nodes = _check_directed(graph, nodes.info) if directed else set()
+        layers, unit_index, at = _layers(graph, nodes, directed, undirected_nodes)
+        edges = _Edges(graph, nodes)
+        recognition_edges = edges.take_recognition()
+        couplings = _couplings(graph, edges, layers, at, nodes, directed)
     for c in couplings:
         if c.type == "lateral":
             layers[c.a].lateral = True
@@ -391,13 +395,113 @@ def bulk():
             gc.enable()
 
 
-def _edges(graph):
-    """``graph.edges(data=True)`` in the same order, each undirected edge once from the node
-    declared first, without networkx's per-edge bookkeeping of the nodes already seen."""
-    if graph.is_directed():
-        return graph.edges(data=True)
-    position = {node: i for i, node in enumerate(graph.nodes)}
-    return [(u, v, d) for u, nbrs in graph.adjacency() for v, d in nbrs.items() if position[v] >= position[u]]
+class _Nodes:
+    """The nodes in declared order, read in bulk: ``nodes`` (list), ``position`` (node ->
+    index), ``group`` (int array: per node, the position of the first node declared alike --
+    the same attribute names, types and values, as the sites of a lattice of units are) and
+    ``infos`` (first position -> what :func:`_fast_unit_info` or :func:`_node_info` read).
+    Each kind of declaration is read and checked once; nodes with an unhashable attribute
+    (an array) are read on their own."""
+
+    def __init__(self, graph):
+        self.nodes = list(graph)
+        attrs = [d for _, d in graph.nodes(data=True)]
+        n = len(attrs)
+        first = {}
+        if _declared_alike(attrs):
+            group = [0] * n
+        else:
+            group = self._groups(attrs, first)
+        self.group = np.asarray(group, dtype=np.int64)
+        self.infos = {}
+        for i in sorted(set(group)):
+            self.infos[i] = _fast_unit_info(attrs[i]) or _node_info(graph, self.nodes[i])
+        self.position = dict(zip(self.nodes, range(n)))
+
+    def _groups(self, attrs, first):
+        n = len(attrs)
+        try:  # the key of each node's attributes, made and looked up without a Python loop
+            keys = zip(
+                map(tuple, map(dict.items, attrs)),
+                map(tuple, map(map, itertools.repeat(type), map(dict.values, attrs))),
+            )
+            return list(map(first.setdefault, keys, range(n)))
+        except TypeError:
+            first.clear()
+            return [self._key_or_own(first, d, i) for i, d in enumerate(attrs)]
+
+    @staticmethod
+    def _key_or_own(first, d, i):
+        try:
+            return first.setdefault((tuple(d.items()), tuple(map(type, d.values()))), i)
+        except TypeError:  # an unhashable attribute: read on its own
+            return i
+
+    def info(self, node):
+        """What was read of ``node``: ``(kind, declared, n, width, params, visible)``."""
+        return self.infos[int(self.group[self.position[node]])]
+
+
+def _declared_alike(attrs):
+    """True when every attribute dict equals the first, with the same names in the same order
+    and values of the same types (1, 1.0 and True are equal but not alike): the sites of a
+    lattice of units. Comparisons made in C, no key per node."""
+    first = attrs[0]
+    try:
+        if len(attrs) < 2 or not all(map(first.__eq__, attrs)):
+            return len(attrs) == 1
+    except (TypeError, ValueError):  # an array attribute: no single truth to its comparison
+        return False
+    names, types = list(first), list(map(type, first.values()))
+    n = len(attrs)
+    chain = itertools.chain.from_iterable
+    return list(chain(attrs)) == names * n and list(map(type, chain(map(dict.values, attrs)))) == types * n
+
+
+class _Edges:
+    """The edges, read in bulk in the order of ``graph.edges(data=True)`` with each
+    undirected edge once, from the node declared first: ``u``, ``v`` (int arrays of node
+    positions) and ``data`` (list of attribute dicts); ``names`` holds every attribute name
+    that some edge carries."""
+
+    def __init__(self, graph, nodes):
+        n = len(nodes.nodes)
+        pairs = list(graph.adjacency())
+        rows = [u for u, _ in pairs]
+        nbrs = [d for _, d in pairs]
+        degree = np.fromiter(map(len, nbrs), dtype=np.int64, count=len(nbrs))
+        total = int(degree.sum())
+        position = nodes.position
+        if rows == nodes.nodes:  # networkx keeps the adjacency in the nodes' order
+            u = np.arange(n, dtype=np.int64)
+        else:
+            u = np.fromiter(map(position.__getitem__, rows), dtype=np.int64, count=len(rows))
+        u = np.repeat(u, degree)
+        v = np.fromiter(map(position.__getitem__, itertools.chain.from_iterable(nbrs)), dtype=np.int64, count=total)
+        data = list(itertools.chain.from_iterable(map(dict.values, nbrs)))
+        if not graph.is_directed():  # each edge once, from the endpoint declared first
+            keep = v >= u
+            u, v = u[keep], v[keep]
+            data = list(itertools.compress(data, keep.tolist()))
+        self.u, self.v, self.data = u, v, data
+        self.names = set(itertools.chain.from_iterable(data))
+        self.nodes = nodes.nodes
+
+    def take_recognition(self):
+        """Remove the recognition edges (marked ``recognition=True``) and return them as
+        ``(u, v, data)`` triples."""
+        if "recognition" not in self.names:
+            return []
+        marked = np.fromiter(
+            map(bool, map(dict.get, self.data, itertools.repeat("recognition"), itertools.repeat(False))),
+            dtype=bool,
+            count=len(self.data),
+        )
+        found = [(self.nodes[self.u[i]], self.nodes[self.v[i]], self.data[i]) for i in np.flatnonzero(marked)]
+        keep = ~marked
+        self.u, self.v = self.u[keep], self.v[keep]
+        self.data = list(itertools.compress(self.data, keep.tolist()))
+        return found
 
 
 def _check_graph(graph):
@@ -409,7 +513,9 @@ def _check_graph(graph):
         raise ModelError(f"graph: expected a networkx Graph or DiGraph; got {type(graph).__name__}")
     if graph.number_of_nodes() == 0:
         raise ModelError("graph: has no nodes; declare at least one unit or layer")
-    names = {}
+    if _names_distinct(graph):
+        return
+    names = {}  # some collide: find the first that does, for the message
     for node in graph.nodes:
         key = str(node)
         if key in names:
@@ -419,7 +525,19 @@ def _check_graph(graph):
         names[key] = node
 
 
-def _check_directed(graph, infos):
+def _names_distinct(graph):
+    """True when no two nodes have the same text. Nodes that are all ints, all strings, or
+    all tuples of ints (a lattice's sites) have distinct texts as they are distinct nodes;
+    others are written out and counted."""
+    types = set(map(type, graph))
+    if types == {int} or types == {str}:
+        return True
+    if types == {tuple} and set(map(type, itertools.chain.from_iterable(graph))) <= {int}:
+        return True
+    return len(set(map(str, graph))) == graph.number_of_nodes()
+
+
+def _check_directed(graph, info):
     """The rules of a directed net: acyclic (recognition edges aside), the edges marked
     undirected (a DBN's top RBM) all meeting one layer and joining layers without directed
     parents.
@@ -450,7 +568,7 @@ def _check_directed(graph, infos):
                     f"edge ({_fmt(u)}, {_fmt(v)}): marked undirected but {_fmt(end)} has directed parents {parents}; "
                     "only the top pair of layers of a DBN may be undirected"
                 )
-            if not infos[end][1]:
+            if not info(end)[1]:
                 raise ModelError(
                     f"edge ({_fmt(u)}, {_fmt(v)}): an undirected mark joins two layers (nodes with 'size'); "
                     f"{_fmt(end)} is a single unit"
@@ -458,39 +576,67 @@ def _check_directed(graph, infos):
     return {n for e in undirected_edges for n in e}
 
 
-def _layers(graph, infos, directed, undirected_nodes):
+def _layers(graph, nodes, directed, undirected_nodes):
     """Layers, in the declared order of the nodes (states and data keep that order): a
     layer node is a layer; consecutive single units of one kind form a "virtual layer"
     (a run: units of another kind declared in between start a new one, named with a count).
-    Returns the layers and ``node -> (layer index, unit index)``."""
-    layers, unit_index, runs, current = [], {}, {}, None
-    for node in graph.nodes:
-        kind, declared, n, width, params, vis = infos[node]
+    Returns the layers, ``node -> (layer index, unit index)`` and the two as int arrays
+    ``(layer, unit)`` by node position.
+
+    The runs are found as array code over the nodes' kinds; only a run holding units read
+    on their own (an array attribute, softmax units) is gathered node by node."""
+    n = len(nodes.nodes)
+    kinds = {}  # (kind, width) of single units -> a number
+    firsts, which = np.unique(nodes.group, return_inverse=True)
+    run_of = np.array(  # what makes a run: equal numbers, a layer node alone
+        [-1 if info[1] else kinds.setdefault((info[0].name, info[3]), len(kinds)) for info in nodes.infos.values()],
+        dtype=np.int64,
+    )[which]
+    declared = np.flatnonzero(run_of < 0)
+    run_of[declared] = -1 - declared  # each layer node its own run
+    starts = np.flatnonzero(np.concatenate([[True], run_of[1:] != run_of[:-1]]))
+    stops = np.append(starts[1:], n)
+    layer_of = np.repeat(np.arange(starts.size, dtype=np.int64), stops - starts)
+    unit_of = np.arange(n, dtype=np.int64) - np.repeat(starts, stops - starts)
+    unit_index = dict(zip(nodes.nodes, zip(layer_of.tolist(), unit_of.tolist())))
+    layers, runs = [], {}
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        node = nodes.nodes[start]
+        kind, declared, size, width, params, vis = nodes.infos[int(nodes.group[start])]
         is_directed = directed and node not in undirected_nodes
         if declared:
-            current = None
-            unit_index[node] = (len(layers), 0)
-            shape = _lattice_shape(graph, node, n)
-            layers.append(LayerSpec(str(node), [node], True, kind, n, width, params, vis, is_directed, shape=shape))
+            shape = _lattice_shape(graph, node, size)
+            layers.append(
+                LayerSpec(str(node), [node], True, kind, size, width, dict(params), vis, is_directed, shape=shape)
+            )
             continue
         key = (kind.name, width)
-        if current != key:
-            current = key
-            runs[key] = runs.get(key, 0) + 1
-            name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
-            name += str(runs[key]) if runs[key] > 1 else ""
-            layers.append(LayerSpec(name, [], False, kind, 0, width, {p: [] for p in params}, [], is_directed))
-        L = layers[-1]
-        unit_index[node] = (len(layers) - 1, L.n)
-        L.nodes.append(node)
-        L.n += 1
-        for p, v in params.items():
-            L.params[p].append(v)
-        L.visible.append(bool(vis) if isinstance(vis, bool) else bool(vis[0]))
-    for L in layers:
-        if not L.declared:
-            _gather_unit_params(graph, L)
-    return layers, unit_index
+        runs[key] = runs.get(key, 0) + 1
+        name = f"units[{kind.name}]" if width == 1 else f"units[{kind.name}{width}]"
+        name += str(runs[key]) if runs[key] > 1 else ""
+        L = LayerSpec(name, nodes.nodes[start:stop], False, kind, stop - start, width, {}, [], is_directed)
+        _unit_values(L, nodes, nodes.group[start:stop])
+        _gather_unit_params(graph, L)
+        layers.append(L)
+    return layers, unit_index, (layer_of, unit_of)
+
+
+def _unit_values(L, nodes, group):
+    """The declared values of a virtual layer's units (``group``: each unit's group): for
+    units read together (numbers) one array per parameter, taken from the groups' values;
+    else a list of each unit's value."""
+    present, which = np.unique(group, return_inverse=True)
+    infos = [nodes.infos[int(g)] for g in present.tolist()]
+    if all(not isinstance(info[5], np.ndarray) for info in infos):  # numbers, read together
+        for p in L.kind.params:
+            L.params[p.name] = np.array([info[4][p.name] for info in infos], dtype=np.float64)[which]
+        L.visible = np.array([info[5] for info in infos], dtype=bool)[which]
+        return
+    for p in L.kind.params:
+        L.params[p.name] = [nodes.infos[int(g)][4][p.name] for g in group]
+    L.visible = [
+        bool(vis) if isinstance(vis, bool) else bool(vis[0]) for vis in (nodes.infos[int(g)][5] for g in group)
+    ]
 
 
 def _lattice_shape(graph, node, n):
@@ -545,42 +691,68 @@ def _gather_unit_params(graph, L):
     L.visible = np.asarray(L.visible, dtype=bool)
 
 
-def _couplings(graph, edges, layers, unit_index, directed):
+_TYPES = ("directed", "lateral", "undirected")
+
+
+def _couplings(graph, edges, layers, at, nodes, directed):
     """Every model edge as a coupling: dense between layer nodes, entries of a sparse
-    coupling per (layer, layer, type) between single units."""
-    # (an undirected edge comes from the node declared first: see _edges)
+    coupling per (layer, layer, type) between single units.
+
+    The common edge -- a plain number between two one-column units -- is read as array
+    code: no message is built unless something is wrong (the values are checked together
+    at the end). Every other edge is checked on its own, with a message that names it."""
+    layer_of, unit_of = at
     couplings, sparse = [], {}
-    single = [L.width == 1 and not L.declared for L in layers]  # layers of single one-column units
-    for u, v, d in edges:
-        lu, iu = unit_index[u]
-        lv, iv = unit_index[v]
-        w = d.get("weight")
-        if type(w) in _NUMBERS and u != v and single[lu] and single[lv]:
-            # the common case, one number between two units: no message is built unless
-            # something is wrong (the values are checked together at the end)
-            ctype = (
-                "directed" if directed and not d.get("undirected", False) else ("lateral" if lu == lv else "undirected")
-            )
-            c = (sparse.get((lu, lv, ctype)) or _entries(sparse, layers, lu, lv, ctype)).c
-            c.rows.append(iu)
-            c.cols.append(iv)
-            c.values.append(w)
-            c.edges.append((u, v, 0, 0))
-            continue
-        c = _edge_coupling(sparse, layers, (u, lu, iu), (v, lv, iv), d, directed)
+    lu, lv = layer_of[edges.u], layer_of[edges.v]
+    single = np.array([L.width == 1 and not L.declared for L in layers], dtype=bool)
+    plain = single[lu] & single[lv] & (edges.u != edges.v)
+    count = len(edges.data)
+    weights = list(map(dict.get, edges.data, itertools.repeat("weight"))) if plain.any() else None
+    if weights is not None:
+        plain &= np.fromiter(map(_NUMBERS.__contains__, map(type, weights)), dtype=bool, count=count)
+    if directed and "undirected" in edges.names:
+        marks = map(dict.get, edges.data, itertools.repeat("undirected"), itertools.repeat(False))
+        undirected = np.fromiter(map(bool, marks), dtype=bool, count=count)
+    else:
+        undirected = np.full(count, not directed)
+    ctype = np.where(undirected, np.where(lu == lv, 1, 2), 0)  # an index into _TYPES
+    for i in np.flatnonzero(~plain).tolist():  # the rest, one by one (an edge of layer nodes, an array weight)
+        u, v = nodes.nodes[edges.u[i]], nodes.nodes[edges.v[i]]
+        ends = (u, int(lu[i]), int(unit_of[edges.u[i]])), (v, int(lv[i]), int(unit_of[edges.v[i]]))
+        c = _edge_coupling(sparse, layers, *ends, edges.data[i], directed, at=i)
         if c is not None:
             couplings.append(c)
-    for c in (e.c for e in sparse.values()):
+    found = {key: (e.first, e) for key, e in sparse.items()}
+    at_plain = np.flatnonzero(plain)
+    if at_plain.size:
+        code = (lu[at_plain] * len(layers) + lv[at_plain]) * 3 + ctype[at_plain]
+        keys, first, which = np.unique(code, return_index=True, return_inverse=True)
+        order = np.argsort(which, kind="stable")
+        bounds = np.cumsum(np.bincount(which, minlength=keys.size))
+        if at_plain.size == count:
+            values = np.array(weights, dtype=np.float64)
+        else:
+            values = np.fromiter(map(weights.__getitem__, at_plain.tolist()), dtype=np.float64, count=at_plain.size)
+        for k, key in enumerate(keys.tolist()):
+            mine = at_plain[order[bounds[k - 1] if k else 0 : bounds[k]]]  # this coupling's edges, in order
+            key = (key // 3 // len(layers), key // 3 % len(layers), _TYPES[key % 3])
+            e = found[key][1] if key in found else _entries(sparse, layers, *key)
+            e.plain = mine
+            e.plain_values = values[np.searchsorted(at_plain, mine)]
+            first_at = int(at_plain[first[k]])
+            found[key] = (min(first_at, found[key][0]) if key in found else first_at, e)
+    for _, e in sorted(found.values(), key=lambda f: f[0]):  # in the order their first edges come
+        c = e.finish(edges, nodes, unit_of)
         _finish_sparse(c, graph)
         couplings.append(c)
     return couplings
 
 
-def _edge_coupling(sparse, layers, end_u, end_v, d, directed):
+def _edge_coupling(sparse, layers, end_u, end_v, d, directed, at=0):
     """One edge, checked with a message that names it: a dense, lateral or stencil coupling
     between layer nodes (returned), or entries of a sparse coupling between single units
     (added to ``sparse``; None returned)."""
-    (u, lu, iu), (v, lv, iv) = end_u, end_v
+    (u, lu, iu), (v, lv, iv) = end_u, end_v  # ``at``: the edge's place among the edges
     where = f"edge ({_fmt(u)}, {_fmt(v)})"
     if "weight" not in d:
         raise ModelError(f"{where}: missing attribute 'weight'")
@@ -622,7 +794,7 @@ def _edge_coupling(sparse, layers, end_u, end_v, d, directed):
     entries = _entries(sparse, layers, lu, lv, ctype)
     for a in range(Lu.width):
         for b in range(Lv.width):
-            entries.append(iu * Lu.width + a, iv * Lv.width + b, W[a, b], (u, v, a, b))
+            entries.append(iu * Lu.width + a, iv * Lv.width + b, W[a, b], (u, v, a, b), at)
     return None
 
 
@@ -637,19 +809,71 @@ def _finish_sparse(c, graph):
 
 
 class _Entries:
-    """The entries of one sparse coupling as they are found: lists appended to, arrays at the end."""
+    """The entries of one sparse coupling as they are found: those of edges checked one by
+    one appended to lists (with the edge's place among the edges), those of plain edges
+    (``plain``: their places; ``plain_values``) as arrays; :meth:`finish` merges them in
+    the edges' order."""
 
-    __slots__ = ("c",)
+    __slots__ = ("c", "at", "plain", "plain_values")
 
     def __init__(self, c):
-        self.c = c
+        self.c, self.at, self.plain, self.plain_values = c, [], None, None
 
-    def append(self, row, col, value, edge):
+    @property
+    def first(self):
+        """The place of the first edge appended."""
+        return self.at[0]
+
+    def append(self, row, col, value, edge, at):
         c = self.c
         c.rows.append(row)
         c.cols.append(col)
         c.values.append(value)
         c.edges.append(edge)
+        self.at.append(at)
+
+    def finish(self, edges, nodes, unit_of):
+        """The coupling with every entry, in the order of the edges."""
+        c = self.c
+        if self.plain is None:
+            return c
+        u, v = edges.u[self.plain], edges.v[self.plain]
+        plain_edges = _PlainEdges(nodes.nodes, u, v)
+        rows, cols, values = unit_of[u], unit_of[v], self.plain_values
+        if not self.at:
+            c.rows, c.cols, c.values, c.edges = rows, cols, values, plain_edges
+            return c
+        plain_edges = list(plain_edges)
+        order = np.argsort(np.concatenate([self.plain, np.asarray(self.at, dtype=np.int64)]), kind="stable")
+        c.rows = np.concatenate([rows, np.asarray(c.rows, dtype=np.int64)])[order]
+        c.cols = np.concatenate([cols, np.asarray(c.cols, dtype=np.int64)])[order]
+        c.values = np.concatenate([values, np.asarray(c.values, dtype=np.float64)])[order]
+        both = plain_edges + c.edges
+        c.edges = [both[i] for i in order.tolist()]
+        return c
+
+
+class _PlainEdges(collections.abc.Sequence):
+    """``(u, v, 0, 0)`` for each entry of a sparse coupling read from plain edges (one
+    number between two one-column units), made when read: the endpoints are kept as node
+    positions, not as hundreds of thousands of tuples."""
+
+    __slots__ = ("nodes", "u", "v")
+
+    def __init__(self, nodes, u, v):
+        self.nodes, self.u, self.v = nodes, u, v
+
+    def __len__(self):
+        return self.u.size
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return (self.nodes[self.u[i]], self.nodes[self.v[i]], 0, 0)
+
+    def __iter__(self):
+        get = self.nodes.__getitem__
+        return zip(map(get, self.u.tolist()), map(get, self.v.tolist()), itertools.repeat(0), itertools.repeat(0))
 
 
 def _entries(sparse, layers, lu, lv, ctype):
@@ -750,7 +974,7 @@ def _recognition(graph, edges, layers, unit_index):
             )
         if not np.all(np.isfinite(W)):
             raise ModelError(f"{where}: weight must be finite")
-        bias = _attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias")
+        bias = np.broadcast_to(_attr_array(d.get("bias", 0.0), (Lv.cols,), where, "bias"), (Lv.cols,)).copy()
         if not np.all(np.isfinite(bias)):
             raise ModelError(f"{where}: bias must be finite")
         out.append(CouplingSpec(f"{Lu.name}=>{Lv.name}.weight", lu, lv, "recognition", weight=W, values=bias))
