@@ -234,7 +234,10 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
 
 
 def _checkerboard_colour(workspace, part, shape):
-    """:func:`graphmrf.kernels.checkerboard_colour` of a part, kept in the run's workspace."""
+    """:func:`graphmrf.kernels.checkerboard_colour` of a part: known to a part compiled as
+    a checkerboard colour, else found once and kept in the run's workspace."""
+    if part.checkerboard_colour is not None:
+        return part.checkerboard_colour
     if workspace is None:
         return kernels.checkerboard_colour(shape, part.units)
     key = ("checkerboard colour", part.key)

@@ -107,8 +107,6 @@ class Program:
         self._block_spec = blocks
         self.layout = Layout(spec, blocks, backend, self.dtype, params)
         self.layers, self.blocks, self.n_columns = self.layout.layers, self.layout.blocks, self.layout.n_columns
-        self.visible_mask = self.layout.visible_mask
-        self.visible_columns, self.hidden_columns = self.layout.visible_columns, self.layout.hidden_columns
         self.couplings = [Coupling(c, self.layers, backend, self.dtype) for c in spec.couplings]
         for c in self.couplings:
             if c.type == "directed":
@@ -139,6 +137,21 @@ class Program:
     def device(self):
         """Where the arrays live, in words ("cpu", "cuda:0 (...)")."""
         return self.backend.device
+
+    @property
+    def visible_mask(self):
+        """Bool array (columns,): True at the columns of visible units (made when first read)."""
+        return self.layout.visible_mask
+
+    @property
+    def visible_columns(self):
+        """Int array: the columns of visible units, ascending."""
+        return self.layout.visible_columns
+
+    @property
+    def hidden_columns(self):
+        """Int array: the columns of hidden units, ascending."""
+        return self.layout.hidden_columns
 
     # ------------------------------------------------------------------ layout
     def columns(self, node):
