@@ -221,7 +221,7 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
     bias = L.params["bias"]
     colour = _checkerboard_colour(workspace, part, L.shape)
     b = bias[0]
-    if colour is not None and c.W.size == 1 and bias.min() == b == bias.max():  # two reductions: no array made
+    if colour is not None and c.W.size == 1 and _one_bias(workspace, L, bias):
         # one coupling, one bias: the probability is a function of the neighbours' count
         kernels.checkerboard_table(
             sites_view, u, float(c.W[0]), float(b), float(beta), (lo, hi), L.shape, colour, c.periodic
@@ -231,6 +231,19 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
             sites_view, part.units, u, c.W, bias[part.columns], float(beta) * (hi - lo), (lo, hi), L.shape, c.periodic
         )
     return True
+
+
+def _one_bias(workspace, layer, bias):
+    """Whether every site of a lattice layer has the same bias: two reductions, no array
+    made; found once per run where the run's parameters are fixed (reading the biases at
+    every step costs more than the reductions: they push the lattice out of the cache)."""
+    if workspace is None or not workspace.fixed_parameters:
+        return bool(bias.min() == bias[0] == bias.max())
+    key = ("one bias", layer.name)
+    found = workspace.get(key)
+    if found is None:
+        found = workspace.put(key, bool(bias.min() == bias[0] == bias.max()))
+    return found
 
 
 def _checkerboard_colour(workspace, part, shape):

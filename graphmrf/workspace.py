@@ -31,6 +31,12 @@ class Workspace:
     fills such an array with uniform draws; ``get``/``put`` keep anything else a step
     wants to find again (a training plan).
 
+    ``fixed_parameters`` is False unless the loop that owns the workspace promises that
+    the Program's parameters do not change while it lives (:func:`graphmrf.sample` does:
+    its chains never escape the call); steps may then keep what they derive from the
+    parameters (whether a lattice has one bias) instead of reading them at every step.
+    A training loop, or chains a caller steps between its own updates, leave it False.
+
     Examples
     --------
     >>> ws = Workspace()
@@ -43,6 +49,7 @@ class Workspace:
     def __init__(self):
         self._arrays = {}
         self._things = {}
+        self.fixed_parameters = False
 
     def array(self, name, shape, dtype, xp=np, order="C"):
         """An uninitialised array for ``name``, reused while its shape, dtype and layout stay.

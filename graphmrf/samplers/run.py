@@ -232,6 +232,8 @@ def sample(
         mask = clamp
     kept, energy = [], []
     current = sampler.init(program, state, beta=beta, clamp=mask)
+    if getattr(current, "workspace", None) is not None:  # the chains stay in this call, the parameters fixed
+        current.workspace.fixed_parameters = True
     with Progress(n_sweeps, f"sample ({name})", progress) as bar:
         for t in range(1, n_sweeps + 1):
             current, info = sampler.step(program, current, rng)
