@@ -758,7 +758,8 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
 
     Parameters
     ----------
-    state : array (chains, units), row-major
+    state : array (chains, units)
+        Row-major or column-major (sampling works on a column-major state in place).
     order : int array
         The units in the order they are visited.
     uniforms : array (len(order), chains), or None for ``mode="max"``
@@ -800,9 +801,12 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
     order = np.asarray(order, dtype=np.int64)
     per_unit = [np.ascontiguousarray(a, dtype=dt) for a in (bias, slope, lo, hi)]
     if mode == "max":
-        X = state @ J  # every unit's input, all chains at once (BLAS)
-        _sequential_jit["max"](state, X, order, J, *per_unit)
-        return
-    St = np.ascontiguousarray(state.T)  # unit-major: a unit's chains side by side
-    _sequential_jit["sample"](St, order, logistic_noise(uniforms), J, *per_unit)
-    state[...] = St.T
+        work = state if state.flags.c_contiguous else np.ascontiguousarray(state)
+        X = work @ J  # every unit's input, all chains at once (BLAS)
+        _sequential_jit["max"](work, X, order, J, *per_unit)
+    else:  # unit-major, a unit's chains side by side: a column-major state as it is
+        work = state.T if state.T.flags.c_contiguous else np.ascontiguousarray(state.T)
+        _sequential_jit["sample"](work, order, logistic_noise(uniforms), J, *per_unit)
+        work = work.T
+    if not np.may_share_memory(work, state):  # a copy was made for the kernel
+        state[...] = work

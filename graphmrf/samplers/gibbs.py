@@ -314,10 +314,7 @@ def _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
     lo = np.concatenate([np.full(L.n, L.kind.support[0], dtype=state.dtype) for L in program.layers])
     hi = np.concatenate([np.full(L.n, L.kind.support[1], dtype=state.dtype) for L in program.layers])
     slope = (float(beta) * (hi - lo)).astype(state.dtype)
-    work = state if state.flags.c_contiguous else np.ascontiguousarray(state)
-    kernels.sequential(work, order, uniforms, J, bias, slope, lo, hi, mode)
-    if work is not state:
-        state[...] = work
+    kernels.sequential(state, order, uniforms, J, bias, slope, lo, hi, mode)
     return True
 
 
