@@ -18,6 +18,7 @@ __all__ = [
     "uniform_into",
     "uniform_rows",
     "uniform_words",
+    "random_into",
     "logsumexp",
 ]
 
@@ -345,10 +346,44 @@ def uniform_rows(rng, out):
             uniform_into(rng, row)
         return out
     if fast and n < _FEW:  # each row NumPy's own draw, which continues from call to call
-        if out.size < _FEW:
-            return rng.random(dtype=out.dtype, out=out)
-        return _buffered_float32(rng, out)
+        return random_into(rng, out)
     return uniform_into(rng, out)
+
+
+def random_into(rng, out):
+    """``rng.random(dtype=out.dtype, out=out)``: NumPy's own uniform draw, the same numbers
+    and the same generator state after, but for at least 4096 float32 from a generator
+    with 64-bit output taken from the raw words in one call (NumPy draws float32 a 32-bit
+    half word at a time through a buffer, about twice as slow).
+
+    Parameters
+    ----------
+    rng : Generator
+        NumPy's or CuPy's.
+    out : array, C order
+        The array to fill.
+
+    Returns
+    -------
+    array
+        ``out``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.random.default_rng(0), np.random.default_rng(0)
+    >>> x = random_into(a, np.empty((3, 2000), np.float32))
+    >>> bool((x == b.random((3, 2000), dtype=np.float32)).all()), a.random() == b.random()
+    (True, True)
+    """
+    fast = (
+        out.dtype == np.float32
+        and isinstance(out, np.ndarray)
+        and out.flags.c_contiguous
+        and out.size >= _FEW
+        and isinstance(getattr(rng, "bit_generator", None), _RAW64)
+    )
+    return _buffered_float32(rng, out) if fast else rng.random(dtype=out.dtype, out=out)
 
 
 def _buffered_float32(rng, out):

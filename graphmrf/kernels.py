@@ -676,18 +676,22 @@ def _descent(S, X, order, J, bias, slope, lo, hi):
                 s[i] = new
 
 
-_BLOCK = 8  # units per block of a Gibbs sweep (measured: 8 beats 4, 16, 32 and 64 at 100 units)
+_BLOCK = 8  # units per block of a sweep (measured: 8 beats 4, 16, 32 and 64 at 100 units)
 
 
-def _gibbs_blocks(St, order, noise, J, bias, slope, lo, hi):
-    """One-unit-at-a-time Gibbs sweep, every chain at once, the visits taken in blocks of
+def _unit_blocks(St, order, noise, J, bias, slope, lo, hi, metropolis, accepted):
+    """One-unit-at-a-time sweep, every chain at once, the visits taken in blocks of
     ``_BLOCK``: one matrix product gives the inputs of a block's units from the current
     state (``J[block] St``, unit-major ``St`` (units, chains)), then its units are drawn in
-    turn, each change corrected into the inputs of the block's later units. A unit takes
-    its upper value when its logit exceeds the visit's logistic noise ``noise[t]`` (no
-    exponential in the loop). At a temperature where many units change, the products do
-    the work at the matrix-product rate, where a unit-by-unit update would add a row of
-    ``J`` per change."""
+    turn, each change corrected into the inputs of the block's later units. At a
+    temperature where many units change, the products do the work at the matrix-product
+    rate, where a unit-by-unit update would add a row of ``J`` per change.
+
+    Gibbs: a unit takes its upper value when its logit ``z`` exceeds the visit's logistic
+    noise ``noise[t]`` (no exponential in the loop). Metropolis (``metropolis``): the unit
+    proposes its other value and takes it when ``noise[t] = log(1 - u)`` is below the log
+    acceptance ratio, ``z`` for a move up and ``-z`` for a move down; ``accepted`` counts
+    the moves per chain."""
     n, chains = St.shape
     visits = order.shape[0]
     change = np.empty(chains, St.dtype)
@@ -702,8 +706,15 @@ def _gibbs_blocks(St, order, noise, J, bias, slope, lo, hi):
             i = block[a]
             s, x, nz = St[i], X[a], noise[start + a]
             for c in range(chains):
-                new = hi[i] if slope[i] * (x[c] + bias[i]) > nz[c] else lo[i]
-                change[c] = new - s[c]
+                z = slope[i] * (x[c] + bias[i])
+                old = s[c]
+                if metropolis:
+                    up = old == lo[i]
+                    new = (hi[i] if up else lo[i]) if nz[c] < (z if up else -z) else old
+                    accepted[c] += new != old
+                else:
+                    new = hi[i] if z > nz[c] else lo[i]
+                change[c] = new - old
                 s[c] = new
             for later in range(a + 1, stop - start):
                 w = rows[later, i]
@@ -747,9 +758,10 @@ _sequential_jit = {}
 
 
 def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mode="sample"):
-    """One sweep of one-unit-at-a-time Gibbs sampling (``mode="sample"``) or
-    zero-temperature descent (``"max"``: a unit goes to its more probable value, a tie
-    keeps it) of a dense model of two-valued units, in place.
+    """One sweep of one-unit-at-a-time Gibbs sampling (``mode="sample"``), single-site
+    Metropolis (``"metropolis"``: the other value proposed, accepted with probability
+    ``min(1, exp(-beta dE))``) or zero-temperature descent (``"max"``: a unit goes to its
+    more probable value, a tie keeps it) of a dense model of two-valued units, in place.
 
     Sampling takes the visits in blocks, every chain at once: one matrix product gives a
     block's inputs, and each change is corrected into the inputs of the block's later
@@ -762,14 +774,22 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
         Row-major or column-major (sampling works on a column-major state in place).
     order : int array
         The units in the order they are visited.
-    uniforms : array (len(order), chains), or None for ``mode="max"``
-        The uniform of visit ``t`` for chain ``c`` at ``[t, c]``.
+    uniforms : array (len(order), chains), (2 len(order), chains), or None
+        The uniform of visit ``t`` for chain ``c`` at ``[t, c]``; for ``"metropolis"``
+        two rows per visit, the proposal's (a two-valued unit has one choice: unused) and
+        the acceptance's, as :func:`graphmrf.samplers.metropolis_sweep` draws them; None
+        for ``"max"``.
     coupling_matrix : array (units, units)
         Symmetric, zero diagonal: unit ``i``'s input is ``sum_j J_ij s_j``.
     bias, slope, lo, hi : arrays (units,)
         Per unit: the logit is ``slope (x + bias)`` and the values are ``lo``, ``hi``.
-    mode : {"sample", "max"}
-        Gibbs sampling, or zero-temperature descent.
+    mode : {"sample", "metropolis", "max"}
+        Gibbs sampling, Metropolis, or zero-temperature descent.
+
+    Returns
+    -------
+    array (chains,) or None
+        For ``"metropolis"``, the number of accepted moves per chain.
 
     Raises
     ------
@@ -795,18 +815,26 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
     if not _sequential_jit:
         fast = {"contract", "arcp", "nsz"}
         _sequential_jit["max"] = numba.njit(cache=True, nogil=True, fastmath=fast)(_descent)
-        _sequential_jit["sample"] = numba.njit(cache=True, nogil=True, fastmath=fast)(_gibbs_blocks)
+        _sequential_jit["blocks"] = numba.njit(cache=True, nogil=True, fastmath=fast)(_unit_blocks)
     dt = state.dtype
     J = np.ascontiguousarray(coupling_matrix, dtype=dt)
     order = np.asarray(order, dtype=np.int64)
     per_unit = [np.ascontiguousarray(a, dtype=dt) for a in (bias, slope, lo, hi)]
+    accepted = None
     if mode == "max":
         work = state if state.flags.c_contiguous else np.ascontiguousarray(state)
         X = work @ J  # every unit's input, all chains at once (BLAS)
         _sequential_jit["max"](work, X, order, J, *per_unit)
     else:  # unit-major, a unit's chains side by side: a column-major state as it is
         work = state.T if state.T.flags.c_contiguous else np.ascontiguousarray(state.T)
-        _sequential_jit["sample"](work, order, logistic_noise(uniforms), J, *per_unit)
+        metropolis = mode == "metropolis"
+        if metropolis:  # rows: the proposal's draw (one choice: unused) then the acceptance's, per visit
+            noise = np.log1p(-uniforms[1::2])
+        else:
+            noise = logistic_noise(uniforms)
+        accepted = np.zeros(state.shape[0], dtype=dt)
+        _sequential_jit["blocks"](work, order, noise, J, *per_unit, metropolis, accepted)
         work = work.T
     if not np.may_share_memory(work, state):  # a copy was made for the kernel
         state[...] = work
+    return accepted if mode == "metropolis" else None

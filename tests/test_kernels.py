@@ -113,7 +113,7 @@ def test_checkerboard_colours_are_recognised():
     assert kernels.checkerboard_colour(shape, np.flatnonzero(parity == 0)[:-1]) is None
 
 
-@pytest.mark.parametrize("method", ["sequential", "random-scan"])
+@pytest.mark.parametrize("method", ["sequential", "random-scan", "metropolis"])
 def test_the_fused_one_unit_sweep_follows_the_numpy_path(method):
     """A dense Boltzmann machine (visible and hidden layers, lateral couplings): the same
     uniforms in the same visit order give the same states (an ulp of a probability apart
@@ -140,7 +140,7 @@ def test_fused_hopfield_recall_is_the_numpy_recall():
     assert np.mean(np.all(fused == np.repeat(xi, 10, axis=0), axis=1)) == 1.0
 
 
-@pytest.mark.parametrize("method", ["sequential", "random-scan"])
+@pytest.mark.parametrize("method", ["sequential", "random-scan", "metropolis"])
 def test_the_fused_one_unit_sweep_samples_the_exact_distribution(method):
     prog = gm.compile(family("bm", seed=3))
     report = gm.verify(prog, method, n_chains=4000, n_sweeps=30, alpha=ALPHA, seed=0)
@@ -165,3 +165,19 @@ def test_a_bias_changed_between_steps_reaches_the_lattice_kernel():
     prog.params["s.bias"][...] = 0.0
     run = gm.sample(prog, 3, chains=4, init=spins, seed=4, record_energy=False)
     assert abs(float(run.state[:, ::2].mean())) < 0.5
+
+
+def test_fused_metropolis_counts_the_moves_the_numpy_path_counts():
+    """float64 and float32 (4096 chains: NumPy's float32 draw taken from raw words), the
+    acceptance rates and the states of one sweep: the same."""
+    from graphmrf.samplers.metropolis import metropolis_sweep
+
+    for dtype, chains in ((np.float64, 30), (np.float32, 4096)):
+        prog = gm.compile(gm.boltzmann(10, 4, seed=2, scale=0.8), seed=0, dtype=dtype)
+        init = prog.random_state(chains, seed=1)
+        fused, info = metropolis_sweep(prog, init, np.random.default_rng(5))
+        with kernels.disabled():
+            plain, info_plain = metropolis_sweep(prog, init, np.random.default_rng(5))
+        assert np.mean(fused != plain) <= 1e-4
+        assert np.abs(info.accepted - info_plain.accepted).max() <= 1 / 14
+        assert 0.2 < float(info.accepted.mean()) < 0.9

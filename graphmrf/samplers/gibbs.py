@@ -287,35 +287,74 @@ def sequential_gibbs(
 
 def _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
     """The fused one-unit-at-a-time sweep (:func:`graphmrf.kernels.sequential`) where it
-    applies -- numba installed, nothing clamped or counted, every layer of single-column
-    spin or binary units, dense undirected or lateral couplings only, a NumPy state that
-    is its own statistic, one beta -- drawing the uniforms the loop below would draw, unit
-    by unit in visit order; True when it swept."""
-    if not (kernels.enabled() and keep is None and not count and isinstance(state, np.ndarray) and T is state):
+    applies (:func:`dense_two_valued`; nothing counted), drawing the uniforms the loop
+    below would draw, unit by unit in visit order; True when it swept."""
+    model = None if count or mode not in ("sample", "max") else dense_two_valued(program, state, T, keep, beta)
+    if model is None:
         return False
-    if np.ndim(beta) != 0 or state.dtype not in (np.float32, np.float64) or mode not in ("sample", "max"):
-        return False
-    if any(L.directed or L.children or L.width != 1 or L.kind.name not in ("spin", "binary") for L in program.layers):
-        return False
-    if any(c.sparse or c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
-        return False
-    order = np.concatenate([L.offset + np.arange(L.n) for L in program.layers])  # columns: one per unit
-    if perm is not None:
-        order = order[perm]
-    chains = state.shape[0]
+    order = model["order"] if perm is None else model["order"][perm]
     uniforms = None
     if mode == "sample":  # the draws update_part makes, (chains, 1) per visit, in one call where it can
-        uniforms = uniform_rows(rng, np.empty((order.size, chains), dtype=state.dtype))
+        uniforms = uniform_rows(rng, np.empty((order.size, state.shape[0]), dtype=state.dtype))
+    kernels.sequential(state, order, uniforms, model["J"], *model["units"], mode)
+    return True
+
+
+def dense_two_valued(program, state, T, keep, beta):
+    """What the one-unit kernels (:func:`graphmrf.kernels.sequential`) need, where they
+    apply -- numba installed, nothing clamped, every layer of single-column spin or binary
+    units, dense undirected or lateral couplings only, a NumPy state that is its own
+    statistic, one beta: a dict with ``order`` (every unit's column, in declared order),
+    ``J`` (the coupling matrix) and ``units`` (bias, slope, lo, hi per unit); else None.
+
+    Parameters
+    ----------
+    program : Program
+    state, T : arrays (chains, columns)
+        The chains and their statistic.
+    keep : bool mask or None
+        Clamped entries.
+    beta : float or array
+        Inverse temperature.
+
+    Returns
+    -------
+    dict or None
+
+    Examples
+    --------
+    >>> import graphmrf as gm
+    >>> prog = gm.compile(gm.boltzmann(3, 1, seed=0))
+    >>> s = prog.random_state(2, seed=0)
+    >>> model = dense_two_valued(prog, s, s, None, 1.0)
+    >>> (model is not None) == kernels.enabled(), dense_two_valued(prog, s, s, s > 0, 1.0)
+    (True, None)
+    """
+    if not (kernels.enabled() and keep is None and isinstance(state, np.ndarray) and T is state):
+        return None
+    if np.ndim(beta) != 0 or state.dtype not in (np.float32, np.float64):
+        return None
+    if any(L.directed or L.children or L.width != 1 or L.kind.name not in ("spin", "binary") for L in program.layers):
+        return None
+    if any(c.sparse or c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
+        return None
     if len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
         J = program.couplings[0].W  # a Hopfield net: the lateral matrix is the coupling matrix
     else:
         J = program.coupling_matrix().astype(state.dtype)
-    bias = np.concatenate([L.params["bias"] for L in program.layers])
-    lo = np.concatenate([np.full(L.n, L.kind.support[0], dtype=state.dtype) for L in program.layers])
-    hi = np.concatenate([np.full(L.n, L.kind.support[1], dtype=state.dtype) for L in program.layers])
-    slope = (float(beta) * (hi - lo)).astype(state.dtype)
-    kernels.sequential(state, order, uniforms, J, bias, slope, lo, hi, mode)
-    return True
+    dt = state.dtype
+    lo = np.concatenate([np.full(L.n, L.kind.support[0], dtype=dt) for L in program.layers])
+    hi = np.concatenate([np.full(L.n, L.kind.support[1], dtype=dt) for L in program.layers])
+    return {
+        "order": np.concatenate([L.offset + np.arange(L.n) for L in program.layers]),  # one column per unit
+        "J": J,
+        "units": (
+            np.concatenate([L.params["bias"] for L in program.layers]),
+            (float(beta) * (hi - lo)).astype(dt),
+            lo,
+            hi,
+        ),
+    }
 
 
 @functools.cache

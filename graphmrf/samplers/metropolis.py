@@ -6,9 +6,12 @@ scale for a real unit -- and accepts it with probability
 ``min(1, p(s'_i | rest) / p(s_i | rest)) = min(1, exp(-beta (E(s') - E(s))))``.
 """
 
-from ..backend import as_generator
+import numpy as np
+
+from .. import kernels
+from ..backend import as_generator, random_into
 from .clamp import as_mask
-from .gibbs import SweepInfo, unit_parts
+from .gibbs import SweepInfo, dense_two_valued, unit_parts
 
 __all__ = ["metropolis_sweep"]
 
@@ -32,6 +35,9 @@ def _propose(program, L, cur, cond, rng):
 
 def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False, workspace=None):
     """One sweep of single-site Metropolis over every unit, in column order.
+
+    A dense model of spin or binary units takes the fused kernel
+    (:func:`graphmrf.kernels.sequential`) when numba is installed.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
 
@@ -80,6 +86,12 @@ def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, in
     state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
+    model = dense_two_valued(program, state, T, keep, beta)
+    if model is not None:  # the fused kernel, drawing what the loop below draws, in one call
+        order = model["order"]
+        uniforms = random_into(rng, np.empty((2 * order.size, state.shape[0]), dtype=state.dtype))
+        acc = kernels.sequential(state, order, uniforms, model["J"], *model["units"], mode="metropolis")
+        return state, SweepInfo(energy=program.energy(state) if energy else None, accepted=acc / order.size)
     acc = xp.zeros(state.shape[0], dtype=program.dtype)
     parts = unit_parts(program)
     for part in parts:
