@@ -20,9 +20,10 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse
 
 from .. import kernels
-from ..backend import as_generator, uniform_into, uniform_rows
+from ..backend import as_generator, to_host, uniform_into, uniform_rows
 from ..couplings import column_major
 from ..program import Part
 from .clamp import as_mask
@@ -287,9 +288,9 @@ def sequential_gibbs(
 
 def _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
     """The fused one-unit-at-a-time sweep (:func:`graphmrf.kernels.sequential`) where it
-    applies (:func:`dense_two_valued`; nothing counted), drawing the uniforms the loop
+    applies (:func:`one_unit_model`; nothing counted), drawing the uniforms the loop
     below would draw, unit by unit in visit order; True when it swept."""
-    model = None if count or mode not in ("sample", "max") else dense_two_valued(program, state, T, keep, beta)
+    model = None if count or mode not in ("sample", "max") else one_unit_model(program, state, T, keep, beta)
     if model is None:
         return False
     order = model["order"] if perm is None else model["order"][perm]
@@ -300,12 +301,14 @@ def _fused_sequential(program, state, T, keep, perm, rng, beta, mode, count):
     return True
 
 
-def dense_two_valued(program, state, T, keep, beta):
+def one_unit_model(program, state, T, keep, beta):
     """What the one-unit kernels (:func:`graphmrf.kernels.sequential`) need, where they
     apply -- numba installed, nothing clamped, every layer of single-column spin or binary
-    units, dense undirected or lateral couplings only, a NumPy state that is its own
-    statistic, one beta: a dict with ``order`` (every unit's column, in declared order),
-    ``J`` (the coupling matrix) and ``units`` (bias, slope, lo, hi per unit); else None.
+    units, undirected or lateral couplings only (dense or sparse; a lattice layer takes the
+    checkerboard), a NumPy state that is its own statistic, one beta: a dict with
+    ``order`` (every unit's column, in declared order), ``J`` (the coupling matrix: a
+    scipy CSR matrix when a coupling is sparse) and ``units`` (bias, slope, lo, hi per
+    unit); else None.
 
     Parameters
     ----------
@@ -326,8 +329,8 @@ def dense_two_valued(program, state, T, keep, beta):
     >>> import graphmrf as gm
     >>> prog = gm.compile(gm.boltzmann(3, 1, seed=0))
     >>> s = prog.random_state(2, seed=0)
-    >>> model = dense_two_valued(prog, s, s, None, 1.0)
-    >>> (model is not None) == kernels.enabled(), dense_two_valued(prog, s, s, s > 0, 1.0)
+    >>> model = one_unit_model(prog, s, s, None, 1.0)
+    >>> (model is not None) == kernels.enabled(), one_unit_model(prog, s, s, s > 0, 1.0)
     (True, None)
     """
     if not (kernels.enabled() and keep is None and isinstance(state, np.ndarray) and T is state):
@@ -336,9 +339,11 @@ def dense_two_valued(program, state, T, keep, beta):
         return None
     if any(L.directed or L.children or L.width != 1 or L.kind.name not in ("spin", "binary") for L in program.layers):
         return None
-    if any(c.sparse or c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
+    if any(c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
         return None
-    if len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
+    if any(c.sparse for c in program.couplings):
+        J = _sparse_coupling_matrix(program, state.dtype)
+    elif len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
         J = program.couplings[0].W  # a Hopfield net: the lateral matrix is the coupling matrix
     else:
         J = program.coupling_matrix().astype(state.dtype)
@@ -355,6 +360,29 @@ def dense_two_valued(program, state, T, keep, beta):
             hi,
         ),
     }
+
+
+def _sparse_coupling_matrix(program, dtype):
+    """The symmetric coupling matrix over the columns as a scipy CSR matrix: each sparse
+    entry (one per pair) at both (r, c) and (c, r), dense blocks by their nonzero entries."""
+    rows, cols, vals = [], [], []
+    for c in program.couplings:
+        if c.sparse:
+            r, k, v = c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values)
+        else:
+            W = to_host(c.W)
+            r, k = np.nonzero(W)
+            r, k, v = c.a.offset + r, c.b.offset + k, W[r, k]
+            if c.type == "lateral":  # both triangles already
+                rows.append(r), cols.append(k), vals.append(v)
+                continue
+        rows += [r, k]
+        cols += [k, r]
+        vals += [v, v]
+    n = program.n_columns
+    return scipy.sparse.csr_matrix(
+        (np.concatenate(vals).astype(dtype), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
+    )
 
 
 @functools.cache

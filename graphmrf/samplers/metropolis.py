@@ -11,7 +11,7 @@ import numpy as np
 from .. import kernels
 from ..backend import as_generator, random_into
 from .clamp import as_mask
-from .gibbs import SweepInfo, dense_two_valued, unit_parts
+from .gibbs import SweepInfo, one_unit_model, unit_parts
 
 __all__ = ["metropolis_sweep"]
 
@@ -36,7 +36,7 @@ def _propose(program, L, cur, cond, rng):
 def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, inplace=False, workspace=None):
     """One sweep of single-site Metropolis over every unit, in column order.
 
-    A dense model of spin or binary units takes the fused kernel
+    A model of spin or binary units with dense or sparse couplings takes the fused kernel
     (:func:`graphmrf.kernels.sequential`) when numba is installed.
 
     Returns ``(state, info)`` with ``info.accepted`` the acceptance rate per chain.
@@ -86,7 +86,7 @@ def metropolis_sweep(program, state, rng, beta=1.0, clamp=None, energy=False, in
     state = program.writable(state, inplace)
     keep = as_mask(program, clamp, state.shape[0])
     T = program.statistic(state)
-    model = dense_two_valued(program, state, T, keep, beta)
+    model = one_unit_model(program, state, T, keep, beta)
     if model is not None:  # the fused kernel, drawing what the loop below draws, in one call
         order = model["order"]
         uniforms = random_into(rng, np.empty((2 * order.size, state.shape[0]), dtype=state.dtype))
