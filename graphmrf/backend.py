@@ -390,25 +390,32 @@ def _buffered_float32(rng, out):
     """``rng.random(dtype=np.float32, out=out)``, the same numbers and the same state after,
     from the raw 64-bit words. NumPy's float32 draw takes 32-bit words, each 64-bit word's
     low half and then its high half, the high half kept in the bit generator between calls
-    (``has_uint32``, ``uinteger``); taken here from ``random_raw`` in one call, at the cost
-    of the fast path of :func:`uniform_into`, not of a buffered call per word."""
+    (``has_uint32``, ``uinteger``). Here the words of a PCG64 or SFC64 generator are made
+    in one call (:func:`graphmrf.kernels.raw_words`) under the generator's lock, with the
+    kept half read and set in the same hold, so a thread sharing the generator cannot come
+    between; other generators, or no numba, take NumPy's own draw."""
+    from . import kernels  # (it imports this module)
+
     bg = rng.bit_generator
+    if not kernels.AVAILABLE or type(bg).__name__ not in ("PCG64", "SFC64"):
+        return rng.random(dtype=np.float32, out=out)
     flat = out.reshape(-1)
-    held = bg.state
-    first = int(held["has_uint32"])
-    if first:  # the half word left by the last draw comes first
-        flat[0] = np.float32((int(held["uinteger"]) >> 8) * 2.0**-24)
-    rest = flat.size - first
-    words = bg.random_raw((rest + 1) // 2).view(np.uint32)
-    last = int(words[-1]) if rest else int(held["uinteger"])  # NumPy keeps it even once used
-    halves = words[:rest]
-    np.right_shift(halves, 8, out=halves)
-    flat[first:] = halves.view(np.int32)
-    flat[first:] *= _F32_STEP
-    after = bg.state
-    after["has_uint32"] = rest % 2  # an odd count leaves the last word's high half for the next draw
-    after["uinteger"] = last
-    bg.state = after
+    with bg.lock:
+        held = bg.state
+        first = int(held["has_uint32"])
+        if first:  # the half word left by the last draw comes first
+            flat[0] = np.float32((int(held["uinteger"]) >> 8) * 2.0**-24)
+        rest = flat.size - first
+        words, after = kernels.raw_words(held, (rest + 1) // 2)
+        halves = words.view(np.uint32)
+        last = int(halves[-1]) if rest else int(held["uinteger"])  # NumPy keeps it even once used
+        halves = halves[:rest]
+        np.right_shift(halves, 8, out=halves)
+        flat[first:] = halves.view(np.int32)
+        flat[first:] *= _F32_STEP
+        after["has_uint32"] = rest % 2  # an odd count leaves the last word's high half for the next draw
+        after["uinteger"] = last
+        bg.state = after
     return out
 
 

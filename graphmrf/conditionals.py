@@ -206,6 +206,10 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
     if len(inputs) != 1 or not isinstance(inputs[0], StencilInput):
         return False
     c = inputs[0].coupling
+    # a view of the layer's columns (the lattice sites); the kernels write through it
+    sites_view = state[:, L.sl] if L.sl.start or L.sl.stop != state.shape[1] else state
+    if not sites_view.flags.c_contiguous:  # decided before a draw: the path below draws then
+        return False
     shape = (state.shape[0], part.n)
     if kernels.draws_from(rng, state.shape[0] * part.n, state.dtype):
         u = rng  # the kernel draws the very uniforms below itself, without the array
@@ -214,12 +218,8 @@ def _fused_lattice(program, state, T, part, rng, beta, workspace):
     else:
         u = uniform_into(rng, np.empty(shape, dtype=state.dtype))
     lo, hi = L.kind.support
-    # a view of the layer's columns (the lattice sites); the kernels write through it
-    sites_view = state[:, L.sl] if L.sl.start or L.sl.stop != state.shape[1] else state
-    if not sites_view.flags.c_contiguous:
-        return False
     bias = L.params["bias"]
-    colour = _checkerboard_colour(workspace, part, L.shape)
+    colour = _checkerboard_colour(workspace, part, L.shape) if len(L.shape) in (2, 3) else None
     b = bias[0]
     if colour is not None and c.W.size == 1 and _one_bias(workspace, L, bias):
         # one coupling, one bias: the probability is a function of the neighbours' count
@@ -239,7 +239,7 @@ def _one_bias(workspace, layer, bias):
     every step costs more than the reductions: they push the lattice out of the cache)."""
     if workspace is None or not workspace.fixed_parameters:
         return bool(bias.min() == bias[0] == bias.max())
-    key = ("one bias", layer.name)
+    key = ("one bias", id(bias))  # the array itself: a workspace may see another program
     found = workspace.get(key)
     if found is None:
         found = workspace.put(key, bool(bias.min() == bias[0] == bias.max()))

@@ -53,6 +53,7 @@ __all__ = [
     "enabled",
     "disabled",
     "draws_from",
+    "raw_words",
     "checkerboard",
     "checkerboard_table",
     "sequential",
@@ -183,21 +184,83 @@ def _uniform_source(uniforms, dtype, size):
     bg = uniforms.bit_generator
     with bg.lock:
         full = bg.state
-        inner = full["state"]
-        algo = _BITS[full["bit_generator"]]
-        if algo == _SFC64:
-            words = np.array(inner["state"], dtype=np.uint64)
-        else:
-            words = np.array(
-                [inner["state"] >> 64, inner["state"] & _MASK64, inner["inc"] >> 64, inner["inc"] & _MASK64],
-                dtype=np.uint64,
-            )
+        algo, words = _generator_words(full)
         yield _NO_ARRAY, algo, words
-        if algo == _SFC64:
-            inner["state"] = words
-        else:
-            inner["state"] = (int(words[0]) << 64) | int(words[1])
-        bg.state = full
+        bg.state = _with_words(full, algo, words)
+
+
+def _generator_words(full):
+    """A PCG64 or SFC64 state dict as ``(algo, four uint64 words)`` (see :func:`_next_word`)."""
+    inner = full["state"]
+    algo = _BITS[full["bit_generator"]]
+    if algo == _SFC64:
+        return algo, np.array(inner["state"], dtype=np.uint64)
+    s, inc = inner["state"], inner["inc"]
+    return algo, np.array([s >> 64, s & _MASK64, inc >> 64, inc & _MASK64], dtype=np.uint64)
+
+
+def _with_words(full, algo, words):
+    """The state dict ``full`` with the generator's state set from ``words``."""
+    inner = full["state"]
+    inner["state"] = words if algo == _SFC64 else (int(words[0]) << 64) | int(words[1])
+    return full
+
+
+def _fill_words(algo, g, out):
+    """``out`` filled with the bit generator's next words, its state ``g`` advanced."""
+    g0, g1, g2, g3 = g[0], g[1], g[2], g[3]
+    for k in range(out.shape[0]):
+        out[k], g0, g1, g2, g3 = _next_word(algo, g0, g1, g2, g3)
+    g[0], g[1], g[2], g[3] = g0, g1, g2, g3
+
+
+_fill_words_jit = None
+
+
+def raw_words(state, n):
+    """The next ``n`` 64-bit words of a PCG64 or SFC64 bit generator whose state dict is
+    ``state`` (what its ``random_raw(n)`` returns), and the state dict after them: for a
+    caller that holds the bit generator's lock across a draw and its bookkeeping
+    (``random_raw`` takes the lock itself).
+
+    Parameters
+    ----------
+    state : dict
+        ``bit_generator.state`` of a PCG64 or SFC64 bit generator.
+    n : int
+        How many words.
+
+    Returns
+    -------
+    words : uint64 array (n,)
+    state : dict
+        The state after them (the other entries as given).
+
+    Raises
+    ------
+    RuntimeError
+        If numba is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bg = np.random.PCG64(3)
+    >>> if AVAILABLE:
+    ...     words, after = raw_words(bg.state, 4)
+    ... else:  # what it gives (numba is not installed here)
+    ...     words, after = np.random.PCG64(3).random_raw(4), None
+    >>> bool((words == bg.random_raw(4)).all())
+    True
+    """
+    global _fill_words_jit
+    if not AVAILABLE:
+        raise RuntimeError("kernels: numba is not installed; install the 'fast' extra")
+    if _fill_words_jit is None:
+        _fill_words_jit = numba.njit(cache=True, nogil=True)(_fill_words)
+    algo, g = _generator_words(state)
+    out = np.empty(n, dtype=np.uint64)
+    _fill_words_jit(algo, g, out)
+    return out, _with_words(state, algo, g)
 
 
 def enabled():
@@ -524,7 +587,8 @@ def checkerboard_table(state, uniforms, coupling, bias, beta, values, shape, col
     RuntimeError
         If numba is not installed (check :data:`AVAILABLE`).
     ValueError
-        If ``uniforms`` is a Generator the kernel cannot draw from (:func:`draws_from`).
+        If ``uniforms`` is a Generator the kernel cannot draw from (:func:`draws_from`), or
+        the lattice is not 2-D or 3-D (:func:`checkerboard` takes any).
 
     Examples
     --------
@@ -547,6 +611,8 @@ def checkerboard_table(state, uniforms, coupling, bias, beta, values, shape, col
     if not AVAILABLE:
         raise RuntimeError("kernels: numba is not installed; install the 'fast' extra")
     nd = len(shape)
+    if nd not in (2, 3):
+        raise ValueError(f"shape: the table kernel takes a 2-D or 3-D lattice; got {tuple(shape)}")
     if nd not in _table_jit:
         _table_jit[nd] = _compile(_checker_2d if nd == 2 else _checker_3d)
     dt = state.dtype.type

@@ -447,6 +447,8 @@ def _declared_alike(attrs):
     and values of the same types (1, 1.0 and True are equal but not alike): the sites of a
     lattice of units. Comparisons made in C, no key per node."""
     first = attrs[0]
+    if any(isinstance(v, (np.ndarray, list, tuple)) for v in first.values()):
+        return False  # arrays of one element compare equal across shapes and types: each is checked
     try:
         if len(attrs) < 2 or not all(map(first.__eq__, attrs)):
             return len(attrs) == 1

@@ -246,3 +246,21 @@ def _timed(fn):
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+@pytest.mark.parametrize(
+    "first, second, message",
+    [
+        (np.array([0.5]), np.array([[0.5]]), r"node 1: bias has shape \(1, 1\)"),
+        (np.array([1.0]), np.array([True]), "node 1: bias must be a real number"),
+    ],
+)
+def test_nodes_with_array_attributes_are_each_checked(first, second, message):
+    """Arrays of one element compare equal across shapes and types: nodes declared with
+    them do not take the bulk path of nodes declared alike."""
+    g = nx.Graph()
+    g.add_node(0, kind="binary", bias=first)
+    g.add_node(1, kind="binary", bias=second)
+    g.add_edge(0, 1, weight=0.3)
+    with pytest.raises(gm.errors.ModelError, match=message):
+        gm.compile(g)

@@ -20,6 +20,9 @@ from .progress import Progress
 __all__ = ["sample", "Samples", "METHODS"]
 
 
+_BUILT_IN = (protocol.Gibbs, protocol.Sequential, protocol.Metropolis, protocol.Ancestral)
+
+
 class _IsSampler(Constraint):
     """Anything with the sampler protocol's ``init`` and ``step``."""
 
@@ -232,17 +235,25 @@ def sample(
         mask = clamp
     kept, energy = [], []
     current = sampler.init(program, state, beta=beta, clamp=mask)
-    if getattr(current, "workspace", None) is not None:  # the chains stay in this call, the parameters fixed
-        current.workspace.fixed_parameters = True
-    with Progress(n_sweeps, f"sample ({name})", progress) as bar:
-        for t in range(1, n_sweeps + 1):
-            current, info = sampler.step(program, current, rng)
-            chains_now = protocol.position(current)
-            if record_energy:
-                energy.append(program.energy(chains_now))
-            if t > burn_in and (t - burn_in) % thin == 0:
-                kept.append(xp.array(chains_now, copy=True))
-            bar.update(**({"energy": float(to_host(xp.mean(energy[-1])))} if record_energy else {}))
+    workspace = getattr(current, "workspace", None)
+    # a built-in sampler's chains stay in this call and its steps leave the parameters alone
+    # (a sampler of the user's may change them between steps: the workspace is not told)
+    fixed = workspace is not None and type(sampler) in _BUILT_IN
+    try:
+        if fixed:
+            workspace.fixed_parameters = True
+        with Progress(n_sweeps, f"sample ({name})", progress) as bar:
+            for t in range(1, n_sweeps + 1):
+                current, info = sampler.step(program, current, rng)
+                chains_now = protocol.position(current)
+                if record_energy:
+                    energy.append(program.energy(chains_now))
+                if t > burn_in and (t - burn_in) % thin == 0:
+                    kept.append(xp.array(chains_now, copy=True))
+                bar.update(**({"energy": float(to_host(xp.mean(energy[-1])))} if record_energy else {}))
+    finally:
+        if fixed:
+            workspace.fixed_parameters = False
     samples = xp.stack(kept) if kept else xp.zeros((0, chains, program.n_columns), dtype=program.dtype)
     state = xp.ascontiguousarray(protocol.position(current))
     return Samples(samples, xp.stack(energy) if record_energy else None, state, mask)
