@@ -25,6 +25,7 @@ The lecture's 2-visible/2-hidden Boltzmann machine (Z = 39.70):
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,6 +51,7 @@ __all__ = [
 #: Default limit on enumerated joint states (2^27, about 10 s of work on two cores).
 DEFAULT_MAX_STATES = 2**27
 _TILE = 2**21  # elements per tile (rows x lo-states x summed columns)
+_CACHED_TILE = 2**18  # elements per tile of weights built by doubling (2 MiB): a few tiles, in the cache
 
 
 def _host64(program):
@@ -207,11 +209,12 @@ def _estimated_seconds(program, p, budget=0.3):
     program = program.float64()
     t0 = time.perf_counter()
     first, done, tiles, t1 = None, 0, 0, None
-    for _tiler, _row_s, _lo_idx, lw in _iterate(program, p, 1.0):
+    for _tiler, _row_s, _lo_idx, lw in _iterate(program, p, 1.0, weights=True):  # as log_partition runs
+        size = lw.P.size if isinstance(lw, _Weights) else lw.size
         if first is None:
-            first, t1 = lw.size, time.perf_counter()
+            first, t1 = size, time.perf_counter()
         else:
-            done, tiles = done + lw.size, tiles + 1
+            done, tiles = done + size, tiles + 1
         if first + done >= p.n_states or (tiles >= 2 and time.perf_counter() - t1 > budget):
             break
     now = time.perf_counter()
@@ -253,6 +256,20 @@ class _Tiler:
                         if np.array_equal(idx, np.arange(L.cols)):
                             idx = slice(None)
                         self.sum_layers.append((L, idx, pos))
+        # every lo unit two-valued, one column each, nothing summed: weights by doubling
+        self.doubling = (
+            self.fast
+            and not self.sum_cols.size
+            and all(r == 2 for r in self.lo.radix)
+            and all(t.shape[1] == 1 for t in self.lo.tables)
+        )
+        if self.doubling:  # the statistic of each lo unit at its two values
+            stride = np.asarray(self.lo.stride, dtype=np.int64)
+            self.t0 = self.lo_T[0].copy()
+            self.t1 = self.lo_T[stride, np.arange(stride.size)]
+            col = beta * self.lo_a
+            self.col_max = float(col.max())
+            self.col_weight = np.exp(col - self.col_max)
 
     def _coupling_matrix(self):
         return self.prog.coupling_matrix()
@@ -293,6 +310,44 @@ class _Tiler:
                 lw += np.sum(L.ops.log_partition(X[..., pos], pp, beta, L.width), axis=-1)
         return lw
 
+    def weights(self, row_s):
+        """The tile as factorised weights over the whole lo table (:class:`_Weights`), with
+        ``exp(lw[r, l] - scale) = rows[r] P[r, l] cols[l]``, or None where the tile's mass
+        relative to ``scale`` (the sum of the rows' and the columns' largest exponents, an
+        upper bound only up to the doubled factors) would lose its terms to underflow.
+
+        No exponential per state: ``exp(beta g_r . T_l)`` with ``g_r = T_r J_rl`` is a
+        product of one factor per lo unit, so a row's table over the lo states is built by
+        doubling -- the last unit the least significant digit, each unit in turn copying the
+        table so far times its factor at its upper value relative to its lower one. Where
+        those factors' product could overflow, each is shifted by its larger value first."""
+        beta = self.beta
+        T_r = self._stat(row_s, self.row_cols)
+        a_r = beta * (self._neg_self(row_s, self.row_cols) + 0.5 * np.sum((T_r @ self.Jrr) * T_r, axis=1))
+        g = beta * (T_r @ self.Jrl)  # (rows, lo units)
+        f0, f1 = g * self.t0, g * self.t1
+        up = f1 - f0
+        if np.maximum(up, 0).sum(axis=1).max() < 600:  # relative to the lower values: no overflow
+            shift, e0, e1 = f0, None, np.exp(up)
+        else:
+            shift = np.maximum(f0, f1)
+            e0, e1 = np.exp(f0 - shift), np.exp(f1 - shift)
+        P = np.empty((row_s.shape[0], self.lo.n))
+        P[:, 0] = 1.0
+        w = 1
+        for j in range(g.shape[1] - 1, -1, -1):
+            np.multiply(P[:, :w], e1[:, j, None], out=P[:, w : 2 * w])
+            if e0 is not None:
+                P[:, :w] *= e0[:, j, None]
+            w *= 2
+        row = a_r + shift.sum(axis=1)
+        row_max = float(row.max())
+        rows = np.exp(row - row_max)
+        by_row = rows * (P @ self.col_weight)
+        if not 1e-250 < by_row.sum() < np.inf:  # terms lost to underflow: take the tile by logarithms
+            return None
+        return P, rows, self.col_weight, row_max + self.col_max, by_row
+
     def full_states(self, row_s, lo_idx):
         R, Lo = row_s.shape[0], lo_idx.size
         st = np.zeros((R, Lo, self.prog.n_columns))
@@ -329,19 +384,40 @@ def _split(units, lo_max=2**12):
     return units[:k], units[k:]
 
 
-def _iterate(program, p, beta, lo_max=2**12):
-    """Yield (tiler, row_states, lo_idx, lw) over every enumerated state."""
-    hi, lo = _split(p.enumerated, lo_max)
+class _Weights(NamedTuple):
+    """A tile as factorised weights: ``lw[r, l] = log(rows[r] P[r, l] cols[l]) + scale``
+    (see :meth:`_Tiler.weights`)."""
+
+    P: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    scale: float
+    by_row: np.ndarray  # the rows' masses, rows * (P @ cols)
+
+    def sums(self):
+        """``(total, row masses, column masses)`` of ``exp(lw - scale)``: matrix-vector
+        products over ``P``, no weight array made."""
+        by_col = (self.rows @ self.P) * self.cols
+        return float(self.by_row.sum()), self.by_row, by_col
+
+
+def _iterate(program, p, beta, lo_max=2**12, weights=False):
+    """Yield (tiler, row_states, lo_idx, lw) over every enumerated state; with ``weights``
+    a tile may come as :class:`_Weights` instead of log weights (where the tiler builds
+    them by doubling), in tiles that stay in the cache."""
+    hi, lo = _split(p.enumerated, max(lo_max, 2**14) if weights else lo_max)
     hi_e = _Units(program, hi)
     tiler = _Tiler(program, hi_e.cols, lo, p.summed, beta)
     n_lo = tiler.lo.n
+    doubling = weights and tiler.doubling
     per_row = n_lo * max(1, tiler.sum_cols.size) * (1 if tiler.fast else program.n_columns)
-    R = max(1, _TILE // per_row)
+    R = max(1, (_CACHED_TILE if doubling else _TILE) // per_row)
     lo_idx = np.arange(n_lo)
     for start in range(0, hi_e.n, R):
         idx = np.arange(start, min(start + R, hi_e.n))
         row_s = hi_e.values(idx)
-        yield tiler, row_s, lo_idx, tiler.tile(row_s, lo_idx)
+        tile = tiler.weights(row_s) if doubling else None
+        yield tiler, row_s, lo_idx, (_Weights(*tile) if tile is not None else tiler.tile(row_s, lo_idx))
 
 
 class _LSE:
@@ -352,17 +428,30 @@ class _LSE:
         self.s = 0.0
         self.acc = {}
 
-    def add(self, lw, **terms):
-        """Add a tile; each term is a function of p = exp(lw - m) giving an array to sum."""
-        m = float(np.max(lw))
-        if not np.isfinite(m):
-            return
+    def _rescale(self, m):
         if m > self.m:
             scale = math.exp(self.m - m) if np.isfinite(self.m) else 0.0
             self.s *= scale
             for k in self.acc:
                 self.acc[k] = self.acc[k] * scale
             self.m = m
+
+    def add_sums(self, scale, total, **values):
+        """Add a tile given by its sums relative to ``exp(scale)``: ``total`` and, per
+        term, its value (a tile of :class:`_Weights`)."""
+        self._rescale(scale)
+        f = math.exp(scale - self.m)
+        self.s += total * f
+        for k, v in values.items():
+            self.acc[k] = self.acc.get(k, 0) + v * f
+
+    def add(self, lw, **terms):
+        """Add a tile of log weights; each term is a function of p = exp(lw - m) giving an
+        array to sum."""
+        m = float(np.max(lw))
+        if not np.isfinite(m):
+            return
+        self._rescale(m)
         p = np.exp(lw - self.m)
         self.s += float(np.sum(p))
         for k, fn in terms.items():
@@ -415,8 +504,11 @@ def log_partition(program, beta=1.0, max_states=DEFAULT_MAX_STATES):
     program = _host64(program)
     p = plan(program, max_states=max_states)
     acc = _LSE()
-    for _, _, _, lw in _iterate(program, p, beta):
-        acc.add(lw)
+    for _, _, _, lw in _iterate(program, p, beta, weights=True):
+        if isinstance(lw, _Weights):
+            acc.add_sums(lw.scale, float(lw.by_row.sum()))
+        else:
+            acc.add(lw)
     return acc.log_total
 
 
@@ -468,8 +560,13 @@ def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_parti
     program = _host64(program)
     p = plan(program, max_states=max_states)
     acc = _LSE()
-    for tiler, row_s, lo_idx, lw in _iterate(program, p, beta):
+    for tiler, row_s, lo_idx, lw in _iterate(program, p, beta, weights=True):
         lo_s = tiler.lo_s if tiler.fast and lo_idx.size == tiler.lo.n else tiler.lo.values(lo_idx)
+        hi_cols, lo_cols, sum_cols = tiler.row_cols, tiler.lo.cols, tiler.sum_cols
+        if isinstance(lw, _Weights):  # the masses of rows and of lo states, by two products
+            total, by_row, by_col = lw.sums()
+            acc.add_sums(lw.scale, total, row=by_row @ row_s, lo=by_col @ lo_s)
+            continue
         terms = {
             "row": lambda P, row_s=row_s: P.sum(1) @ row_s,
             "lo": lambda P, lo_s=lo_s: P.sum(0) @ lo_s,
@@ -481,9 +578,6 @@ def marginals(program, beta=1.0, max_states=DEFAULT_MAX_STATES, return_log_parti
             else:
                 raise ModelError("exact.marginals: summed units need an undirected model")
         acc.add(lw, **terms)
-        hi_cols = tiler.row_cols
-        lo_cols = tiler.lo.cols
-        sum_cols = tiler.sum_cols
     mean = np.zeros(program.n_columns)
     mean[hi_cols] = acc.acc.get("row", 0) / acc.s
     mean[lo_cols] = acc.acc.get("lo", 0) / acc.s

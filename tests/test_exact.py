@@ -2,6 +2,7 @@
 
 import itertools
 
+import networkx as nx
 import numpy as np
 import pytest
 from oracle import enumerate_joint, log_z, marginal_means, visible_distribution
@@ -313,3 +314,27 @@ def test_the_limit_is_checked_against_the_plan_that_runs_and_the_estimate_is_mea
     exact.log_partition(prog, max_states=2**21)
     real = time.perf_counter() - t0
     assert real / 3 < estimate < 3 * real, (estimate, real)
+
+
+@pytest.mark.parametrize(
+    "kind, scale, beta",
+    [("binary", 0.4, 1.0), ("spin", 0.4, 0.7), ("binary", 200.0, 1.0), ("spin", 40.0, 1.3)],
+    ids=["binary", "spin-beta", "binary-strong", "spin-strong"],
+)
+def test_weights_built_by_doubling_equal_the_log_weights(kind, scale, beta):
+    """18 units: 16 of them in the lo table, whose weights log_partition and marginals build
+    by products (no exponential per state); with strong couplings the factors are shifted
+    first (the sum of a row's exponents exceeds 600). Both agree with the states' energies
+    summed by logsumexp to 1e-9 (log Z) and 1e-12 (marginals)."""
+    from scipy.special import logsumexp
+
+    g = gm.boltzmann(18, 0, seed=3, scale=scale)
+    nx.set_node_attributes(g, kind, "kind")
+    prog = gm.compile(g, dtype=np.float64)
+    prog.params["v.bias"][...] = np.random.default_rng(4).normal(0, scale / 2, 18)
+    states, p = gm.exact.distribution(prog, beta=beta)
+    expected = logsumexp(-beta * prog.energy(states))
+    means, log_z = gm.exact.marginals(prog, beta=beta, return_log_partition=True)
+    assert abs(log_z - expected) <= 1e-9 * max(1.0, abs(expected))
+    assert abs(gm.exact.log_partition(prog, beta=beta) - expected) <= 1e-9 * max(1.0, abs(expected))
+    np.testing.assert_allclose(means["v"], p @ states, rtol=0, atol=1e-12)
