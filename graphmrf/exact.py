@@ -256,6 +256,9 @@ class _Tiler:
                         if np.array_equal(idx, np.arange(L.cols)):
                             idx = slice(None)
                         self.sum_layers.append((L, idx, pos))
+        self.slopes = self._summed_slopes() if self.fast and self.sum_cols.size else None
+        self.lo_B = None  # exp(s (x_l + b)) per summed unit and lo state, made when first needed
+        self.tiles = 0
         # every lo unit two-valued, one column each, nothing summed: weights by doubling
         self.doubling = (
             self.fast
@@ -303,12 +306,88 @@ class _Tiler:
         T_l = self.lo_T if whole else self.lo_T[lo_idx]
         lw = a_r[:, None] + (self.lo_a if whole else self.lo_a[lo_idx])[None, :] + (T_r @ self.Jrl) @ T_l.T
         lw *= beta
+        self.tiles += 1
+        # by products from the second row on: their table costs what one row's logarithms do
+        if self.sum_cols.size and self.slopes is not None and whole and (self.tiles > 1 or row_s.shape[0] > 1):
+            summed = self._summed_by_products(T_r @ self.JrS)
+            if summed is not None:
+                lw += summed
+                return lw
         if self.sum_cols.size:
             X = (T_r @ self.JrS)[:, None, :] + (self.loX if whole else self.loX[lo_idx])[None, :, :]
             for L, idx, pos in self.sum_layers:
                 pp = {k: v[idx] for k, v in L.params.items()}
                 lw += np.sum(L.ops.log_partition(X[..., pos], pp, beta, L.width), axis=-1)
         return lw
+
+    def _summed_slopes(self):
+        """``s`` per summed column when every summed unit is two-valued and its log-partition
+        is ``beta lo (x + b) + softplus(s (x + b))``, ``s = beta (hi - lo)`` (checked on
+        sample inputs against the kind's own), else None; ``self.sum_bias`` holds the ``b``
+        and ``self.sum_low`` the ``beta lo``."""
+        rng = np.random.default_rng(0)
+        slopes, biases, lows = (np.empty(self.sum_cols.size) for _ in range(3))
+        for L, idx, pos in self.sum_layers:
+            if L.kind.onehot or L.width != 1 or L.kind.support == "real" or len(L.kind.support) != 2:
+                return None
+            pp = {k: v[idx] for k, v in L.params.items()}
+            count = np.arange(self.sum_cols.size)[pos].size
+            bias = np.broadcast_to(np.asarray(pp.get("bias", 0.0), dtype=np.float64), (count,))
+            low = self.beta * L.kind.support[0]
+            slope = self.beta * (L.kind.support[1] - L.kind.support[0])
+            x = rng.normal(0, 3, (4, bias.size))
+            got = L.ops.log_partition(x, pp, self.beta, L.width)
+            want = low * (x + bias) + np.logaddexp(0, slope * (x + bias))
+            if not np.allclose(got, want, rtol=1e-12, atol=1e-12):
+                return None
+            slopes[pos], biases[pos], lows[pos] = slope, bias, low
+        self.sum_bias, self.sum_low = biases, lows
+        return slopes
+
+    def _summed_by_products(self, X_r):
+        """``sum_i [beta lo_i y + softplus(s_i y)]``, ``y = x_ri + x_li + b_i``, over the
+        summed units for every row r and lo state l, without a transcendental per (state,
+        unit): ``exp`` of the softplus's argument is ``A[r, i] B[i, l]``, and the sum of
+        ``log(1 + A B)`` is the log of products of
+        ``1 + A B`` over groups of units -- one multiply and one add per element, the products
+        by halving contiguous blocks (as many units to a group as keep every product below
+        e^600), one log per group. None where an argument's size could overflow."""
+        if self.lo_B is None:
+            z = self.slopes * (self.loX + self.sum_bias)  # (lo states, summed)
+            self.lo_Bmax = np.abs(z).max(axis=0)
+            self.lo_B = np.exp(np.clip(z, -745, 709)).T.copy()  # unit-major: a unit's lo states side by side
+            self.lo_low = (self.loX + self.sum_bias) @ self.sum_low  # the lower values' terms
+        a = self.slopes * X_r  # (rows, summed)
+        top = (np.abs(a).max(axis=0) + self.lo_Bmax).max()
+        if top > 600:
+            return None
+        per = float(np.log1p(np.exp(top)))
+        folds = 0
+        while folds < 4 and 2 ** (folds + 1) * per < 600:
+            folds += 1
+        A = np.exp(a)
+        n_sum, n_lo = self.lo_B.shape
+        pad = (-n_sum) % 2**folds  # padded units: a factor of exactly 1
+        chunk = max(1, min(n_lo, 2**17 // (n_sum + pad)))
+        t = np.empty((n_sum + pad, chunk))
+        t[n_sum:] = 1.0
+        out = np.empty((A.shape[0], n_lo))
+        for r in range(A.shape[0]):
+            for j in range(0, n_lo, chunk):
+                c = min(chunk, n_lo - j)
+                u = t[:, :c]
+                np.multiply(A[r, :, None], self.lo_B[:, j : j + c], out=u[:n_sum])
+                u[:n_sum] += 1
+                u[n_sum:] = 1.0
+                w = u.shape[0]
+                for _ in range(folds):
+                    w //= 2
+                    u[:w] *= u[w : 2 * w]
+                np.log(u[:w], out=u[:w])
+                u[:w].sum(axis=0, out=out[r, j : j + c])
+        out += (X_r @ self.sum_low)[:, None]
+        out += self.lo_low[None, :]
+        return out
 
     def weights(self, row_s):
         """The tile as factorised weights over the whole lo table (:class:`_Weights`), with

@@ -338,3 +338,32 @@ def test_weights_built_by_doubling_equal_the_log_weights(kind, scale, beta):
     assert abs(log_z - expected) <= 1e-9 * max(1.0, abs(expected))
     assert abs(gm.exact.log_partition(prog, beta=beta) - expected) <= 1e-9 * max(1.0, abs(expected))
     np.testing.assert_allclose(means["v"], p @ states, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "visible, scale, beta",
+    [("binary", 0.3, 1.0), ("spin", 0.3, 0.6), ("binary", 150.0, 1.0)],
+    ids=["binary", "spin-beta", "strong"],
+)
+def test_summed_units_by_products_equal_the_closed_form(visible, scale, beta):
+    """An RBM with 16 hidden units (four rows of 2^14 lo states) and 20 visible units summed
+    analytically: from the second row on, the sum of the visible units' log-partitions is
+    the log of products of 1 + e^x (no transcendental per state and unit); with strong
+    weights an argument could overflow and the logarithms are taken instead. Both equal
+    logsumexp_h [beta c.h + sum_i log sum_v exp(beta v x_i(h))] to 1e-9."""
+    from scipy.special import logsumexp
+
+    g = gm.rbm(20, 16, seed=5, scale=scale)
+    nx.set_node_attributes(g, {"v": visible}, "kind")
+    prog = gm.compile(g, dtype=np.float64)
+    rng = np.random.default_rng(6)
+    prog.params["v.bias"][...] = rng.normal(0, scale, 20)
+    prog.params["h.bias"][...] = rng.normal(0, scale, 16)
+    W, b, c = (np.asarray(prog.params[k]) for k in ("v~h.weight", "v.bias", "h.bias"))
+    h = (np.arange(2**16)[:, None] >> np.arange(15, -1, -1)) & 1
+    x = beta * (h @ W.T + b)
+    values = (0.0, 1.0) if visible == "binary" else (-1.0, 1.0)
+    per_unit = np.logaddexp(values[0] * x, values[1] * x).sum(axis=1)
+    expected = logsumexp(beta * h @ c + per_unit)
+    got = gm.exact.log_partition(prog, beta=beta)
+    assert abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
