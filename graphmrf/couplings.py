@@ -21,6 +21,7 @@ True
 """
 
 import numpy as np
+import scipy.sparse
 
 from .backend import to_host
 from .layout import Part
@@ -158,9 +159,10 @@ def neighbour_sum(xp, T, shape, periodic, W, width):
     return out.reshape(chains, -1)
 
 
-def symmetric_matrix(n, dense=(), sparse=()):
+def symmetric_matrix(n, dense=(), sparse=(), as_sparse=False):
     """The coupling matrix ``J`` (n x n, float64, both triangles) with
-    ``E_couplings = -T^T J T / 2``.
+    ``E_couplings = -T^T J T / 2``; a scipy CSR matrix with ``as_sparse`` (a dense block
+    by its nonzero entries).
 
     ``dense`` holds ``(row offset, column offset, M, lateral)``: ``M`` is added at the
     offsets and ``M^T`` at the mirrored ones, or once for a lateral (symmetric) ``M``;
@@ -175,10 +177,12 @@ def symmetric_matrix(n, dense=(), sparse=()):
         Dense blocks.
     sparse : sequence of (int array, int array, array)
         Sparse entries.
+    as_sparse : bool
+        Return a scipy CSR matrix (entries at one place summed, as in the dense one).
 
     Returns
     -------
-    numpy.ndarray (n, n)
+    numpy.ndarray or scipy.sparse.csr_matrix (n, n)
 
     Examples
     --------
@@ -187,7 +191,26 @@ def symmetric_matrix(n, dense=(), sparse=()):
     array([[0. , 0. , 1.5],
            [0. , 0. , 0. ],
            [1.5, 0. , 0. ]])
+    >>> symmetric_matrix(3, dense=[(0, 1, np.array([[2.0, 0.0]]), False)], as_sparse=True).toarray()[0].tolist()
+    [0.0, 2.0, 0.0]
     """
+    if as_sparse:
+        rows, cols, vals = [], [], []
+        for r0, c0, M, lateral in dense:
+            M = np.asarray(M, dtype=np.float64)
+            r, c = np.nonzero(M)
+            rows.append(r0 + r), cols.append(c0 + c), vals.append(M[r, c])
+            if not lateral:
+                rows.append(c0 + c), cols.append(r0 + r), vals.append(M[r, c])
+        for r, c, v in sparse:
+            v = np.asarray(v, dtype=np.float64)
+            rows += [r, c]
+            cols += [c, r]
+            vals += [v, v]
+        if not vals:
+            return scipy.sparse.csr_matrix((n, n))
+        entries = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
+        return scipy.sparse.csr_matrix(entries, shape=(n, n))
     J = np.zeros((n, n))
     for r0, c0, M, lateral in dense:
         M = np.asarray(M, dtype=np.float64)

@@ -941,17 +941,25 @@ def sequential(state, order, uniforms, coupling_matrix, bias, slope, lo, hi, mod
         _sequential_jit["max"](work, X, order, J, *per_unit)
     else:  # unit-major, a unit's chains side by side: a column-major state as it is
         work = state.T if state.T.flags.c_contiguous else np.ascontiguousarray(state.T)
-        metropolis = mode == "metropolis"
-        if metropolis:  # rows: the proposal's draw (one choice: unused) then the acceptance's, per visit
-            noise = np.log1p(-uniforms[1::2])
-        else:
-            noise = logistic_noise(uniforms)
         accepted = np.zeros(state.shape[0], dtype=dt)
-        _sequential_jit["blocks"](work, order, noise, J, *per_unit, metropolis, accepted)
+        noise = _visit_noise(uniforms, mode, state)
+        _sequential_jit["blocks"](work, order, noise, J, *per_unit, mode == "metropolis", accepted)
         work = work.T
     if not np.may_share_memory(work, state):  # a copy was made for the kernel
         state[...] = work
     return accepted if mode == "metropolis" else None
+
+
+def _visit_noise(uniforms, mode, state):
+    """What a visit compares with, (visits, chains): the logistic noise of Gibbs; for
+    Metropolis ``log(1 - u)`` of the acceptance's uniforms (rows: the proposal's draw -- one
+    choice for a two-valued unit, unused -- then the acceptance's, per visit); a row of zeros
+    for descent."""
+    if mode == "sample":
+        return logistic_noise(uniforms)
+    if mode == "metropolis":
+        return np.log1p(-uniforms[1::2])
+    return np.zeros((1, state.shape[0]), dtype=state.dtype)
 
 
 def _sparse_sequential(state, order, uniforms, J, per_unit, mode):
@@ -960,12 +968,7 @@ def _sparse_sequential(state, order, uniforms, J, per_unit, mode):
     dt = state.dtype
     J = scipy.sparse.csr_matrix(J, dtype=dt)
     work = state.T if state.T.flags.c_contiguous else np.ascontiguousarray(state.T)
-    if mode == "sample":
-        noise = logistic_noise(uniforms)
-    elif mode == "metropolis":
-        noise = np.log1p(-uniforms[1::2])
-    else:
-        noise = np.zeros((1, state.shape[0]), dtype=dt)
+    noise = _visit_noise(uniforms, mode, state)
     accepted = np.zeros(state.shape[0], dtype=dt)
     code = {"sample": 0, "metropolis": 1, "max": 2}[mode]
     x = np.empty(state.shape[0], dtype=dt)

@@ -611,14 +611,20 @@ class Program:
             x += r.bias + T[:, r.a.sl] @ r.W
         return x
 
-    def coupling_matrix(self):
+    def coupling_matrix(self, sparse=False):
         """Every undirected and lateral coupling as one symmetric matrix ``J`` over the
         columns (float64, host), so that ``-E_couplings = T^T J T / 2``; directed couplings
-        are not part of it. For enumeration and checks of small models.
+        are not part of it. For enumeration and checks of small models, or, ``sparse``, as
+        a scipy CSR matrix for large sparse ones.
+
+        Parameters
+        ----------
+        sparse : bool
+            Return a scipy CSR matrix.
 
         Returns
         -------
-        numpy.ndarray (columns, columns)
+        numpy.ndarray or scipy.sparse.csr_matrix (columns, columns)
 
         Examples
         --------
@@ -628,18 +634,18 @@ class Program:
         >>> bool((J == J.T).all()), bool((J[:3, 3:] == prog.params["v~h.weight"]).all())
         (True, True)
         """
-        dense, sparse = [], []
+        dense, sparse_entries = [], []
         for c in self.couplings:
             if c.type == "directed":
                 continue
             if c.type == "stencil":
                 rows, cols = c.bonds()
-                sparse.append((c.a.offset + rows, c.a.offset + cols, c.bond_values()))
+                sparse_entries.append((c.a.offset + rows, c.a.offset + cols, c.bond_values()))
             elif c.sparse:
-                sparse.append((c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values).astype(np.float64)))
+                sparse_entries.append((c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values).astype(np.float64)))
             else:
                 dense.append((c.a.offset, c.b.offset, to_host(c.W), c.type == "lateral"))
-        return symmetric_matrix(self.n_columns, dense, sparse)
+        return symmetric_matrix(self.n_columns, dense, sparse_entries, as_sparse=sparse)
 
     def field(self, T, layer):
         """Coupling input ``x`` of ``layer`` (a Layer, or a Part of one) given statistics

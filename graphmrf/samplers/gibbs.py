@@ -20,10 +20,9 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse
 
 from .. import kernels
-from ..backend import as_generator, to_host, uniform_into, uniform_rows
+from ..backend import as_generator, uniform_into, uniform_rows
 from ..couplings import column_major
 from ..program import Part
 from .clamp import as_mask
@@ -342,7 +341,7 @@ def one_unit_model(program, state, T, keep, beta):
     if any(c.type in ("stencil", "directed") for c in program.couplings) or not program.couplings:
         return None
     if any(c.sparse for c in program.couplings):
-        J = _sparse_coupling_matrix(program, state.dtype)
+        J = program.coupling_matrix(sparse=True).astype(state.dtype)
     elif len(program.couplings) == 1 and program.couplings[0].type == "lateral" and len(program.layers) == 1:
         J = program.couplings[0].W  # a Hopfield net: the lateral matrix is the coupling matrix
     else:
@@ -360,29 +359,6 @@ def one_unit_model(program, state, T, keep, beta):
             hi,
         ),
     }
-
-
-def _sparse_coupling_matrix(program, dtype):
-    """The symmetric coupling matrix over the columns as a scipy CSR matrix: each sparse
-    entry (one per pair) at both (r, c) and (c, r), dense blocks by their nonzero entries."""
-    rows, cols, vals = [], [], []
-    for c in program.couplings:
-        if c.sparse:
-            r, k, v = c.a.offset + c.rows, c.b.offset + c.cols_, to_host(c.values)
-        else:
-            W = to_host(c.W)
-            r, k = np.nonzero(W)
-            r, k, v = c.a.offset + r, c.b.offset + k, W[r, k]
-            if c.type == "lateral":  # both triangles already
-                rows.append(r), cols.append(k), vals.append(v)
-                continue
-        rows += [r, k]
-        cols += [k, r]
-        vals += [v, v]
-    n = program.n_columns
-    return scipy.sparse.csr_matrix(
-        (np.concatenate(vals).astype(dtype), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
 
 
 @functools.cache
